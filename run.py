@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Entry point: sets up its own virtual environment, then runs the command line.
+
+    python3 run.py main          # the main job on the shipped Longgang data
+    python3 run.py test          # the test suite
+    python3 run.py --help        # every command
+
+On first use (and whenever pyproject.toml changes) this creates ``.venv`` beside
+this file and installs the project into it with pip; then it re-runs itself with
+that environment's Python. Only the standard library is used before that point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".installed-from"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def _in_project_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _bootstrap() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file must run on an older Python to say so)
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"[setup] creating the virtual environment {VENV.name}/", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    if not STAMP.exists() or STAMP.read_text().strip() != _fingerprint():
+        print(
+            "[setup] installing the project and its dependencies (first run: a few minutes)",
+            flush=True,
+        )
+        pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+        STAMP.write_text(_fingerprint() + "\n")
+    os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    if not _in_project_venv() and os.environ.get("HRSIM_NO_VENV") != "1":
+        _bootstrap()
+    from sim.cli import main
+
+    sys.exit(main())

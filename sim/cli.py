@@ -1,0 +1,171 @@
+"""The command line; the only module that prints.
+
+Bad input (scenario, sweep, data table, results folder) ends with one line on
+standard error naming file, key, value and what is allowed, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import xarray as xr
+
+from sim import names
+from sim.data import load_demographic_tables
+from sim.demography import project_replicates
+from sim.errors import ScenarioError
+from sim.plots import plot_pyramid
+from sim.scenario import Scenario, load
+from sim.store import check_writable, provenance, save_dataset, save_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_BAD_INPUT = 2
+
+
+def _tables_for(sc: Scenario):  # type: ignore[no-untyped-def]
+    return load_demographic_tables(sc.data.model_dump())
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    for file in args.files:
+        sc = load(file)
+        _tables_for(sc)
+        print(f"ok  {file}  ({sc.name}: {sc.label or 'no label'})")
+    return 0
+
+
+def _replicates(n: int) -> list[int]:
+    if n < 1:
+        raise ScenarioError(None, "--replicates", n, "must be a whole number >= 1")
+    return list(range(n))
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    sc = load(args.scenario)
+    tables = _tables_for(sc)
+    out_dir = Path(args.out) / f"projection-{sc.name}"
+    check_writable(out_dir)
+    reps = _replicates(args.replicates)
+    seed = sc.run.seed if args.seed is None else args.seed
+    ds = project_replicates(sc, tables, reps, seed)
+    ds.attrs["seed"] = seed
+    nc = save_dataset(ds, out_dir / "projection.nc")
+    save_manifest(
+        out_dir,
+        provenance(
+            kind="projection",
+            seed=seed,
+            replicates=reps,
+            scenario_file=str(args.scenario),
+            scenario=sc.model_dump(mode="json"),
+            tables=tables.sources,
+        ),
+    )
+    central = ds.sel({names.REPLICATE: 0})
+    years = [int(central[names.YEAR][0]), min(2030, int(central[names.YEAR][-1]))]
+    fig = plot_pyramid(central, years, scenario_label=sc.label or sc.name)
+    fig.savefig(out_dir / "pyramid.png", dpi=120)
+    _print_projection(central, ds)
+    print(f"wrote {nc}, {out_dir / 'pyramid.png'} and manifest.json")
+    return 0
+
+
+def _print_projection(central: xr.Dataset, ds: xr.Dataset) -> None:
+    print(
+        f"calibrated net migration, census to calibration year: "
+        f"{float(central['calibrated_net_migration']):,.0f} persons/year"
+    )
+    print(f"{'year':>6} {'population':>12} {'births':>9} {'deaths':>8} {'65+ %':>6} {'e0':>6}")
+    for year in central[names.YEAR].values:
+        c = central.sel({names.YEAR: year})
+        e0 = float(c["life_expectancy_both"])
+        print(
+            f"{int(year):>6} {float(c['population_total']):>12,.0f} {float(c['births'].sum()):>9,.0f} "
+            f"{float(c['deaths'].sum() + c['deaths_of_births'].sum()):>8,.0f} "
+            f"{100 * float(c['share_65plus']):>6.2f} {e0:>6.2f}"
+        )
+    if ds.sizes[names.REPLICATE] > 1:
+        last = ds["population_total"].isel({names.YEAR: -1})
+        q = last.quantile([0.05, 0.5, 0.95], dim=names.REPLICATE).values
+        print(
+            f"population {int(ds[names.YEAR][-1])}: median {q[1]:,.0f}, 90% interval "
+            f"{q[0]:,.0f} to {q[2]:,.0f} over {ds.sizes[names.REPLICATE]} replicates"
+        )
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+
+
+def cmd_main(args: argparse.Namespace) -> int:
+    code = 0
+    for file in sorted((ROOT / "scenarios").glob("*.toml")):
+        ns = argparse.Namespace(
+            scenario=str(file), replicates=args.replicates, seed=None, out=args.out
+        )
+        code |= cmd_project(ns)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Health-resource planning simulation for Longgang District, Shenzhen.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "validate", help="check scenario files (and the tables they name) without running"
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "project", help="cohort-component projection of one scenario, with a pyramid figure"
+    )
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replicates (0 = central values; others draw uncertain inputs); default 1",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="root seed (default: run.seed)"
+    )
+    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+    p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("main", help="the main job: every shipped scenario in scenarios/")
+    p.add_argument(
+        "--replicates", type=int, default=20, metavar="N", help="replicates per scenario"
+    )
+    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+    p.set_defaults(func=cmd_main)
+
+    p = sub.add_parser("test", help="run the test suite (arguments after -- go to pytest)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    p.set_defaults(func=cmd_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ScenarioError as exc:
+        print(exc.line(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""Cohort-component population projection by single year of age (0..100+) and sex.
+
+Method (Preston, Heuveline & Guillot, *Demography*, 2001, ch. 6):
+
+* **Time.** The base population is the census of 1 November 2020. A short first
+  step of 61/365 years brings it to the end of 2020; then one step per calendar
+  year. ``population(year)`` is the population on 31 December of ``year``;
+  flows of ``year`` happen during it (the flows of 2020 cover 61 days, see the
+  ``period_length`` coordinate).
+* **Mortality.** A Brass logit relational life table on a standard (``data.
+  mortality_standard``) with slope 1 and level ``alpha`` solved so that the both-sex
+  life expectancy at birth (sexes weighted by the sex ratio at birth) equals the
+  year's target; the infant mortality 1q0 is set on its own and the rest of the
+  table is solved around it, so e0 still hits the target.
+* **Survival.** Cohorts aged ``x`` at the start of a year are aged ``x + 1`` at
+  its end with survival ``L(x+1)/L(x)``; the open group 100+ survives with
+  ``T(100)/T(99)``; births survive to the end of their year with ``L(0)``.
+* **Births.** ``TFR × share(a)`` for mothers aged ``a`` applied to the mean of
+  the women aged ``a`` at the start and end of the year; split by sex with the
+  sex ratio at birth.
+* **Migration.** A net total per year spread by an age-sex profile, counted at
+  the year-end age. Up to the calibration year the total is solved so that the
+  projection reaches the published population (the projection is affine in a
+  constant net-migration total, so two runs give the exact solution); after it,
+  the scenario's path or the calibrated level, plus the ageing levers.
+
+Accounting is exact: ``population(t+1, a+1) = population(t, a) - deaths(t+1, a)
++ net_migration(t+1, a+1)``, and age 0 = births - deaths of births + migrants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import brentq
+
+from sim import names
+from sim.data import DemographicTables
+from sim.scenario import Scenario, path_at
+
+EXTENDED_AGE = 130
+"""Life tables run to this age (the standard's 100+ rate continued) before closing."""
+
+ALPHA_BRACKET = (-4.0, 4.0)
+"""Search range of the Brass level parameter; e0 from about 20 to 100 years."""
+
+
+# --------------------------------------------------------------------- life tables
+@dataclass(frozen=True)
+class LifeTable:
+    """Single-year life table of one sex (radix 1)."""
+
+    lx: np.ndarray
+    """Survivors to exact age x, x = 0..EXTENDED_AGE."""
+    Lx: np.ndarray
+    """Person-years lived in [x, x+1), x = 0..EXTENDED_AGE (last: open interval)."""
+
+    @property
+    def e0(self) -> float:
+        return float(self.Lx.sum())
+
+    @property
+    def Tx(self) -> np.ndarray:
+        return np.cumsum(self.Lx[::-1])[::-1]
+
+    def ex(self) -> np.ndarray:
+        return self.Tx / self.lx
+
+    def projection_survival(self) -> tuple[float, np.ndarray]:
+        """(births surviving to the end of their year, survival of ages 0..100+ over a year).
+
+        Element ``x`` of the array is the share of those aged ``x`` (``x = 100``: 100+)
+        at the start of a year alive at its end (then aged ``x + 1``, or 100+)."""
+        L, T = self.Lx, self.Tx
+        s = np.empty(names.N_AGES)
+        s[: names.MAX_AGE - 1] = L[1 : names.MAX_AGE] / L[: names.MAX_AGE - 1]
+        open_ratio = T[names.MAX_AGE] / T[names.MAX_AGE - 1]
+        s[names.MAX_AGE - 1] = open_ratio
+        s[names.MAX_AGE] = open_ratio
+        return float(L[0]), s
+
+    def hazard(self) -> np.ndarray:
+        """Central death rates m(x) = deaths / person-years, ages 0..EXTENDED_AGE."""
+        d = -np.diff(np.append(self.lx, 0.0))
+        return d / self.Lx
+
+
+def standard_lx(mx: np.ndarray) -> np.ndarray:
+    """Survivors l(x), x = 0..EXTENDED_AGE, of a standard with single-year rates
+    ``mx`` (ages 0..100, constant hazard within each year; 100+ continued)."""
+    rates = np.concatenate([mx, np.full(EXTENDED_AGE - names.MAX_AGE, mx[-1])])
+    return np.concatenate([[1.0], np.exp(-np.cumsum(rates))])[: EXTENDED_AGE + 1]
+
+
+def _a0(q0: float) -> float:
+    """Mean years lived in the first year by infants who die, from the infant
+    mortality rate: a0 = 0.053 + 2.8 m0 (DATA_NOTES §5.3 convention), solved with
+    m0 = q0 / (1 - (1 - a0) q0)."""
+    a0 = 0.1
+    for _ in range(50):
+        m0 = q0 / (1.0 - (1.0 - a0) * q0)
+        a0 = min(0.5, 0.053 + 2.8 * m0)
+    return a0
+
+
+def life_table_from_lx(lx: np.ndarray) -> LifeTable:
+    """Person-years from survivors, constant hazard within each year of age (age 0:
+    the a0 convention); the last age is closed with its own hazard."""
+    l_next = np.append(lx[1:], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(lx > 0, l_next / lx, 0.0)
+        m = -np.log(np.clip(ratio, 1e-300, 1.0))
+        Lx = np.where(m > 1e-12, (lx - l_next) / np.where(m > 1e-12, m, 1.0), lx)
+    q0 = 1.0 - lx[1] / lx[0]
+    Lx[0] = lx[1] + _a0(q0) * (lx[0] - lx[1])
+    # open interval at EXTENDED_AGE: l / m with the last finite hazard
+    m_last = m[-2] if m[-2] > 0 else 1.0
+    Lx[-1] = lx[-1] / m_last
+    return LifeTable(lx=lx, Lx=Lx)
+
+
+def brass_life_table(std_lx: np.ndarray, alpha: float, q0: float | None = None) -> LifeTable:
+    """Brass logit table Y(x) = alpha + Ys(x) (slope 1) on standard survivors
+    ``std_lx``; with ``q0`` the infant mortality is set and ages 1+ follow Brass."""
+    ys = 0.5 * np.log((1.0 - std_lx[1:]) / std_lx[1:])
+    lb = 1.0 / (1.0 + np.exp(2.0 * (alpha + ys)))
+    lx = np.empty_like(std_lx)
+    lx[0] = 1.0
+    lx[1:] = lb if q0 is None else (1.0 - q0) * lb / lb[0]
+    return life_table_from_lx(lx)
+
+
+def solve_life_tables(
+    std_lx: np.ndarray, e0_target: float, srb: float, q0: float | None
+) -> tuple[LifeTable, LifeTable, float]:
+    """Male and female Brass tables with one common alpha such that the both-sex
+    e0 (sexes weighted by births: SRB/(1+SRB) male) equals ``e0_target``.
+
+    ``std_lx`` is [sex, age]. Returns (male, female, alpha)."""
+    w_male = srb / (1.0 + srb)
+
+    def gap(alpha: float) -> float:
+        m = brass_life_table(std_lx[0], alpha, q0)
+        f = brass_life_table(std_lx[1], alpha, q0)
+        return w_male * m.e0 + (1.0 - w_male) * f.e0 - e0_target
+
+    lo, hi = ALPHA_BRACKET
+    if gap(lo) * gap(hi) > 0:
+        raise ValueError(f"life expectancy {e0_target:.2f} cannot be reached from this standard")
+    alpha = float(brentq(gap, lo, hi, xtol=1e-12, rtol=1e-14))
+    return brass_life_table(std_lx[0], alpha, q0), brass_life_table(std_lx[1], alpha, q0), alpha
+
+
+# --------------------------------------------------------------------- projection
+@dataclass(frozen=True)
+class ProjectionInputs:
+    """Everything the cohort-component core needs, per projection step.
+
+    Step 0 runs from the census date to the end of its year (length
+    ``period_length[0]``); step k >= 1 is calendar year ``years[k]``.
+    """
+
+    base_population: np.ndarray  # [sex, age], persons at the census date
+    years: np.ndarray  # [step], calendar year of each step
+    period_length: np.ndarray  # [step], years
+    tfr: np.ndarray  # [step], births per woman
+    fertility_share: np.ndarray  # [age], sums to 1
+    srb: np.ndarray  # [step], male births per female birth
+    e0: np.ndarray  # [step], years, both sexes
+    infant_mortality: np.ndarray  # [step], 1q0 (NaN: from the Brass table)
+    mortality_std_lx: np.ndarray  # [sex, EXTENDED_AGE + 1]
+    migration: np.ndarray  # [step, sex, age], net migrants during the step
+
+
+@dataclass(frozen=True)
+class ProjectionArrays:
+    population: np.ndarray  # [step, sex, age], end of step
+    births: np.ndarray  # [step, sex]
+    deaths: np.ndarray  # [step, sex, age], by age at the start of the step
+    birth_deaths: np.ndarray  # [step, sex], deaths among those born in the step
+    migration: np.ndarray  # [step, sex, age], by age at the end of the step
+    e0: np.ndarray  # [step, sex]
+    alpha: np.ndarray  # [step]
+
+
+def cohort_component(inp: ProjectionInputs) -> ProjectionArrays:
+    """Run the projection (see the module docstring for the method)."""
+    n, A = len(inp.years), names.N_AGES
+    a_lo, a_hi = names.FERTILE_AGES
+    female = names.SEXES.index("female")
+    pop_out = np.empty((n, 2, A))
+    births_out = np.empty((n, 2))
+    deaths_out = np.empty((n, 2, A))
+    bdeaths_out = np.empty((n, 2))
+    e0_out = np.empty((n, 2))
+    alpha_out = np.empty(n)
+    asfr_shape = inp.fertility_share
+    pop = inp.base_population.astype(float)
+    cache: dict[tuple[float, float, float], tuple[LifeTable, LifeTable, float]] = {}
+    for k in range(n):
+        q0 = float(inp.infant_mortality[k])
+        key = (float(inp.e0[k]), float(inp.srb[k]), q0)
+        if key not in cache:
+            cache[key] = solve_life_tables(
+                inp.mortality_std_lx, key[0], key[1], None if np.isnan(q0) else q0
+            )
+        tables = cache[key][:2]
+        alpha_out[k] = cache[key][2]
+        f = float(inp.period_length[k])
+        new = np.zeros((2, A))
+        survivors = np.zeros((2, A))
+        for s, lt in enumerate(tables):
+            e0_out[k, s] = lt.e0
+            L0, surv = lt.projection_survival()
+            if f == 1.0:
+                survivors[s] = pop[s] * surv
+                new[s, 1:] = survivors[s, :-1]
+                new[s, names.MAX_AGE] += survivors[s, names.MAX_AGE]
+            else:
+                # part-year step: a share f of each cohort passes a birthday;
+                # survival over f years at constant hazard
+                surv_f = surv**f
+                survivors[s] = pop[s] * surv_f
+                new[s] = (1.0 - f) * survivors[s]
+                new[s, 1:] += f * survivors[s, :-1]
+                new[s, names.MAX_AGE] += f * survivors[s, names.MAX_AGE]
+            deaths_out[k, s] = pop[s] - survivors[s]
+        migrants = inp.migration[k]
+        new += migrants
+        # births: exposure = mean of women at the start and at the end of the step
+        women = 0.5 * (pop[female] + new[female])
+        births = f * inp.tfr[k] * float(asfr_shape[a_lo : a_hi + 1] @ women[a_lo : a_hi + 1])
+        male_share = inp.srb[k] / (1.0 + inp.srb[k])
+        for s, lt in enumerate(tables):
+            b = births * (male_share if s == 0 else 1.0 - male_share)
+            L0, _ = lt.projection_survival()
+            # births spread evenly over the step; survival to its end by L(0)-type
+            # person-years: L(0) for a full year, the constant-hazard share otherwise
+            b_surv = b * (L0 if f == 1.0 else float(lt.lx[1]) ** (0.5 * f))
+            births_out[k, s] = b
+            bdeaths_out[k, s] = b - b_surv
+            new[s, 0] += b_surv
+        pop_out[k] = new
+        pop = new
+    return ProjectionArrays(
+        pop_out,
+        births_out,
+        deaths_out,
+        bdeaths_out,
+        np.asarray(inp.migration, dtype=float),
+        e0_out,
+        alpha_out,
+    )
+
+
+# --------------------------------------------------------------- scenario -> inputs
+def _steps(end_year: int) -> tuple[np.ndarray, np.ndarray]:
+    census_year = int(names.CENSUS_DATE[:4])
+    years = np.arange(census_year, end_year + 1)
+    lengths = np.ones(len(years))
+    lengths[0] = names.CENSUS_YEAR_FRACTION_LEFT
+    return years, lengths
+
+
+def _migration(
+    sc: Scenario,
+    tables: DemographicTables,
+    years: np.ndarray,
+    lengths: np.ndarray,
+    net_before: float,
+    net_after: np.ndarray | None,
+) -> np.ndarray:
+    cal_year = sc.calibration.year if sc.calibration.enabled else int(names.CENSUS_DATE[:4])
+    after = years > cal_year
+    total = np.where(after, net_before if net_after is None else net_after, net_before) * lengths
+    elderly = np.where(after, path_at(sc.migration.elderly_parents, years), 0.0) * lengths
+    young = np.where(after, path_at(sc.migration.young_workers, years), 0.0) * lengths
+    return (
+        total[:, None, None] * tables.migration_all
+        + elderly[:, None, None] * tables.migration_elderly
+        + young[:, None, None] * tables.migration_labour
+    )
+
+
+def inputs_for(sc: Scenario, tables: DemographicTables, net_before: float) -> ProjectionInputs:
+    """Projection inputs of a resolved scenario, with ``net_before`` net migrants per
+    year up to the calibration year."""
+    d = sc.demography
+    years, lengths = _steps(sc.run.end_year)
+    cal_year = sc.calibration.year if sc.calibration.enabled else years[0]
+    e0 = path_at(d.e0, years) + d.e0_extra_gain * np.maximum(0, years - cal_year)
+    net_after = None if sc.migration.net_total is None else path_at(sc.migration.net_total, years)
+    return ProjectionInputs(
+        base_population=tables.base_population,
+        years=years,
+        period_length=lengths,
+        tfr=path_at(d.tfr, years),
+        fertility_share=tables.fertility_share,
+        srb=np.full(len(years), float(d.srb)),
+        e0=e0,
+        infant_mortality=path_at(d.infant_mortality, years),
+        mortality_std_lx=np.stack([standard_lx(tables.mortality_standard[s]) for s in range(2)]),
+        migration=_migration(sc, tables, years, lengths, net_before, net_after),
+    )
+
+
+def calibrate_net_migration(sc: Scenario, tables: DemographicTables) -> float:
+    """Constant annual net migration, census to the end of the calibration year, that
+    makes the projected total equal the calibration population there.
+
+    The projection is affine in that constant (births are linear in the population),
+    so two runs give the exact value."""
+    cal = sc.calibration
+    trimmed = sc.model_copy(update={"run": sc.run.model_copy(update={"end_year": cal.year})})
+    idx = cal.year - int(names.CENSUS_DATE[:4])
+    p0 = cohort_component(inputs_for(trimmed, tables, 0.0)).population[idx].sum()
+    p1 = cohort_component(inputs_for(trimmed, tables, 10_000.0)).population[idx].sum()
+    return float(10_000.0 * (float(cal.population) - p0) / (p1 - p0))
+
+
+def project(sc: Scenario, tables: DemographicTables) -> xr.Dataset:
+    """Project a *resolved* scenario (see :func:`sim.scenario.draw`) to ``run.end_year``."""
+    if sc.calibration.enabled:
+        net_before = calibrate_net_migration(sc, tables)
+    else:
+        net_before = float(sc.calibration.default_net_migration)
+    inp = inputs_for(sc, tables, net_before)
+    out = cohort_component(inp)
+    return to_dataset(inp, out, net_before, sc)
+
+
+def project_replicates(
+    sc: Scenario, tables: DemographicTables, replicates: Sequence[int], seed: int | None = None
+) -> xr.Dataset:
+    """Projections of several replicates stacked along ``replicate`` (0 = central)."""
+    from sim.scenario import draw
+
+    parts = [project(draw(sc, r, seed), tables) for r in replicates]
+    return xr.concat(parts, dim=names.REPLICATE, combine_attrs="drop_conflicts").assign_coords(
+        {names.REPLICATE: list(replicates)}
+    )
+
+
+def _attrs(units: str, long_name: str) -> dict[str, str]:
+    return {"units": units, "long_name": long_name}
+
+
+def to_dataset(
+    inp: ProjectionInputs, out: ProjectionArrays, net_before: float, sc: Scenario | None = None
+) -> xr.Dataset:
+    """Label the projection arrays (CF-style ``units`` and ``long_name``)."""
+    Y, S, A = names.YEAR, names.SEX, names.AGE
+    coords = {Y: inp.years.astype(int), S: list(names.SEXES), A: list(names.AGES)}
+    pop = out.population
+    old = pop[:, :, 65:].sum(axis=(1, 2)) / pop.sum(axis=(1, 2))
+    ds = xr.Dataset(
+        {
+            "population": (
+                (Y, S, A),
+                pop,
+                _attrs(names.UNIT_PERSONS, "resident population on 31 December"),
+            ),
+            "births": (
+                (Y, S),
+                out.births,
+                _attrs(names.UNIT_PERSONS, "live births during the year"),
+            ),
+            "deaths": (
+                (Y, S, A),
+                out.deaths + 0.0,
+                _attrs(
+                    names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"
+                ),
+            ),
+            "deaths_of_births": (
+                (Y, S),
+                out.birth_deaths,
+                _attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
+            ),
+            "net_migration": (
+                (Y, S, A),
+                out.migration,
+                _attrs(
+                    names.UNIT_PERSONS,
+                    "net migrants during the year, by age at the end of the year",
+                ),
+            ),
+            "population_total": (
+                (Y,),
+                pop.sum(axis=(1, 2)),
+                _attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
+            ),
+            "share_65plus": (
+                (Y,),
+                old,
+                _attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
+            ),
+            "life_expectancy": (
+                (Y, S),
+                out.e0,
+                _attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
+            ),
+            "life_expectancy_both": (
+                (Y,),
+                (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
+                _attrs(
+                    names.UNIT_YEARS,
+                    "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
+                ),
+            ),
+            "tfr": ((Y,), inp.tfr, _attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate")),
+            "period_length": (
+                (Y,),
+                inp.period_length,
+                _attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
+            ),
+            "calibrated_net_migration": (
+                (),
+                net_before,
+                _attrs(
+                    names.UNIT_PERSONS_PER_YEAR,
+                    "net migrants per year from the census to the calibration year",
+                ),
+            ),
+            "population_census": (
+                (S, A),
+                inp.base_population.astype(float),
+                _attrs(
+                    names.UNIT_PERSONS,
+                    f"resident population at the census date {names.CENSUS_DATE}",
+                ),
+            ),
+        },
+        coords=coords,
+        attrs={
+            "title": "Cohort-component population projection",
+            "base_date": names.CENSUS_DATE,
+            "age_note": f"age {names.MAX_AGE} is the open group {names.MAX_AGE}+",
+        },
+    )
+    if sc is not None:
+        ds.attrs["scenario"] = sc.name
+    return ds

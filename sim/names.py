@@ -1,0 +1,56 @@
+"""Dimension names, variable names, units and fixed code lists.
+
+Everything that more than one module must spell the same way lives here, so a
+result Dataset written by one layer is read by another without string drift.
+This module imports nothing from the project (it is the bottom layer).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- dimensions ------------------------------------------------------------
+SCENARIO: Final = "scenario"
+REPLICATE: Final = "replicate"
+YEAR: Final = "year"
+SEX: Final = "sex"
+AGE: Final = "age"
+SERVICE: Final = "service"
+POOL: Final = "pool"
+DAY: Final = "day"
+ACUITY: Final = "acuity"
+MEASURE: Final = "measure"
+STEP: Final = "step"
+
+# --- fixed coordinates -----------------------------------------------------
+SEXES: Final[tuple[str, str]] = ("male", "female")
+MAX_AGE: Final = 100
+"""Last single year of age; the group ``MAX_AGE`` is open (100 and over)."""
+AGES: Final[tuple[int, ...]] = tuple(range(MAX_AGE + 1))
+N_AGES: Final = MAX_AGE + 1
+FERTILE_AGES: Final[tuple[int, int]] = (15, 49)
+"""First and last single year of age with non-zero fertility (inclusive)."""
+
+CENSUS_DATE: Final = "2020-11-01"
+"""Reference date of China's seventh population census (第七次全国人口普查)."""
+CENSUS_YEAR_FRACTION_LEFT: Final = 61 / 365
+"""Years from the census date (1 November 2020) to the end of 2020: 61 days."""
+
+# --- units (CF / UDUNITS style strings) -------------------------------------
+UNIT_PERSONS: Final = "persons"
+UNIT_PERSONS_PER_YEAR: Final = "persons year-1"
+UNIT_YEARS: Final = "years"
+UNIT_DAYS: Final = "days"
+UNIT_HOURS: Final = "hours"
+UNIT_BEDS: Final = "beds"
+UNIT_FRACTION: Final = "1"
+UNIT_PER_1000: Final = "per 1000 residents"
+UNIT_VISITS_PER_YEAR: Final = "visits year-1"
+UNIT_ADMISSIONS_PER_YEAR: Final = "admissions year-1"
+UNIT_BED_DAYS_PER_YEAR: Final = "bed-days year-1"
+UNIT_BIRTHS_PER_WOMAN: Final = "births per woman"
+
+
+def age_label(age: int) -> str:
+    """Human label of a single year of age; the last one is open ("100+")."""
+    return f"{age}+" if age == MAX_AGE else str(age)

@@ -1,0 +1,308 @@
+"""Building blocks of scenario files: strict models, uncertain values, year paths.
+
+An *uncertain* input is written in a scenario file either as a plain number or
+as a distribution table; replicate 0 always takes the central value, other
+replicates draw from the distribution (see :mod:`sim.scenario.draw`):
+
+======================================  ==========================  =============
+TOML                                    meaning                     central value
+======================================  ==========================  =============
+``1.2``                                 fixed value                 1.2
+``{dist="normal", mean=1.2, sd=0.1}``   normal                      mean
+``{dist="triangular", low=1, mode=1.2,  triangular                  mode
+high=1.4}``
+``{dist="uniform", low=1, high=1.4}``   uniform                     midpoint
+``{low=1.0, high=1.4}``                 80% interval, read as a     midpoint
+                                        normal with the same 10th
+                                        and 90th percentiles
+======================================  ==========================  =============
+
+Draws are truncated to the field's allowed range (inverse-CDF sampling of one
+uniform number per input), so a wide interval never yields, say, a negative
+fertility rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+from scipy import stats
+
+Z80 = float(stats.norm.ppf(0.9))
+"""Standard-normal quantile of 0.9: half an 80% interval is Z80 standard deviations."""
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: frozen, unknown keys are errors, no coercion of
+    strings into numbers (an int is still accepted where a float is expected)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Normal(Strict):
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+
+    def central(self) -> float:
+        return self.mean
+
+    def ppf(self, u: float) -> float:
+        return float(stats.norm.ppf(u, loc=self.mean, scale=self.sd)) if self.sd else self.mean
+
+    def cdf(self, x: float) -> float:
+        if self.sd == 0:
+            return 1.0 if x >= self.mean else 0.0
+        return float(stats.norm.cdf(x, loc=self.mean, scale=self.sd))
+
+    def support(self) -> tuple[float, float]:
+        return (self.mean, self.mean) if self.sd == 0 else (-math.inf, math.inf)
+
+
+class Triangular(Strict):
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError("needs low <= mode <= high")
+        return self
+
+    def central(self) -> float:
+        return self.mode
+
+    def _dist(self) -> Any:
+        width = self.high - self.low
+        return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def ppf(self, u: float) -> float:
+        return self.mode if self.high == self.low else float(self._dist().ppf(u))
+
+    def cdf(self, x: float) -> float:
+        if self.high == self.low:
+            return 1.0 if x >= self.low else 0.0
+        return float(self._dist().cdf(x))
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+class Uniform(Strict):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.low > self.high:
+            raise ValueError("needs low <= high")
+        return self
+
+    def central(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+    def ppf(self, u: float) -> float:
+        return self.low + u * (self.high - self.low)
+
+    def cdf(self, x: float) -> float:
+        if self.high == self.low:
+            return 1.0 if x >= self.low else 0.0
+        return min(1.0, max(0.0, (x - self.low) / (self.high - self.low)))
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+class Interval80(Strict):
+    """An 80% interval ``{low, high}``: a normal with those 10th and 90th percentiles."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval80:
+        if self.low > self.high:
+            raise ValueError("needs low <= high")
+        return self
+
+    def as_normal(self) -> Normal:
+        return Normal(
+            dist="normal",
+            mean=0.5 * (self.low + self.high),
+            sd=(self.high - self.low) / (2 * Z80),
+        )
+
+    def central(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+    def ppf(self, u: float) -> float:
+        return self.as_normal().ppf(u)
+
+    def cdf(self, x: float) -> float:
+        return self.as_normal().cdf(x)
+
+    def support(self) -> tuple[float, float]:
+        return self.as_normal().support()
+
+
+Distribution = Normal | Triangular | Uniform | Interval80
+DIST_NAMES = ("normal", "triangular", "uniform")
+_SHAPE_HELP = (
+    'must be a number or a distribution table: {dist="normal", mean, sd}, '
+    '{dist="triangular", low, mode, high}, {dist="uniform", low, high} or {low, high}'
+)
+UNION_TAGS = frozenset({"number", "interval", "value", "years", *DIST_NAMES})
+"""Tags that pydantic puts in error locations; the error formatter drops them."""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _uncertain_tag(v: Any) -> str | None:
+    if _is_number(v):
+        return "number"
+    if isinstance(v, BaseModel):
+        return "interval" if isinstance(v, Interval80) else str(getattr(v, "dist", ""))
+    if isinstance(v, dict):
+        if "dist" in v:
+            return str(v["dist"]) if v["dist"] in DIST_NAMES else None
+        return "interval"
+    return None
+
+
+def _check_shape(v: Any) -> Any:
+    if isinstance(v, dict) and "dist" in v and v["dist"] not in DIST_NAMES:
+        raise ValueError(f"dist must be one of {', '.join(DIST_NAMES)}")
+    if _uncertain_tag(v) is None:
+        raise ValueError(_SHAPE_HELP)
+    return v
+
+
+Uncertain = Annotated[
+    Annotated[float, Tag("number")]
+    | Annotated[Normal, Tag("normal")]
+    | Annotated[Triangular, Tag("triangular")]
+    | Annotated[Uniform, Tag("uniform")]
+    | Annotated[Interval80, Tag("interval")],
+    Discriminator(_uncertain_tag),
+    BeforeValidator(_check_shape),
+]
+"""A number, or a distribution of it (see the module docstring)."""
+
+
+def _path_tag(v: Any) -> str:
+    if isinstance(v, dict) and "dist" not in v and not set(v) <= {"low", "high"}:
+        return "years"
+    return "value"
+
+
+def central(value: Uncertain) -> float:
+    """Central value of an uncertain input (the value replicate 0 uses)."""
+    return float(value) if isinstance(value, int | float) else value.central()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Allowed closed range of a scenario input, with its unit for messages."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    unit: str = ""
+
+    def describe(self) -> str:
+        unit = f" ({self.unit})" if self.unit else ""
+        if math.isinf(self.low) and math.isinf(self.high):
+            return f"any number{unit}"
+        if math.isinf(self.high):
+            return f"a number >= {self.low:g}{unit}"
+        if math.isinf(self.low):
+            return f"a number <= {self.high:g}{unit}"
+        return f"a number from {self.low:g} to {self.high:g}{unit}"
+
+    def contains(self, x: float) -> bool:
+        return self.low <= x <= self.high
+
+    def check(self, value: Uncertain) -> Uncertain:
+        """Reject a value, or a distribution whose central value or stated limits,
+        fall outside the range (draws are later truncated to the range)."""
+        points = [central(value)]
+        if isinstance(value, Triangular | Uniform | Interval80):
+            points += [value.low, value.high]
+        for x in points:
+            if not math.isfinite(x) or not self.contains(x):
+                raise ValueError(f"must be {self.describe()}")
+        return value
+
+
+def _year_key(key: str) -> int:
+    if not (key.isdigit() and len(key) == 4):
+        raise ValueError(f'year keys must be four-digit years like "2030", got {key!r}')
+    return int(key)
+
+
+def uncertain(low: float = -math.inf, high: float = math.inf, unit: str = "") -> Any:
+    """Type of an uncertain input limited to ``[low, high]``."""
+    bounds = Bounds(low, high, unit)
+    return Annotated[Uncertain, bounds, AfterValidator(bounds.check)]
+
+
+def year_path(low: float = -math.inf, high: float = math.inf, unit: str = "") -> Any:
+    """Type of an input that changes over time: a single (uncertain) value, or a table
+    ``{2021 = 1.2, 2030 = 1.0}`` of values at given years, linearly interpolated
+    between them and held constant before the first and after the last year."""
+    bounds = Bounds(low, high, unit)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("a year table needs at least one year")
+            years = [_year_key(k) for k in value]
+            if years != sorted(years) or len(set(years)) != len(years):
+                raise ValueError("years must be listed in ascending order, each once")
+        return value
+
+    bounded = Annotated[Uncertain, AfterValidator(bounds.check)]
+    inner = Annotated[
+        Annotated[bounded, Tag("value")] | Annotated[dict[str, bounded], Tag("years")],
+        Discriminator(_path_tag),
+    ]
+    return Annotated[inner, bounds, AfterValidator(check)]
+
+
+def path_points(value: float | dict[str, float]) -> tuple[list[int], list[float]]:
+    """Years and values of a *resolved* year path (a number is a flat path)."""
+    if isinstance(value, dict):
+        return [int(k) for k in value], [float(v) for v in value.values()]
+    return [0], [float(value)]
+
+
+def path_at(value: float | dict[str, float], years: Any) -> Any:
+    """Value of a resolved year path at the given year(s), by linear interpolation."""
+    import numpy as np
+
+    xs, ys = path_points(value)
+    return np.interp(np.asarray(years, dtype=float), xs, ys)
+
+
+def cross_error(key: str, value: Any, message: str) -> Exception:
+    """Error of a cross-field check, naming the offending key (relative to the model
+    being validated) and its value, for the one-line message."""
+    from pydantic_core import PydanticCustomError
+
+    return PydanticCustomError("cross_field", message, {"key": key, "value": value})

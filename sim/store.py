@@ -1,0 +1,140 @@
+"""Save and open results: netCDF (h5netcdf) written atomically, with provenance.
+
+Each result folder holds ``<name>.nc`` and ``manifest.json``: the resolved
+scenarios, seeds, code version, library versions, command line and time. The
+netCDF opens with plain ``xarray.open_dataset`` and needs nothing of this project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from sim.errors import ScenarioError
+
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "xarray",
+    "simpy",
+    "pydantic",
+    "h5netcdf",
+    "matplotlib",
+    "dask",
+    "SALib",
+)
+PACKAGE = "longgang-hrsim"
+
+
+def code_version() -> str:
+    """Git commit of the working tree (with ``-dirty`` if changed), else the package version."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return metadata.version(PACKAGE)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = "not installed"
+    return versions
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """The manifest common to every result: code, libraries, command, time, machine."""
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "libraries": library_versions(),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        **extra,
+    }
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any work starts if ``folder`` cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ScenarioError(
+            folder, None, None, f"results folder is not writable: {exc.strerror}"
+        ) from None
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_dataset(ds: xr.Dataset, path: Path) -> Path:
+    """Write ``ds`` to netCDF at ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+    path = folder / "manifest.json"
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    return path
+
+
+def open_results(path: str | Path) -> xr.Dataset:
+    """Open a saved result: a ``.nc`` file, or a folder holding exactly one."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob("*.nc"))
+        if len(files) != 1:
+            raise ScenarioError(
+                p, None, None, f"expected one .nc file in the folder, found {len(files)}"
+            )
+        p = files[0]
+    if not p.exists():
+        raise ScenarioError(p, None, None, "no such results file")
+    return xr.load_dataset(p, engine="h5netcdf")

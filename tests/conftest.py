@@ -1,0 +1,38 @@
+"""Shared test fixtures: small synthetic inputs that do not depend on shipped data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.data import DemographicTables
+from sim.names import N_AGES
+
+
+def synthetic_tables() -> DemographicTables:
+    """Smooth, plausible tables: a Gompertz-Makeham standard, a bell-shaped fertility
+    pattern, a young population and a labour-age migration profile."""
+    ages = np.arange(N_AGES, dtype=float)
+    gompertz = 0.0002 + 0.00003 * np.exp(0.095 * ages)
+    mx = np.stack([gompertz * 1.3, gompertz])
+    mx[:, 0] = [0.004, 0.0035]
+    pop_shape = np.exp(-0.5 * ((ages - 30) / 18) ** 2) + 0.05
+    pop = np.stack([pop_shape * 1.1, pop_shape]) * 20_000
+    fert = np.where((ages >= 15) & (ages <= 49), np.exp(-0.5 * ((ages - 29) / 5.5) ** 2), 0.0)
+    lab = np.exp(-0.5 * ((ages - 23) / 5) ** 2)
+    eld = np.exp(-0.5 * ((ages - 62) / 5) ** 2)
+    both = lambda v: np.stack([0.55 * v, 0.45 * v]) / v.sum()  # noqa: E731
+    return DemographicTables(
+        base_population=pop,
+        fertility_share=fert / fert.sum(),
+        mortality_standard=mx,
+        migration_all=both(lab + 0.3 * eld + 0.05),
+        migration_labour=both(lab),
+        migration_elderly=both(eld),
+        sources={"all": "synthetic (tests/conftest.py)"},
+    )
+
+
+@pytest.fixture
+def tables() -> DemographicTables:
+    return synthetic_tables()
