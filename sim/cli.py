@@ -97,6 +97,19 @@ def _print_projection(central: xr.Dataset, ds: xr.Dataset) -> None:
         )
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from sim.scenario.reference import markdown
+
+    text = markdown()
+    if args.write:
+        path = ROOT / "scenarios" / "README.md"
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
 
@@ -147,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
     p.set_defaults(func=cmd_main)
+
+    p = sub.add_parser("keys", help="print the reference of every scenario key (Markdown)")
+    p.add_argument("--write", action="store_true", help="write it to scenarios/README.md")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("test", help="run the test suite (arguments after -- go to pytest)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")

@@ -111,6 +111,7 @@ class CalibrationSection(Strict):
     """The published population the projection must reach (DATA.md POP-2025)."""
 
     enabled: bool = True
+    """Solve net migration up to ``year`` so the projection reaches ``population``."""
     year: int = Field(2025, ge=2021, le=MAX_END_YEAR)
     """Calendar year whose end (31 December) the target refers to."""
     population: uncertain(1e5, 1e8, "persons") = Field(  # type: ignore[valid-type]

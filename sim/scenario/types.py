@@ -48,7 +48,9 @@ class Strict(BaseModel):
     """Base of every scenario model: frozen, unknown keys are errors, no coercion of
     strings into numbers (an int is still accepted where a float is expected)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
 
 
 class Normal(Strict):
