@@ -33,6 +33,7 @@ from sim.data import load_demographic_tables
 from sim.demography import project
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, draw, load_dict
+from sim.scenario.sweep import apply_point
 from sim.store import atomic_write_bytes, check_writable, provenance, save_dataset, save_manifest
 
 TASKS_DIR = "tasks"
@@ -116,20 +117,9 @@ def make_plan(
 
 
 # ------------------------------------------------------------------ what a task does
-def _apply_point(raw: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(raw))
-    for dotted, value in point.items():
-        node = out
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 def task_scenario(plan: Plan, task: Task) -> Scenario:
     """The validated scenario of a task (its sweep point applied), not yet drawn."""
-    raw = _apply_point(plan.scenarios[task.scenario], plan.points[task.scenario][task.point])
+    raw = apply_point(plan.scenarios[task.scenario], plan.points[task.scenario][task.point])
     return load_dict(raw, file=f"{task.scenario} (sweep point {task.point})")
 
 
@@ -142,9 +132,12 @@ def run_task(plan: Plan, task: Task) -> xr.Dataset:
     return ds
 
 
-def _task_entry(plan: Plan, task: Task, path: str) -> str:
+TaskFunction = Callable[[Plan, Task], xr.Dataset]
+
+
+def _task_entry(plan: Plan, task: Task, path: str, task_fn: TaskFunction = run_task) -> str:
     """Worker-side: compute and write one task file; returns the task id."""
-    ds = run_task(plan, task)
+    ds = task_fn(plan, task)
     ds.attrs.update({"task_id": task.id, "plan_fingerprint": plan.fingerprint()})
     save_dataset(ds, Path(path))
     return task.id
@@ -186,51 +179,81 @@ def clean_temporaries(folder: Path) -> int:
 Progress = Callable[[int, int], None]
 
 
+def _run_pool(
+    plan: Plan,
+    tasks: list[Task],
+    folder: Path,
+    workers: int,
+    ctx: Any,
+    progress: Progress,
+    task_fn: TaskFunction,
+) -> list[Task]:
+    """Run tasks on a fresh process pool; return those whose pool broke under them."""
+    unfinished: list[Task] = []
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_task_entry, plan, t, str(_task_path(folder, t)), task_fn): t for t in tasks
+        }
+        for fut in cf.as_completed(futures):
+            task = futures[fut]
+            try:
+                fut.result()
+                progress(1, 0)
+            except BrokenProcessPool:
+                if task_is_done(folder, plan, task):  # it finished before the pool broke
+                    progress(1, 0)
+                else:
+                    unfinished.append(task)
+            except Exception as exc:
+                _log_failure(folder, task, exc)
+                raise BatchError(
+                    f"task {task.id} failed: {type(exc).__name__}: {exc} "
+                    f"(details in {folder / 'errors.log'})"
+                ) from None
+    return unfinished
+
+
 def _run_local(
-    plan: Plan, todo: list[Task], folder: Path, workers: int, retries: int, progress: Progress
+    plan: Plan,
+    todo: list[Task],
+    folder: Path,
+    workers: int,
+    retries: int,
+    progress: Progress,
+    task_fn: TaskFunction,
 ) -> None:
+    """Run on local processes. When a worker dies, every task it may have been running
+    is a suspect; suspects are then run one at a time in a pool of their own, so the
+    task that kills its worker is the one blamed, after ``retries`` further tries."""
     if workers == 0:  # in-process, for debugging and notebooks
         for task in todo:
-            _task_entry(plan, task, str(_task_path(folder, task)))
+            _task_entry(plan, task, str(_task_path(folder, task)), task_fn)
             progress(1, 0)
         return
-    attempts = {t.id: 0 for t in todo}
-    pending = list(todo)
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    while pending:
-        broken = False
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {
-                pool.submit(_task_entry, plan, t, str(_task_path(folder, t))): t for t in pending
-            }
-            pending = []
-            for fut in cf.as_completed(futures):
-                task = futures[fut]
-                try:
-                    fut.result()
-                    progress(1, 0)
-                except BrokenProcessPool:
-                    broken = True
-                    attempts[task.id] += 1
-                    if attempts[task.id] > retries:
-                        raise BatchError(
-                            f"task {task.id} stopped its worker process {attempts[task.id]} times "
-                            f"(killed or crashed); the batch stops. Finished tasks are kept."
-                        ) from None
-                    pending.append(task)
-                    progress(0, 1)
-                except Exception as exc:
-                    _log_failure(folder, task, exc)
-                    raise BatchError(
-                        f"task {task.id} failed: {type(exc).__name__}: {exc} "
-                        f"(details in {folder / 'errors.log'})"
-                    ) from None
-        if broken:
-            pending.sort(key=lambda t: t.id)
+    suspects = _run_pool(plan, todo, folder, workers, ctx, progress, task_fn)
+    deaths = {t.id: 0 for t in suspects}
+    while suspects:
+        task = suspects.pop(0)
+        progress(0, 1)
+        if _run_pool(plan, [task], folder, 1, ctx, progress, task_fn):
+            deaths[task.id] += 1
+            if deaths[task.id] > retries:
+                raise BatchError(
+                    f"task {task.id} stopped its worker process {deaths[task.id]} times "
+                    "(killed or crashed); the batch stops. Finished tasks are kept."
+                )
+            suspects.append(task)
 
 
 def _run_dask(
-    plan: Plan, todo: list[Task], folder: Path, scheduler: str, retries: int, progress: Progress
+    plan: Plan,
+    todo: list[Task],
+    folder: Path,
+    scheduler: str,
+    retries: int,
+    progress: Progress,
+    task_fn: TaskFunction,
 ) -> None:
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
@@ -248,6 +271,7 @@ def _run_dask(
                 plan,
                 t,
                 str(_task_path(folder, t)),
+                task_fn,
                 key=f"hrsim-{t.id}",
                 pure=False,
                 retries=0,
@@ -287,9 +311,9 @@ def combine(folder: Path, plan: Plan) -> xr.Dataset:
             for r in plan.replicates:
                 path = _task_path(folder, Task(name, p, r, plan.seed))
                 reps.append(xr.load_dataset(path, engine="h5netcdf"))
-            per_point.append(xr.concat(reps, dim=names.REPLICATE, combine_attrs="drop"))
-        per_scenario.append(xr.concat(per_point, dim="point", combine_attrs="drop"))
-    ds = xr.concat(per_scenario, dim=names.SCENARIO, combine_attrs="drop")
+            per_point.append(xr.concat(reps, dim=names.REPLICATE, combine_attrs="override"))
+        per_scenario.append(xr.concat(per_point, dim="point", combine_attrs="override"))
+    ds = xr.concat(per_scenario, dim=names.SCENARIO, combine_attrs="override")
     ds = ds.assign_coords(
         {
             names.SCENARIO: list(plan.scenarios),
@@ -328,6 +352,7 @@ def run_batch(
     scheduler: str | None = None,
     retries: int = DEFAULT_RETRIES,
     progress: Progress | None = None,
+    task_fn: TaskFunction = run_task,
     extra_manifest: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Run (or resume) a batch into ``folder`` and return the combined Dataset.
@@ -347,9 +372,9 @@ def run_batch(
     report = progress or (lambda done, retried: None)
     if todo:
         if scheduler:
-            _run_dask(plan, todo, out, scheduler, retries, report)
+            _run_dask(plan, todo, out, scheduler, retries, report, task_fn)
         else:
-            _run_local(plan, todo, out, workers, retries, report)
+            _run_local(plan, todo, out, workers, retries, report, task_fn)
     ds = combine(out, plan)
     seconds = time.perf_counter() - start
     save_dataset(ds, out / RESULTS_FILE)

@@ -1,0 +1,291 @@
+"""Batches: same numbers for any number of workers, local or dask; resume after a real
+kill; a task that kills its worker is retried, then reported; sweeps and sensitivity."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sim.batch import BatchError, make_plan, run_batch
+from sim.errors import ScenarioError
+from sim.scenario import load_dict
+from sim.scenario.sweep import load_sweep
+from sim.sensitivity import indices
+from tests.batch_tasks import crashing_task
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _scenarios():
+    uncertain = {
+        "demography": {
+            "tfr": {"2021": 1.2, "2030": {"low": 0.8, "high": 1.2}},
+            "e0_extra_gain": {"low": 0.0, "high": 0.2},
+        }
+    }
+    return [
+        load_dict({"name": "a", **uncertain}),
+        load_dict({"name": "b", "migration": {"young_workers": -5000.0}}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    plan = make_plan(_scenarios(), 4, seed=99)
+    return run_batch(plan, tmp_path_factory.mktemp("serial"), workers=0).dataset
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_local_processes_equal_serial(serial, tmp_path, workers):
+    plan = make_plan(_scenarios(), 4, seed=99)
+    result = run_batch(plan, tmp_path, workers=workers)
+    xr.testing.assert_identical(result.dataset, serial)
+    assert not list((tmp_path / "tasks").glob(".*.tmp")), "no temporary files are left behind"
+
+
+@pytest.mark.slow
+def test_dask_cluster_equals_serial(serial, tmp_path):
+    from distributed import LocalCluster
+
+    plan = make_plan(_scenarios(), 4, seed=99)
+    for n_workers in (1, 2, 4):
+        with LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster:
+            result = run_batch(
+                plan, tmp_path / f"dask{n_workers}", scheduler=cluster.scheduler_address
+            )
+        xr.testing.assert_identical(result.dataset, serial)
+
+
+def test_results_reopen_with_plain_xarray(serial, tmp_path):
+    plan = make_plan(_scenarios(), 2, seed=99)
+    result = run_batch(plan, tmp_path, workers=0)
+    ds = xr.open_dataset(tmp_path / "results.nc")
+    assert ds["population"].attrs["units"] == "persons"
+    assert list(ds["scenario"].values) == ["a", "b"]
+    assert (tmp_path / "manifest.json").exists() and (tmp_path / "plan.json").exists()
+    xr.testing.assert_identical(ds.load(), result.dataset)
+    xr.testing.assert_identical(
+        result.dataset.drop_attrs(deep=False),
+        serial.isel(replicate=slice(0, 2)).drop_attrs(deep=False),
+    )
+
+
+@pytest.mark.slow
+def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from sim.batch import make_plan, run_batch
+        from tests.batch_tasks import slow_task
+        from tests.test_batch import _scenarios
+        if __name__ == "__main__":
+            plan = make_plan(_scenarios(), 4, seed=99, options={{"sleep": 0.5}})
+            run_batch(plan, sys.argv[1], workers=2, task_fn=slow_task)
+    """)
+    runner = tmp_path / "runner.py"
+    runner.write_text(script)
+    folder = tmp_path / "batch"
+    proc = subprocess.Popen([sys.executable, str(runner), str(folder)], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((folder / "tasks").glob("*.nc"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its workers, as a crash would
+    proc.wait(timeout=30)
+    done_before = len(list((folder / "tasks").glob("*.nc")))
+    assert 3 <= done_before < 8, f"the batch was interrupted part-way ({done_before} of 8 done)"
+    plan = make_plan(_scenarios(), 4, seed=99, options={"sleep": 0.5})
+    result = run_batch(plan, folder, workers=2)
+    assert result.reused == done_before and result.computed == 8 - done_before
+    # the options differ only in the test's sleep; compare the numbers
+    xr.testing.assert_identical(
+        result.dataset.drop_attrs(deep=False), serial.drop_attrs(deep=False)
+    )
+    assert not list(folder.rglob(".*.tmp")), "no temporary files are left behind"
+
+
+def test_corrupt_task_file_is_recomputed(serial, tmp_path):
+    plan = make_plan(_scenarios(), 4, seed=99)
+    run_batch(plan, tmp_path, workers=0)
+    victim = sorted((tmp_path / "tasks").glob("*.nc"))[2]
+    victim.write_bytes(victim.read_bytes()[:1000])  # a torn write
+    (tmp_path / "tasks" / ".left.nc.abc.tmp").write_bytes(b"partial")
+    result = run_batch(plan, tmp_path, workers=0)
+    assert result.computed == 1 and result.reused == 7
+    xr.testing.assert_identical(result.dataset, serial)
+    assert not list((tmp_path / "tasks").glob(".*.tmp"))
+
+
+@pytest.mark.slow
+def test_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
+    plan = make_plan(_scenarios(), 3, seed=5, options={"crash": "b__p0000__r0001"})
+    start = time.monotonic()
+    with pytest.raises(
+        BatchError, match=r"task b__p0000__r0001 stopped its worker process 3 times"
+    ):
+        run_batch(plan, tmp_path, workers=2, retries=2, task_fn=crashing_task)
+    assert time.monotonic() - start < 120, "the batch ends within a bounded time"
+    done = {p.stem for p in (tmp_path / "tasks").glob("*.nc")}
+    assert "b__p0000__r0001" not in done and len(done) == 5, (
+        "every other task was finished and kept"
+    )
+
+
+def test_unwritable_results_folder_is_reported_before_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    plan = make_plan(_scenarios(), 1, seed=1)
+    with pytest.raises(ScenarioError, match="results folder is not writable"):
+        run_batch(plan, blocker / "batch", workers=0)
+
+
+# ------------------------------------------------------------------ sweeps
+def _write(tmp_path, text):
+    path = tmp_path / "sweep.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+BASE = {"name": "base"}
+
+
+def test_grid_sweep_expands_every_combination(tmp_path):
+    sweep = load_sweep(
+        _write(
+            tmp_path,
+            """
+        method = "grid"
+        [parameters]
+        "demography.srb" = [1.06, 1.10, 1.12]
+        "demography.tfr.2030" = [0.9, 1.1]
+    """,
+        ),
+        BASE,
+    )
+    assert len(sweep.points) == 6
+    assert {"demography.srb": 1.12, "demography.tfr.2030": 1.1} in sweep.points
+
+
+def test_lhs_sweep_stratifies_each_parameter(tmp_path):
+    sweep = load_sweep(
+        _write(
+            tmp_path,
+            """
+        method = "lhs"
+        n = 20
+        seed = 3
+        [parameters]
+        "demography.srb" = {low = 1.05, high = 1.12}
+        "migration.young_workers" = {low = -20000.0, high = 0.0}
+    """,
+        ),
+        BASE,
+    )
+    srb = np.array([p["demography.srb"] for p in sweep.points])
+    strata = np.floor((srb - 1.05) / 0.07 * 20).astype(int)
+    assert sorted(strata) == list(range(20)), "one point in each of the 20 strata"
+
+
+BAD_SWEEPS = [
+    (
+        'method = "random"\n[parameters]\n"demography.srb" = [1.1]',
+        "method = 'random': must be one of grid, lhs",
+    ),
+    ('method = "grid"', "needs a [parameters] table"),
+    ('method = "grid"\n[parameters]\n"demography.srb" = 1.1', "grid sweeps need a non-empty list"),
+    (
+        'method = "lhs"\n[parameters]\n"demography.srb" = {low = 1.0, high = 1.1}',
+        "method lhs needs n",
+    ),
+    (
+        'method = "lhs"\nn = 4\n[parameters]\n"demography.srb" = {low = 1.1, high = 1.0}',
+        "needs low < high",
+    ),
+    (
+        'method = "grid"\n[parameters]\n"demography.srbb" = [1.1]',
+        "parameters.demography.srbb = 1.1: point 0: unknown key",
+    ),
+    (
+        'method = "grid"\n[parameters]\n"demography.tfr" = [-1.0]',
+        "parameters.demography.tfr = -1.0: point 0: must be a number from 0 to 8",
+    ),
+    (
+        'method = "grid"\npoints = 3\n[parameters]\n"demography.srb" = [1.1]',
+        "points = 3: unknown key",
+    ),
+    ('method = "grid"\n[parameters', "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), BAD_SWEEPS)
+def test_bad_sweep_file_one_line_error(tmp_path, text, fragment):
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path, BASE)
+    line = info.value.line()
+    assert "\n" not in line and fragment in line, line
+    assert line.startswith(str(path.name)) or str(path) in line
+
+
+def _ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
+    return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def test_sobol_indices_of_ishigami_match_theory(tmp_path):
+    """Ishigami (a=7, b=0.1): S1 = 0.314, 0.442, 0; ST = 0.558, 0.442, 0.244 (Saltelli 2008)."""
+    sweep = load_sweep(
+        _write(
+            tmp_path,
+            """
+        method = "sobol"
+        n = 4096
+        seed = 11
+        [parameters]
+        x1 = {low = -3.141592653589793, high = 3.141592653589793}
+        x2 = {low = -3.141592653589793, high = 3.141592653589793}
+        x3 = {low = -3.141592653589793, high = 3.141592653589793}
+    """,
+        )
+    )
+    x = np.array([[p["x1"], p["x2"], p["x3"]] for p in sweep.points])
+    res = indices("sobol", sweep.problem(), x, _ishigami(x), seed=1)
+    np.testing.assert_allclose(res["S1"].values, [0.3139, 0.4424, 0.0], atol=0.03)
+    np.testing.assert_allclose(res["ST"].values, [0.5576, 0.4424, 0.2437], atol=0.03)
+
+
+def test_morris_ranks_ishigami_parameters(tmp_path):
+    sweep = load_sweep(
+        _write(
+            tmp_path,
+            """
+        method = "morris"
+        n = 200
+        seed = 4
+        [parameters]
+        x1 = {low = -3.141592653589793, high = 3.141592653589793}
+        x2 = {low = -3.141592653589793, high = 3.141592653589793}
+        x3 = {low = -3.141592653589793, high = 3.141592653589793}
+        x4 = {low = -3.141592653589793, high = 3.141592653589793}
+    """,
+        )
+    )
+    x = np.array([[p[k] for k in ("x1", "x2", "x3", "x4")] for p in sweep.points])
+    res = indices("morris", sweep.problem(), x, _ishigami(x), seed=1)
+    mu = res["mu_star"].values
+    assert mu[3] == pytest.approx(0.0, abs=1e-12), "a parameter the function ignores has no effect"
+    assert min(mu[:3]) > 0.5, "every parameter the function uses has an effect"
