@@ -23,11 +23,12 @@ def output_values(ds: xr.Dataset, spec: str, *, file: str = "<sweep>") -> xr.Dat
     """One value per (scenario, point) for the output ``spec`` (see the module docstring)."""
     name, _, sel_text = spec.partition(":")
     if name not in ds.data_vars:
+        some = ", ".join(map(str, list(ds.data_vars)[:12]))
         raise ScenarioError(
             file,
             "outputs",
             spec,
-            f"no such result variable; some that exist: {', '.join(map(str, list(ds.data_vars)[:12]))}",
+            f"no such result variable; some that exist: {some}",
         )
     da = ds[name]
     if sel_text:
