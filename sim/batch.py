@@ -353,12 +353,15 @@ def run_batch(
     retries: int = DEFAULT_RETRIES,
     progress: Progress | None = None,
     task_fn: TaskFunction = run_task,
+    on_start: Callable[[int, int], None] | None = None,
     extra_manifest: dict[str, Any] | None = None,
 ) -> BatchResult:
     """Run (or resume) a batch into ``folder`` and return the combined Dataset.
 
     ``workers=0`` runs in this process; ``scheduler="tcp://host:port"`` sends the
-    tasks to a dask.distributed cluster instead of local processes."""
+    tasks to a dask.distributed cluster instead of local processes. ``progress`` is
+    called with (tasks finished, tasks retried) increments; ``on_start`` with (tasks to
+    compute, tasks reused from an earlier run) before work starts."""
     start = time.perf_counter()
     out = Path(folder)
     check_writable(out / TASKS_DIR)
@@ -370,6 +373,8 @@ def run_batch(
     todo = [t for t in tasks if not task_is_done(out, plan, t)]
     reused = len(tasks) - len(todo)
     report = progress or (lambda done, retried: None)
+    if on_start is not None:
+        on_start(len(todo), reused)
     if todo:
         if scheduler:
             _run_dask(plan, todo, out, scheduler, retries, report, task_fn)

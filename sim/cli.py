@@ -7,14 +7,17 @@ standard error naming file, key, value and what is allowed, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
-from sim import names
+from sim import batch, names
+from sim.api import default_batch_folder
 from sim.data import load_demographic_tables
 from sim.demography import project_replicates
 from sim.errors import ScenarioError
@@ -83,8 +86,9 @@ def _print_projection(central: xr.Dataset, ds: xr.Dataset) -> None:
     for year in central[names.YEAR].values:
         c = central.sel({names.YEAR: year})
         e0 = float(c["life_expectancy_both"])
+        total, births = float(c["population_total"]), float(c["births"].sum())
         print(
-            f"{int(year):>6} {float(c['population_total']):>12,.0f} {float(c['births'].sum()):>9,.0f} "
+            f"{int(year):>6} {total:>12,.0f} {births:>9,.0f} "
             f"{float(c['deaths'].sum() + c['deaths_of_births'].sum()):>8,.0f} "
             f"{100 * float(c['share_65plus']):>6.2f} {e0:>6.2f}"
         )
@@ -107,6 +111,94 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     else:
         print(text, end="")
+    return 0
+
+
+def _progress_bar(label: str) -> tuple[batch.Progress, Callable[[int, int], None], list[Any]]:
+    """A tqdm bar with ETA on standard error, made once the number of tasks is known."""
+    from tqdm import tqdm
+
+    holder: list[Any] = []
+
+    def on_start(todo: int, reused: int) -> None:
+        if reused:
+            print(f"resuming: {reused} tasks already done, {todo} to compute", file=sys.stderr)
+        holder.append(
+            tqdm(
+                total=todo,
+                desc=label,
+                unit="task",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=todo == 0,
+            )
+        )
+
+    def progress(done: int, retried: int) -> None:
+        if holder:
+            holder[0].update(done)
+            if retried:
+                holder[0].write(f"a worker process died; retrying its task ({retried})")
+
+    return progress, on_start, holder
+
+
+def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.BatchResult:
+    folder = Path(args.batch_dir) if args.batch_dir else default_batch_folder(plan, Path(args.out))
+    if args.workers < 0:
+        raise ScenarioError(None, "--workers", args.workers, "must be a whole number >= 0")
+    progress, on_start, bar = _progress_bar(label)
+    try:
+        result = batch.run_batch(
+            plan,
+            folder,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=progress,
+            on_start=on_start,
+            extra_manifest={"run_plan": list(batch.plan_tasks(plan))},
+        )
+    except batch.BatchError as exc:
+        if bar:
+            bar[0].close()
+        print(f"{folder}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if bar:
+        bar[0].close()
+    print(
+        f"{result.computed} tasks computed, {result.reused} reused, {result.seconds:.1f} s; "
+        f"results in {folder / batch.RESULTS_FILE}"
+    )
+    return result
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenarios = [load(f) for f in args.scenarios]
+    for sc in scenarios:
+        _tables_for(sc)
+    seed = args.seed if args.seed is not None else scenarios[0].run.seed
+    plan = batch.make_plan(scenarios, args.replicates, seed)
+    _execute(plan, args, "run")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.scenario.sweep import load_sweep
+    from sim.sensitivity import analyse
+
+    scenarios = [load(f) for f in args.scenario]
+    seed = args.seed if args.seed is not None else scenarios[0].run.seed
+    sweeps = {sc.name: load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios}
+    sweep = next(iter(sweeps.values()))
+    plan = batch.make_plan(
+        scenarios, args.replicates, seed, points={n: list(s.points) for n, s in sweeps.items()}
+    )
+    result = _execute(plan, args, f"sweep ({len(sweep.points)} points)")
+    if sweep.method in ("sobol", "morris") and sweep.outputs:
+        indices = analyse(sweep, result.dataset, seed)
+        path = save_dataset(indices, result.folder / "sensitivity.nc")
+        print(indices.to_dataframe().to_string(float_format=lambda x: f"{x:.3f}"))
+        print(f"sensitivity indices in {path}")
     return 0
 
 
@@ -153,6 +245,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
     p.set_defaults(func=cmd_project)
+
+    def batch_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--replicates",
+            type=int,
+            default=1,
+            metavar="N",
+            help="replicates per scenario (0 = central values); default 1",
+        )
+        p.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            metavar="S",
+            help="root seed (default: run.seed of the first scenario)",
+        )
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=min(2, os.cpu_count() or 1),
+            metavar="W",
+            help="local worker processes (0: run in this process); default: up to 2",
+        )
+        p.add_argument(
+            "--scheduler",
+            default=None,
+            metavar="tcp://HOST:PORT",
+            help="send the tasks to this dask.distributed scheduler instead",
+        )
+        p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+        p.add_argument(
+            "--batch-dir",
+            default=None,
+            metavar="DIR",
+            help="exact batch folder (default: DIR/batch-<plan hash>, so the same "
+            "command resumes the same batch)",
+        )
+
+    p = sub.add_parser("run", help="run scenarios x replicates as a resumable batch")
+    p.add_argument("scenarios", nargs="+", metavar="FILE", help="scenario TOML files")
+    batch_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "sweep", help="run a parameter sweep (grid, LHS, Sobol, Morris) with sensitivity indices"
+    )
+    p.add_argument("sweep", metavar="SWEEP", help="sweep TOML file")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="scenario the sweep applies to (repeat for several)",
+    )
+    batch_options(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("main", help="the main job: every shipped scenario in scenarios/")
     p.add_argument(
