@@ -63,7 +63,7 @@ class LifeTable:
         return float(self.Lx.sum())
 
     @property
-    def Tx(self) -> np.ndarray:
+    def Tx(self) -> np.ndarray:  # noqa: N802 (the life-table symbol T(x))
         return np.cumsum(self.Lx[::-1])[::-1]
 
     def ex(self) -> np.ndarray:

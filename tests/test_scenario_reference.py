@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_reference_is_current():
     committed = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
-    assert committed == markdown(), "scenarios/README.md is stale: run `python3 run.py keys --write`"
+    stale = "scenarios/README.md is stale: run `python3 run.py keys --write`"
+    assert committed == markdown(), stale
 
 
 def test_every_key_is_documented():

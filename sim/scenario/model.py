@@ -11,7 +11,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
+from sim.scenario.capacity import CapacitySection
+from sim.scenario.demand import DemandSection
 from sim.scenario.types import Interval80, Strict, Uncertain, cross_error, uncertain, year_path
+
+_IMR = year_path(0.0, 0.1, "probability of dying before age 1")
+_NET = year_path(-500_000, 500_000, "persons per year")
 
 MIN_YEAR = 2020
 MAX_END_YEAR = 2050
@@ -86,9 +91,11 @@ class DemographySection(Strict):
     )
     """Life expectancy at birth, both sexes, by year (DATA.md E0-2021, E0-2030)."""
     e0_extra_gain: uncertain(-0.5, 1.0, "years of e0 per year") = 0.0  # type: ignore[valid-type]
-    """Ageing lever: extra gain in e0 each year after the calibration year, on top of the e0 path."""
-    infant_mortality: year_path(0.0, 0.1, "probability of dying before age 1") = 0.0011  # type: ignore[valid-type]
-    """1q0, set on its own; the rest of the life table is solved to keep e0 on target (DATA.md IMR)."""
+    """Ageing lever: extra gain in e0 each year after the calibration year, on top of
+    the e0 path."""
+    infant_mortality: _IMR = 0.0011  # type: ignore[valid-type]
+    """1q0, set on its own; the rest of the life table is solved to keep e0 on target
+    (DATA.md IMR)."""
 
 
 class MigrationSection(Strict):
@@ -98,10 +105,12 @@ class MigrationSection(Strict):
     the projection reaches the calibration population (see CalibrationSection).
     """
 
-    net_total: year_path(-500_000, 500_000, "persons per year") | None = None  # type: ignore[valid-type]
-    """Net migrants per year after the calibration year; by default the calibrated level continues."""
+    net_total: _NET | None = None  # type: ignore[valid-type]
+    """Net migrants per year after the calibration year; by default the calibrated
+    level continues."""
     elderly_parents: year_path(-200_000, 200_000, "persons per year") = 0.0  # type: ignore[valid-type]
-    """Ageing lever: extra net inflow of older parents (随迁老人), shaped by the 'elderly' profile."""
+    """Ageing lever: extra net inflow of older parents (随迁老人), shaped by the
+    'elderly' profile."""
     young_workers: year_path(-500_000, 500_000, "persons per year") = 0.0  # type: ignore[valid-type]
     """Ageing lever: change in net inflow of young workers (negative: less inflow or more outflow),
     shaped by the 'labour' profile."""
@@ -136,6 +145,8 @@ class Scenario(Strict):
     demography: DemographySection = Field(default_factory=DemographySection)
     migration: MigrationSection = Field(default_factory=MigrationSection)
     calibration: CalibrationSection = Field(default_factory=CalibrationSection)
+    demand: DemandSection = Field(default_factory=DemandSection)
+    capacity: CapacitySection = Field(default_factory=CapacitySection)
 
     @model_validator(mode="after")
     def _cross(self) -> Scenario:

@@ -66,12 +66,15 @@ def _default(info: Any) -> str:
         return "required"
     value = info.get_default(call_default_factory=True)
     if hasattr(value, "central"):
-        text = ", ".join(f"{k} = {v:g}" for k, v in value.model_dump().items())
+        text = ", ".join(
+            f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v:g}"
+            for k, v in value.model_dump().items()
+        )
         return "{" + text + "}"
     if isinstance(value, BaseModel):
         return ""
     if isinstance(value, dict):
-        return json.dumps({k: central(v) if not isinstance(v, str) else v for k, v in value.items()})
+        return json.dumps({k: v if isinstance(v, str) else central(v) for k, v in value.items()})
     if isinstance(value, float | int) and not isinstance(value, bool):
         return f"{value:g}"
     return json.dumps(value)
@@ -122,8 +125,13 @@ def markdown() -> str:
         head = key.split(".")[0] if "." in key else "(top level)"
         if head != section:
             section = head
-            lines += ["", f"## `{head}`" if head != "(top level)" else "## Top level", "",
-                      "| key | kind | allowed (unit) | default | meaning |", "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## `{head}`" if head != "(top level)" else "## Top level",
+                "",
+                "| key | kind | allowed (unit) | default | meaning |",
+                "|---|---|---|---|---|",
+            ]
         cells = [f"`{key}`", kind, allowed, f"`{default}`" if default else "", doc]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
