@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
@@ -187,26 +188,33 @@ def _peak_hour_rate(annual: float, profile: str, year: int, shapes: _Shapes) -> 
     return _design(daily) * shapes.peak_hour_share(profile)
 
 
-def expected_level(
+@dataclass(frozen=True)
+class ExpectedState:
+    """The expected level's inputs and demand by year, before results are computed;
+    the batch layer builds the discrete-event configuration from the same objects."""
+
+    years: list[int]
+    cal: Calibration
+    model: DemandModel
+    demands: dict[int, YearDemand]
+    parts: dict[int, dict[str, Measures]]
+    totals: dict[int, Measures]
+    base: BaseCapacity
+    cap: xr.Dataset
+    shapes: _Shapes
+    mid: dict[int, FloatArray]
+    births: dict[int, float]
+    pop_end: dict[int, float]
+
+
+def prepare_expected(
     sc: Scenario,
     projection: xr.Dataset,
     tables: ServiceTables,
     profiles: dict[str, TimeProfile],
     calendar: HolidayCalendar,
-) -> xr.Dataset:
-    """Expected-level results of one *resolved* scenario replicate.
-
-    Args:
-        sc: a resolved scenario (:func:`sim.scenario.draw`).
-        projection: its population projection (:func:`sim.demography.project`).
-        tables: service tables (:func:`sim.data.service_tables.load_service_tables`).
-        profiles, calendar: arrival profiles and holidays (``sim.data.profiles``).
-
-    Returns:
-        Dataset with dims ``year``, ``service``, ``acuity``, ``pool``, ``route``,
-        ``day`` (day of year 1..366) and ``step``; every variable has ``units`` and
-        ``long_name``.
-    """
+) -> ExpectedState:
+    """Calibrate and evaluate demand of each year of a *resolved* scenario."""
     base_year = sc.demand.calibration.year
     proj_years = [int(y) for y in projection[names.YEAR].values]
     if base_year > proj_years[-1] or base_year - 1 < proj_years[0]:
@@ -241,7 +249,6 @@ def expected_level(
     model = DemandModel(tables, sc.demand, cal)
     inputs_base = base_inputs(sc.demand)
     shapes = _Shapes(profiles, calendar)
-    targets = sc.capacity.targets
 
     demands: dict[int, YearDemand] = {}
     parts: dict[int, dict[str, Measures]] = {}
@@ -261,6 +268,52 @@ def expected_level(
     base = _base_capacity(sc, cal, base_demand, pop_base, shapes)
     cap = timeline(sc.capacity, base, years)
 
+    return ExpectedState(
+        years,
+        cal,
+        model,
+        demands,
+        parts,
+        totals,
+        base,
+        cap,
+        shapes,
+        {y: mid(y) for y in years},
+        {y: births(y) for y in years},
+        {y: float(pop_end.sel({names.YEAR: y}).sum()) for y in years},
+    )
+
+
+def expected_level(
+    sc: Scenario,
+    projection: xr.Dataset,
+    tables: ServiceTables,
+    profiles: dict[str, TimeProfile],
+    calendar: HolidayCalendar,
+) -> xr.Dataset:
+    """Expected-level results of one *resolved* scenario replicate.
+
+    Args:
+        sc: a resolved scenario (:func:`sim.scenario.draw`).
+        projection: its population projection (:func:`sim.demography.project`).
+        tables: service tables (:func:`sim.data.service_tables.load_service_tables`).
+        profiles, calendar: arrival profiles and holidays (``sim.data.profiles``).
+
+    Returns:
+        Dataset with dims ``year``, ``service``, ``acuity``, ``pool``, ``route``,
+        ``day`` (day of year 1..366) and ``step``; every variable has ``units`` and
+        ``long_name``.
+    """
+    state = prepare_expected(sc, projection, tables, profiles, calendar)
+    years, cal, model, demands = state.years, state.cal, state.model, state.demands
+    parts, totals, base, cap, shapes = (
+        state.parts,
+        state.totals,
+        state.base,
+        state.cap,
+        state.shapes,
+    )
+    targets = sc.capacity.targets
     ny, npool = len(years), len(POOLS)
     occupied = np.full((ny, npool, N_DAYS_MAX), np.nan)
     sizing = {
@@ -342,9 +395,9 @@ def expected_level(
         pooled,
         ed,
         amb,
-        {y: mid(y) for y in years},
-        {y: births(y) for y in years},
-        {y: float(pop_end.sel({names.YEAR: y}).sum()) for y in years},
+        state.mid,
+        state.births,
+        state.pop_end,
     )
 
 
