@@ -29,9 +29,8 @@ from typing import Any
 import xarray as xr
 
 from sim import names
-from sim.data import load_demographic_tables
-from sim.demography import project
 from sim.errors import ScenarioError
+from sim.pipeline import run_replicate_all
 from sim.scenario import Scenario, draw, load_dict
 from sim.scenario.sweep import apply_point
 from sim.store import atomic_write_bytes, check_writable, provenance, save_dataset, save_manifest
@@ -124,12 +123,12 @@ def task_scenario(plan: Plan, task: Task) -> Scenario:
 
 
 def run_task(plan: Plan, task: Task) -> xr.Dataset:
-    """Compute one task: the projection of its drawn scenario (replicate 0: central)."""
+    """Compute one task: projection, expected level and, for replicates below the plan's
+    ``des_replicates`` option (default: all), the discrete-event model."""
     sc = draw(task_scenario(plan, task), task.replicate, task.seed)
-    tables = load_demographic_tables(sc.data.model_dump())
-    ds = project(sc, tables)
-    ds.attrs = {}
-    return ds
+    des_replicates = plan.options.get("des_replicates")
+    des = des_replicates is None or task.replicate < int(des_replicates)
+    return run_replicate_all(sc, task.seed, task.replicate, des=des)
 
 
 TaskFunction = Callable[[Plan, Task], xr.Dataset]

@@ -290,6 +290,7 @@ def expected_level(
     tables: ServiceTables,
     profiles: dict[str, TimeProfile],
     calendar: HolidayCalendar,
+    state: ExpectedState | None = None,
 ) -> xr.Dataset:
     """Expected-level results of one *resolved* scenario replicate.
 
@@ -298,13 +299,15 @@ def expected_level(
         projection: its population projection (:func:`sim.demography.project`).
         tables: service tables (:func:`sim.data.service_tables.load_service_tables`).
         profiles, calendar: arrival profiles and holidays (``sim.data.profiles``).
+        state: the result of :func:`prepare_expected` when the caller has it already.
 
     Returns:
         Dataset with dims ``year``, ``service``, ``acuity``, ``pool``, ``route``,
         ``day`` (day of year 1..366) and ``step``; every variable has ``units`` and
         ``long_name``.
     """
-    state = prepare_expected(sc, projection, tables, profiles, calendar)
+    if state is None:
+        state = prepare_expected(sc, projection, tables, profiles, calendar)
     years, cal, model, demands = state.years, state.cal, state.model, state.demands
     parts, totals, base, cap, shapes = (
         state.parts,

@@ -110,7 +110,9 @@ def save_dataset(ds: xr.Dataset, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        # encodings inherited from files read earlier (e.g. an integer dtype of a task
+        # file) must not decide how a combined variable, now with gaps, is written
+        ds.drop_encoding().to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

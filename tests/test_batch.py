@@ -25,29 +25,46 @@ from tests.batch_tasks import crashing_task
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SMALL_DISTRICT = ROOT / "tests" / "data" / "small_district_population.csv"
+"""The census population divided by 20 (rounded): a district small enough for the DES
+of a batch test to take a fraction of a second, run through the real pipeline."""
+
+
 def _scenarios():
+    """Two small-district scenarios: one year (2025), a short DES warm-up, uncertain inputs;
+    population, visits and beds scaled down alike (1/20)."""
+    small = {
+        "run": {"start_year": 2025, "end_year": 2025},
+        "des": {"warmup_days": 30},
+        "data": {"base_population": str(SMALL_DISTRICT)},
+        "calibration": {"population": {"low": 205_000.0, "high": 206_500.0}},
+        "demand": {"calibration": {"chc_visits": 506_885.0}},
+    }
     uncertain = {
-        "demography": {
-            "tfr": {"2021": 1.2, "2030": {"low": 0.8, "high": 1.2}},
-            "e0_extra_gain": {"low": 0.0, "high": 0.2},
-        }
+        "tfr": {"2021": 1.2, "2030": {"low": 0.8, "high": 1.2}},
+        "e0_extra_gain": {"low": 0.0, "high": 0.2},
     }
     return [
-        load_dict({"name": "a", **uncertain}),
-        load_dict({"name": "b", "migration": {"young_workers": -5000.0}}),
+        load_dict({"name": "a", **small, "demography": uncertain}),
+        load_dict({"name": "b", **small, "migration": {"young_workers": -250.0}}),
     ]
+
+
+WITH_DES = {"des_replicates": 1}
+"""Replicate 0 of each scenario runs the DES too; the others the expected level only."""
+NO_DES = {"des_replicates": 0}
 
 
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
-    plan = make_plan(_scenarios(), 4, seed=99)
+    plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     return run_batch(plan, tmp_path_factory.mktemp("serial"), workers=0).dataset
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_local_processes_equal_serial(serial, tmp_path, workers):
-    plan = make_plan(_scenarios(), 4, seed=99)
+    plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     result = run_batch(plan, tmp_path, workers=workers)
     xr.testing.assert_identical(result.dataset, serial)
     assert not list((tmp_path / "tasks").glob(".*.tmp")), "no temporary files are left behind"
@@ -57,7 +74,7 @@ def test_local_processes_equal_serial(serial, tmp_path, workers):
 def test_dask_cluster_equals_serial(serial, tmp_path):
     from distributed import LocalCluster
 
-    plan = make_plan(_scenarios(), 4, seed=99)
+    plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     for n_workers in (1, 2, 4):
         with LocalCluster(
             n_workers=n_workers,
@@ -73,7 +90,7 @@ def test_dask_cluster_equals_serial(serial, tmp_path):
 
 
 def test_results_reopen_with_plain_xarray(serial, tmp_path):
-    plan = make_plan(_scenarios(), 2, seed=99)
+    plan = make_plan(_scenarios(), 2, seed=99, options=WITH_DES)
     result = run_batch(plan, tmp_path, workers=0)
     ds = xr.open_dataset(tmp_path / "results.nc")
     assert ds["population"].attrs["units"] == "persons"
@@ -95,7 +112,7 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
         from tests.batch_tasks import slow_task
         from tests.test_batch import _scenarios
         if __name__ == "__main__":
-            plan = make_plan(_scenarios(), 4, seed=99, options={{"sleep": 0.5}})
+            plan = make_plan(_scenarios(), 4, seed=99, options={{"sleep": 0.5, "des_replicates": 1}})
             run_batch(plan, sys.argv[1], workers=2, task_fn=slow_task)
     """)
     runner = tmp_path / "runner.py"
@@ -109,7 +126,7 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
     proc.wait(timeout=30)
     done_before = len(list((folder / "tasks").glob("*.nc")))
     assert 3 <= done_before < 8, f"the batch was interrupted part-way ({done_before} of 8 done)"
-    plan = make_plan(_scenarios(), 4, seed=99, options={"sleep": 0.5})
+    plan = make_plan(_scenarios(), 4, seed=99, options={"sleep": 0.5, "des_replicates": 1})
     result = run_batch(plan, folder, workers=2)
     assert result.reused == done_before and result.computed == 8 - done_before
     # the options differ only in the test's sleep; compare the numbers
@@ -120,7 +137,7 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
 
 
 def test_corrupt_task_file_is_recomputed(serial, tmp_path):
-    plan = make_plan(_scenarios(), 4, seed=99)
+    plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     run_batch(plan, tmp_path, workers=0)
     victim = sorted((tmp_path / "tasks").glob("*.nc"))[2]
     victim.write_bytes(victim.read_bytes()[:1000])  # a torn write
@@ -133,7 +150,7 @@ def test_corrupt_task_file_is_recomputed(serial, tmp_path):
 
 @pytest.mark.slow
 def test_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
-    plan = make_plan(_scenarios(), 3, seed=5, options={"crash": "b__p0000__r0001"})
+    plan = make_plan(_scenarios(), 3, seed=5, options={"crash": "b__p0000__r0001", **NO_DES})
     start = time.monotonic()
     with pytest.raises(
         BatchError, match=r"task b__p0000__r0001 stopped its worker process 3 times"
@@ -149,7 +166,7 @@ def test_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
 def test_unwritable_results_folder_is_reported_before_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    plan = make_plan(_scenarios(), 1, seed=1)
+    plan = make_plan(_scenarios(), 1, seed=1, options=NO_DES)
     with pytest.raises(ScenarioError, match="results folder is not writable"):
         run_batch(plan, blocker / "batch", workers=0)
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from sim.scenario.capacity import CapacitySection
 from sim.scenario.demand import DemandSection
+from sim.scenario.des import DesSection
 from sim.scenario.types import Interval80, Strict, Uncertain, cross_error, uncertain, year_path
 
 _IMR = year_path(0.0, 0.1, "probability of dying before age 1")
@@ -147,6 +148,7 @@ class Scenario(Strict):
     calibration: CalibrationSection = Field(default_factory=CalibrationSection)
     demand: DemandSection = Field(default_factory=DemandSection)
     capacity: CapacitySection = Field(default_factory=CapacitySection)
+    des: DesSection = Field(default_factory=DesSection)
 
     @model_validator(mode="after")
     def _cross(self) -> Scenario:

@@ -1,0 +1,422 @@
+"""One replicate of one scenario, end to end: projection → expected level → DES.
+
+The discrete-event configuration is built from the very objects the expected
+level computed (demand by year, admission components with their length-of-stay
+distributions, the capacity timeline), so with unlimited capacity the DES is an
+M(t)/G/∞ system with the expected level's means. Approximations made in the
+translation, each bounded in bed-days (which are kept exactly):
+
+* admissions through the ED take one length-of-stay distribution per pool, a
+  lognormal with the mean and variance of the pool's emergency mixture over the
+  horizon; the other emergency admissions keep their own distributions;
+* ED admission probabilities by triage level are fixed over the horizon, scaled
+  so the horizon's admissions through the ED equal the expected level's;
+* a stay split by the integrated elderly-care reform is two stays: one in
+  medicine and one in elderly care, with the two parts' mean bed-days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import xarray as xr
+
+from sim import names
+from sim.capacity import bed_changes, beds_on
+from sim.data import DemographicTables, load_demographic_tables
+from sim.data.profiles import (
+    HolidayCalendar,
+    TimeProfile,
+    load_holidays,
+    load_profiles,
+    working_days,
+)
+from sim.data.service_tables import ACUITIES, POOLS, ServiceTables, load_service_tables
+from sim.demand import SERVICES
+from sim.demography import project
+from sim.des.config import (
+    AdmissionStream,
+    AmbulanceService,
+    ArrivalRate,
+    BedPool,
+    CapacitySchedule,
+    ClinicGroup,
+    DesConfig,
+    DischargeRule,
+    Disposition,
+    Duration,
+    EDArrivalStream,
+    ElectiveBooking,
+    EmergencyDepartment,
+    WholeHospitalPooling,
+)
+from sim.des.engine import run_replicate
+from sim.expected import ExpectedState, expected_level, prepare_expected
+from sim.los import LosDistribution
+from sim.scenario import Scenario, path_at
+
+ED_WALK_IN, ED_AMBULANCE, DISPATCH, CLINIC = (
+    "ed_walk_in",
+    "ed_ambulance",
+    "ambulance_dispatch",
+    "clinic",
+)
+MATERNITY_POOLS = ("obstetrics", "neonatal")
+UNLIMITED = math.inf
+
+DES_DAILY_KEEP = ("bed_capacity", "midnight_census", "occupancy_daily_peak", "ed_boarders_midnight")
+"""Daily DES series kept in batch results (the rest are summarised by year)."""
+
+PROJECTION_RENAMES = {"population": "population_by_age", "births": "births_by_sex"}
+"""Projection variables renamed where the expected level has a variable of that name."""
+
+
+@dataclass(frozen=True)
+class BaseInputs:
+    """Tables a replicate reads; loaded once per process."""
+
+    demographic: DemographicTables
+    service: ServiceTables
+    profiles: dict[str, TimeProfile]
+    calendar: HolidayCalendar
+
+
+@lru_cache(maxsize=8)
+def _cached_inputs(refs: tuple[tuple[str, str], ...]) -> BaseInputs:
+    return BaseInputs(
+        load_demographic_tables(dict(refs)), load_service_tables(), load_profiles(), load_holidays()
+    )
+
+
+def base_inputs(sc: Scenario) -> BaseInputs:
+    return _cached_inputs(tuple(sorted(sc.data.model_dump().items())))
+
+
+# ------------------------------------------------------------------ DES configuration
+def _horizon(state: ExpectedState) -> tuple[dt.date, int, list[tuple[int, int, int]]]:
+    """(first day, number of days, [(year, first index, days)])."""
+    start = dt.date(state.years[0], 1, 1)
+    spans, k = [], 0
+    for y in state.years:
+        n = (dt.date(y + 1, 1, 1) - dt.date(y, 1, 1)).days
+        spans.append((y, k, n))
+        k += n
+    return start, k, spans
+
+
+def _whole(values: np.ndarray) -> tuple[float, ...]:
+    """Whole numbers per day that keep the running total (largest-remainder style)."""
+    cum = np.floor(np.cumsum(values) + 1e-9)
+    return tuple(np.diff(np.concatenate([[0.0], cum])).tolist())
+
+
+def _schedule(levels: dict[int, float], start: dt.date) -> CapacitySchedule:
+    years = sorted(levels)
+    changes = tuple(
+        (dt.date(y, 1, 1), float(levels[y]))
+        for y in years[1:]
+        if levels[y] != levels[years[years.index(y) - 1]]
+    )
+    return CapacitySchedule(float(levels[years[0]]), changes)
+
+
+class _Mixture:
+    """Running count, mean and second moment of stays, for a moment-matched lognormal."""
+
+    def __init__(self) -> None:
+        self.n = self.s1 = self.s2 = 0.0
+
+    def add(self, n: float, los: LosDistribution) -> None:
+        self.n += n
+        self.s1 += n * los.mean
+        self.s2 += n * (los.variance + los.mean**2)
+
+    def distribution(self) -> LosDistribution:
+        mean = self.s1 / self.n
+        cv = math.sqrt(max(self.s2 / self.n / mean**2 - 1.0, 1e-6))
+        return LosDistribution("lognormal", mean, cv)
+
+
+def des_config(
+    sc: Scenario,
+    state: ExpectedState,
+    expected: xr.Dataset,
+    inputs: BaseInputs,
+    *,
+    unlimited: bool = False,
+) -> DesConfig:
+    """The discrete-event configuration of a resolved scenario replicate (module docstring)."""
+    start, n_days, spans = _horizon(state)
+    shapes, lines, des = state.shapes, inputs.service.lines, sc.des
+
+    def series(volume: dict[int, float], profile: str) -> np.ndarray:
+        out = np.zeros(n_days)
+        for y, k, n in spans:
+            out[k : k + n] = volume[y] * shapes(profile, y)[:n]
+        return out
+
+    def rate(daily: np.ndarray, profile: str) -> ArrivalRate:
+        return ArrivalRate(tuple(daily.tolist()), inputs.profiles[profile].hourly)
+
+    # --- admissions: one stream per (pool, kind, length-of-stay distribution)
+    streams: dict[tuple[str, str, LosDistribution, str], np.ndarray] = defaultdict(
+        lambda: np.zeros(n_days)
+    )
+    via_ed: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
+    ed_mix: dict[str, _Mixture] = defaultdict(_Mixture)
+    for y, k, n in spans:
+        d = state.demands[y]
+        for c in state.model.components(d, d.elderly_care_transfer):
+            line = lines[c.pool]
+            profile = line.elective_profile if c.route == "elective" else line.emergency_profile
+            shape = shapes(profile, y)[:n]
+            f_ed = 0.0 if c.route == "elective" else line.via_ed_share
+            kind = (
+                "elective"
+                if c.route == "elective"
+                else ("maternity" if c.pool in MATERNITY_POOLS else "direct")
+            )
+            for pool, w in c.weights:
+                los = c.los if w == 1.0 else c.los.with_mean(c.los.mean * w)
+                if pool == c.pool and f_ed > 0:
+                    ed_mix[pool].add(c.admissions * f_ed, los)
+                    via_ed[pool][k : k + n] += c.admissions * f_ed * shape
+                elif f_ed > 0:  # the elderly-care part of a stay that began through the ED
+                    ed_shape = shapes(ED_WALK_IN, y)[:n]
+                    streams[(pool, "direct", los, ED_WALK_IN)][k : k + n] += (
+                        c.admissions * f_ed * ed_shape
+                    )
+                streams[(pool, kind, los, profile)][k : k + n] += (
+                    c.admissions * (1.0 - f_ed) * shape
+                )
+    admissions = tuple(
+        AdmissionStream(f"{pool}.{kind}.{i}", pool, kind, rate(daily, profile), Duration(los))  # type: ignore[arg-type]
+        for i, ((pool, kind, los, profile), daily) in enumerate(
+            sorted(streams.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].mean, kv[0][2].cv))
+        )
+        if daily.sum() > 0
+    )
+
+    # --- beds by pool over time
+    changes = bed_changes(sc.capacity, state.base)
+    end = start + dt.timedelta(days=n_days - 1)
+    dates = sorted({start} | {c.date for c in changes if start < c.date <= end})
+    levels = beds_on(state.base, changes, dates)
+    pools = tuple(
+        BedPool(
+            pool,
+            CapacitySchedule(UNLIMITED)
+            if unlimited
+            else CapacitySchedule(
+                float(levels[i, 0]),
+                tuple(
+                    (dates[j], float(levels[i, j]))
+                    for j in range(1, len(dates))
+                    if levels[i, j] != levels[i, j - 1]
+                ),
+            ),
+        )
+        for i, pool in enumerate(POOLS)
+    )
+
+    # --- emergency department
+    ed_visits = {
+        a: {y: float(state.demands[y].ed_visits[i]) for y in state.years}
+        for i, a in enumerate(ACUITIES)
+    }
+    ed_amb = {
+        a: {y: float(state.demands[y].ed_ambulance[i]) for y in state.years}
+        for i, a in enumerate(ACUITIES)
+    }
+    ed_streams = []
+    for a in ACUITIES:
+        walk = {y: ed_visits[a][y] - ed_amb[a][y] for y in state.years}
+        ed_streams.append(
+            EDArrivalStream(
+                f"ed.{a}.walk_in", a, "walk_in", rate(series(walk, ED_WALK_IN), ED_WALK_IN)
+            )
+        )
+        ed_streams.append(
+            EDArrivalStream(
+                f"ed.{a}.ambulance",
+                a,
+                "ambulance",
+                rate(series(ed_amb[a], ED_AMBULANCE), ED_AMBULANCE),
+            )
+        )
+    total_visits = np.array([sum(ed_visits[a].values()) for a in ACUITIES])
+    total_admit = sum(float(v.sum()) for v in via_ed.values())
+    weights = np.array(des.ed.admit_weights, dtype=float)
+    scale = (
+        total_admit / float(total_visits @ weights) if float(total_visits @ weights) > 0 else 0.0
+    )
+    transfer = np.array(des.ed.transfer, dtype=float)
+    p_admit = np.minimum(weights * scale, 1.0 - transfer)
+    pool_share = {
+        p: float(via_ed[p].sum()) / total_admit for p in POOLS if p in via_ed and total_admit > 0
+    }
+    dispositions = tuple(
+        Disposition(
+            a,
+            float(1.0 - p_admit[i] - transfer[i]),
+            float(transfer[i]),
+            tuple((p, float(p_admit[i] * s)) for p, s in pool_share.items() if s > 0),
+        )
+        for i, a in enumerate(ACUITIES)
+    )
+    first = state.demands[state.years[0]]
+    treat_cv = float(des.ed.treatment_cv)
+    ed_spaces = {
+        int(y): float(v)
+        for y, v in zip(expected[names.YEAR].values, expected["ed_spaces"].values, strict=True)
+    }
+    ed = EmergencyDepartment(
+        spaces=CapacitySchedule(UNLIMITED)
+        if unlimited
+        else _schedule({y: math.ceil(v) for y, v in ed_spaces.items()}, start),
+        arrivals=tuple(ed_streams),
+        treatment=tuple(
+            (
+                a,
+                Duration(
+                    LosDistribution("lognormal", float(first.ed_treatment_hours[i]), treat_cv),
+                    "hours",
+                ),
+            )
+            for i, a in enumerate(ACUITIES)
+        ),
+        dispositions=dispositions,
+        admitted_los=tuple(
+            (p, Duration(ed_mix[p].distribution())) for p in POOLS if p in pool_share
+        ),
+    )
+
+    # --- community clinics
+    work = working_days(inputs.calendar, start, n_days)
+    chc = SERVICES.index("chc")
+    visits = {y: float(state.demands[y].visits[chc]) for y in state.years}
+    gp_cap = {
+        int(y): float(v)
+        for y, v in zip(expected[names.YEAR].values, expected["gp_capacity"].values, strict=True)
+    }
+    weekday_weight = np.where(work, 1.0, float(des.clinics.weekend_capacity))
+    capacity = np.zeros(n_days)
+    for y, k, n in spans:
+        day_w = weekday_weight[k : k + n]
+        capacity[k : k + n] = gp_cap[y] * day_w / day_w.sum()
+    groups = des.clinics.groups
+    demand = series(visits, CLINIC) / groups
+    capacity = capacity / groups
+    if unlimited:
+        capacity = np.ceil(demand * 10.0 + 1000.0)
+    ed_diverted_acuity = (0.0, 0.0, 0.2, 0.8)
+    clinics = tuple(
+        ClinicGroup(
+            f"group_{g + 1:02d}",
+            tuple(demand.tolist()),
+            _whole(capacity),
+            float(des.clinics.p_abandon),
+            float(des.clinics.p_divert_ed),
+            float(des.clinics.p_divert_outpatient),
+            ed_diverted_acuity,
+            inputs.profiles[ED_WALK_IN].hourly,
+        )
+        for g in range(groups)
+    )
+
+    # --- ambulances
+    fleet = {
+        int(y): float(v)
+        for y, v in zip(expected[names.YEAR].values, expected["ambulances"].values, strict=True)
+    }
+    ambulance = AmbulanceService(
+        dispatches=rate(
+            series({y: float(state.demands[y].ambulance) for y in state.years}, DISPATCH), DISPATCH
+        ),
+        fleet=CapacitySchedule(UNLIMITED)
+        if unlimited
+        else _schedule({y: math.ceil(v) for y, v in fleet.items()}, start),
+        travel=Duration(
+            LosDistribution(
+                "lognormal", float(des.ambulance.travel_minutes), float(des.ambulance.travel_cv)
+            ),
+            "minutes",
+        ),
+        job=Duration(
+            LosDistribution(
+                "lognormal",
+                float(sc.capacity.ambulance_job_hours) * 60.0,
+                float(des.ambulance.job_cv),
+            ),
+            "minutes",
+        ),
+    )
+
+    share = float(path_at(sc.capacity.bed_pool.share, state.years[-1]))
+    pooling = (
+        WholeHospitalPooling(
+            float(des.pooling_los_multiplier), pools=tuple(sc.capacity.bed_pool.pools)
+        )
+        if share > 0 and not unlimited
+        else None
+    )
+    return DesConfig(
+        start=start,
+        n_days=n_days,
+        pools=pools,
+        admissions=admissions,
+        ed=ed,
+        clinics=clinics,
+        ambulance=ambulance,
+        pooling=pooling,
+        discharge=DischargeRule(des.discharge, inputs.profiles["discharge"].hourly),
+        electives=ElectiveBooking(tuple(bool(x) for x in work), des.elective_retry_hour),
+        warmup_days=sc.des.warmup_days,
+        warmup="first_year",
+    )
+
+
+# ------------------------------------------------------------------ one replicate
+def _des_part(ds: xr.Dataset) -> xr.Dataset:
+    keep = []
+    for name, var in ds.data_vars.items():
+        if "day" in var.dims and name not in DES_DAILY_KEEP:
+            continue
+        keep.append(name)
+    out = ds[keep].rename({"day": "date"})
+    for name in out.data_vars:
+        if "date" in out[name].dims:
+            out[name] = out[name].astype("float32", keep_attrs=True)
+    return out.rename({name: f"des_{name}" for name in out.data_vars})
+
+
+def run_replicate_all(
+    sc: Scenario,
+    seed: int,
+    replicate: int,
+    *,
+    des: bool = True,
+    unlimited: bool = False,
+    inputs: BaseInputs | None = None,
+) -> xr.Dataset:
+    """Projection, expected level and (optionally) DES of a *resolved* scenario replicate,
+    merged into one Dataset (projection variables that clash are renamed; DES variables
+    carry the prefix ``des_`` and a ``date`` dimension)."""
+    inputs = inputs or base_inputs(sc)
+    projection = project(sc, inputs.demographic)
+    state = prepare_expected(sc, projection, inputs.service, inputs.profiles, inputs.calendar)
+    expected = expected_level(
+        sc, projection, inputs.service, inputs.profiles, inputs.calendar, state
+    )
+    parts = [projection.rename(PROJECTION_RENAMES), expected.rename({"day": "day_of_year"})]
+    if des:
+        config = des_config(sc, state, expected, inputs, unlimited=unlimited)
+        parts.append(_des_part(run_replicate(config, seed, replicate)))
+    merged = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="drop_conflicts")
+    merged.attrs = {}
+    return merged
