@@ -112,7 +112,8 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
         from tests.batch_tasks import slow_task
         from tests.test_batch import _scenarios
         if __name__ == "__main__":
-            plan = make_plan(_scenarios(), 4, seed=99, options={{"sleep": 0.5, "des_replicates": 1}})
+            options = {{"sleep": 0.5, "des_replicates": 1}}
+            plan = make_plan(_scenarios(), 4, seed=99, options=options)
             run_batch(plan, sys.argv[1], workers=2, task_fn=slow_task)
     """)
     runner = tmp_path / "runner.py"
