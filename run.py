@@ -34,6 +34,32 @@ def _in_project_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
+SYSTEM_PACKAGES = {
+    "chromium": "/usr/bin/chromium",
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto",
+}
+"""Debian packages the report needs: a CJK font for Chinese text, and Chromium for the
+report's browser test. Installed with apt-get when missing and this user may."""
+
+
+def _system_packages() -> None:
+    missing = [pkg for pkg, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
+        return
+    apt = Path("/usr/bin/apt-get")
+    if not apt.exists() or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(
+            f"[setup] please install these system packages: {' '.join(missing)} "
+            "(Chinese figures and the report's browser test need them)",
+            flush=True,
+        )
+        return
+    print(f"[setup] installing system packages: {' '.join(missing)}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for args in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", *missing]):
+        subprocess.run([str(apt), *args], stdout=subprocess.DEVNULL, env=env, check=True)
+
+
 def _bootstrap() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 (this file must run on an older Python to say so)
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
@@ -48,6 +74,8 @@ def _bootstrap() -> None:
         pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
         STAMP.write_text(_fingerprint() + "\n")
+    if len(sys.argv) > 1 and sys.argv[1] in ("main", "test", "report"):
+        _system_packages()
     os.execv(str(PYTHON), [str(PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 

@@ -310,7 +310,9 @@ def combine(folder: Path, plan: Plan) -> xr.Dataset:
             for r in plan.replicates:
                 path = _task_path(folder, Task(name, p, r, plan.seed))
                 reps.append(xr.load_dataset(path, engine="h5netcdf"))
-            per_point.append(xr.concat(reps, dim=names.REPLICATE, combine_attrs="override"))
+            per_point.append(xr.concat(
+                    reps, dim=names.REPLICATE, coords="minimal", join="outer", combine_attrs="override"
+                ))
         per_scenario.append(xr.concat(per_point, dim="point", combine_attrs="override"))
     ds = xr.concat(per_scenario, dim=names.SCENARIO, combine_attrs="override")
     ds = ds.assign_coords(

@@ -172,12 +172,22 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
     return result
 
 
+def _des_option(args: argparse.Namespace) -> dict[str, int]:
+    if args.des_replicates is None:
+        return {}
+    if args.des_replicates < 0:
+        raise ScenarioError(
+            None, "--des-replicates", args.des_replicates, "must be a whole number >= 0"
+        )
+    return {"des_replicates": args.des_replicates}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     scenarios = [load(f) for f in args.scenarios]
     for sc in scenarios:
         _tables_for(sc)
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    plan = batch.make_plan(scenarios, args.replicates, seed)
+    plan = batch.make_plan(scenarios, args.replicates, seed, options=_des_option(args))
     _execute(plan, args, "run")
     return 0
 
@@ -206,14 +216,96 @@ def cmd_test(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
 
 
+MAIN_REPLICATES = 20
+"""Replicates of the expected level per scenario in the main job (uncertainty fans)."""
+MAIN_DES_REPLICATES = 1
+"""Replicates that also run the DES in the main job (2025-2030, ~45 s each on one core);
+chosen so that the main job ends within 5 minutes on a 2-core machine."""
+FULL_REPLICATES = 30
+
+
 def cmd_main(args: argparse.Namespace) -> int:
-    code = 0
-    for file in sorted((ROOT / "scenarios").glob("*.toml")):
-        ns = argparse.Namespace(
-            scenario=str(file), replicates=args.replicates, seed=None, out=args.out
-        )
-        code |= cmd_project(ns)
-    return code
+    files = sorted((ROOT / "scenarios").glob("*.toml"))
+    scenarios = [load(f) for f in files]
+    for sc in scenarios:
+        _tables_for(sc)
+    replicates = FULL_REPLICATES if args.full else args.replicates
+    des_replicates = replicates if args.full else args.des_replicates
+    seed = args.seed if args.seed is not None else scenarios[0].run.seed
+    plan = batch.make_plan(scenarios, replicates, seed, options={"des_replicates": des_replicates})
+    what = "full batch" if args.full else "main job"
+    print(
+        f"{what}: {len(scenarios)} scenarios x {replicates} replicates (expected level), "
+        f"the DES on {min(des_replicates, replicates)} of them; {args.workers} workers"
+    )
+    result = _execute(plan, args, what)
+    _write_report(result.folder)
+    return 0
+
+
+def _write_report(folder: Path) -> None:
+    try:
+        from sim.report import build_report
+    except ImportError:  # the report module is optional while it is being built
+        return
+    for lang in ("zh", "en"):
+        paths = build_report(folder, lang)
+        print(f"report ({lang}): {paths.get('html', folder)}")
+
+
+def cmd_expected(args: argparse.Namespace) -> int:
+    from sim.expected import run_expected, summary_table
+
+    sc = load(args.scenario)
+    tables = _tables_for(sc)
+    out_dir = Path(args.out) / f"expected-{sc.name}"
+    check_writable(out_dir)
+    seed = sc.run.seed if args.seed is None else args.seed
+    ds = run_expected(sc, _replicates(args.replicates), seed, tables=tables)
+    nc = save_dataset(ds, out_dir / "expected.nc")
+    table = summary_table(ds)
+    csv_path = out_dir / "summary.csv"
+    table.to_csv(csv_path, index=False, encoding="utf-8")
+    save_manifest(
+        out_dir,
+        provenance(
+            kind="expected",
+            seed=seed,
+            replicates=args.replicates,
+            scenario_file=str(args.scenario),
+            scenario=sc.model_dump(mode="json"),
+            tables=tables.sources,
+        ),
+    )
+    y = ds.sel({names.REPLICATE: 0, names.SCENARIO: sc.name})
+    head = ("year", "beds", "occupied", "needed@85%", "GPs needed", "ED visits")
+    row = "{:>6} {:>8} {:>9} {:>11} {:>11} {:>10}"
+    print(row.format(*head))
+    for year in y[names.YEAR].values:
+        r = y.sel({names.YEAR: year})
+        cells = [
+            float(r["beds"].sum()),
+            float(r["occupied_beds_mean"].sum()),
+            float(r["beds_needed_occupancy"].sum()),
+            float(r["gps_needed"]),
+            float(r["ed_visits"].sum()),
+        ]
+        print(row.format(int(year), *(f"{c:,.0f}" for c in cells)))
+    print(f"wrote {nc}, {csv_path} ({len(table)} rows) and manifest.json")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not (folder / batch.RESULTS_FILE).exists():
+        raise ScenarioError(folder, None, None, f"no {batch.RESULTS_FILE} here: not a batch folder")
+    from sim.report import build_report
+
+    for lang in args.lang or ["zh", "en"]:
+        paths = build_report(folder, lang)
+        for kind, path in paths.items():
+            print(f"{kind}: {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
             type=int,
             default=1,
             metavar="N",
-            help="replicates per scenario (0 = central values); default 1",
+            help="replicates per scenario (replicate 0 takes central values); default 1",
         )
         p.add_argument(
             "--seed",
@@ -275,6 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="send the tasks to this dask.distributed scheduler instead",
         )
         p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+        p.add_argument(
+            "--des-replicates",
+            type=int,
+            default=None,
+            metavar="K",
+            help="run the DES on replicates 0..K-1 only (default: every replicate)",
+        )
         p.add_argument(
             "--batch-dir",
             default=None,
@@ -302,12 +401,41 @@ def build_parser() -> argparse.ArgumentParser:
     batch_options(p)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("main", help="the main job: every shipped scenario in scenarios/")
+    p = sub.add_parser(
+        "main",
+        help="the main job: every shipped scenario (expected level with uncertainty, the DES, "
+        "report)",
+    )
+    batch_options(p)
+    p.set_defaults(replicates=MAIN_REPLICATES, des_replicates=MAIN_DES_REPLICATES)
     p.add_argument(
-        "--replicates", type=int, default=20, metavar="N", help="replicates per scenario"
+        "--full",
+        action="store_true",
+        help=f"the full batch: {FULL_REPLICATES} replicates, every one with the DES",
+    )
+    p.set_defaults(func=cmd_main)
+
+    p = sub.add_parser(
+        "expected", help="expected (analytic) level of one scenario, with a CSV summary"
+    )
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
+    p.add_argument("--replicates", type=int, default=1, metavar="N", help="replicates (default 1)")
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="root seed (default: run.seed)"
     )
     p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
-    p.set_defaults(func=cmd_main)
+    p.set_defaults(func=cmd_expected)
+
+    p = sub.add_parser("report", help="figures, HTML report and CSV tables of a stored batch")
+    p.add_argument("folder", metavar="FOLDER", help="a batch folder, e.g. results/batch-1a2b3c4d5e")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        action="append",
+        default=None,
+        help="language (repeat for both; default both)",
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("keys", help="print the reference of every scenario key (Markdown)")
     p.add_argument("--write", action="store_true", help="write it to scenarios/README.md")

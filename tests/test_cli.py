@@ -1,0 +1,127 @@
+"""The command line end to end on a small district: expected, run (and resume), sweep."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = f"""
+name = "small"
+label = "Small <district>"
+[run]
+start_year = 2025
+end_year = 2026
+[data]
+base_population = "{ROOT / "tests" / "data" / "small_district_population.csv"}"
+[calibration]
+population = {{ low = 205_000.0, high = 206_500.0 }}
+[demand.calibration]
+chc_visits = 506_885.0
+[des]
+warmup_days = 30
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+def test_expected_writes_dataset_and_csv(tmp_path, scenario, capsys):
+    assert (
+        main(["expected", "--scenario", str(scenario), "--replicates", "2", "--out", str(tmp_path)])
+        == 0
+    )
+    folder = tmp_path / "expected-small"
+    ds = xr.open_dataset(folder / "expected.nc")
+    assert ds.sizes["replicate"] == 2 and list(ds["year"].values) == [2025, 2026]
+    with (folder / "summary.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"scenario", "year", "measure", "units", "central", "p10", "p90"} <= set(rows[0])
+    assert {r["year"] for r in rows} == {"2025", "2026"}
+    assert json.loads((folder / "manifest.json").read_text())["kind"] == "expected"
+
+
+def test_run_then_rerun_resumes(tmp_path, scenario, capsys):
+    args = [
+        "run",
+        str(scenario),
+        "--replicates",
+        "2",
+        "--des-replicates",
+        "1",
+        "--workers",
+        "0",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "2 tasks computed, 0 reused" in first
+    assert main(args) == 0
+    assert "0 tasks computed, 2 reused" in capsys.readouterr().out
+    folder = next(tmp_path.glob("batch-*"))
+    ds = xr.open_dataset(folder / "results.nc")
+    assert ds["des_occupancy_mean"].sel(replicate=1).isnull().all(), (
+        "replicate 1 ran without the DES"
+    )
+    assert ds["des_occupancy_mean"].sel(replicate=0).notnull().any()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [r["replicate"] for r in manifest["run_plan"]] == [0, 1]
+
+
+def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        'method = "morris"\nn = 3\noutputs = ["bed_days:year=2026"]\n[parameters]\n'
+        '"demand.calibration.alos_days" = {low = 7.0, high = 8.8}\n'
+        '"demography.srb" = {low = 1.05, high = 1.12}\n',
+        encoding="utf-8",
+    )
+    args = [
+        "sweep",
+        str(sweep),
+        "--scenario",
+        str(scenario),
+        "--des-replicates",
+        "0",
+        "--workers",
+        "0",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    folder = next(tmp_path.glob("batch-*"))
+    idx = xr.open_dataset(folder / "sensitivity.nc")
+    mu = idx["mu_star"].sel(output="bed_days:year=2026")
+    assert float(mu.sel(parameter="demand.calibration.alos_days").max()) > float(
+        mu.sel(parameter="demography.srb").max()
+    ), "average stay moves bed-days far more than the sex ratio at birth"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "{s}", "--replicates", "0"], "--replicates = 0: must be a whole number >= 1"),
+        (["run", "{s}", "--des-replicates", "-1"], "--des-replicates = -1"),
+        (["run", "{s}", "--workers", "-2"], "--workers = -2"),
+        (["report", "{tmp}"], "not a batch folder"),
+        (["run", "{tmp}/absent.toml"], "absent.toml: file not found"),
+    ],
+)
+def test_bad_command_line_values(tmp_path, scenario, capsys, args, fragment):
+    argv = [a.format(s=scenario, tmp=tmp_path) for a in args] + ["--out", str(tmp_path)] * (
+        args[0] == "run"
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err, err
