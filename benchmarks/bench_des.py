@@ -288,8 +288,34 @@ def resource_beds(cfg: DesConfig, beds: BedDraws) -> tuple[float, np.ndarray]:
     return time.perf_counter() - t0, wait
 
 
+def district_config() -> DesConfig:
+    """The real district: the shipped baseline scenario's central replicate, built by
+    the same pipeline the batches use (projection, expected level, DES configuration)."""
+    from pathlib import Path
+
+    from sim.demography import project
+    from sim.expected import expected_level, prepare_expected
+    from sim.pipeline import base_inputs, des_config
+    from sim.scenario import draw, load
+
+    root = Path(__file__).resolve().parent.parent
+    sc = draw(load(root / "scenarios" / "baseline.toml"), 0)
+    inputs = base_inputs(sc)
+    projection = project(sc, inputs.demographic)
+    state = prepare_expected(sc, projection, inputs.service, inputs.profiles, inputs.calendar)
+    expected = expected_level(
+        sc, projection, inputs.service, inputs.profiles, inputs.calendar, state
+    )
+    return des_config(sc, state, expected, inputs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--district",
+        action="store_true",
+        help="the real district (scenarios/baseline.toml) instead of the synthetic one",
+    )
     parser.add_argument("--quick", action="store_true", help="one year instead of six (smoke test)")
     parser.add_argument(
         "--no-resource", action="store_true", help="skip the simpy.Resource comparison"
@@ -304,7 +330,7 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, {cpu}, "
         f"Python {platform.python_version()}, simpy {simpy.__version__}"
     )
-    cfg = build_config()
+    cfg = district_config() if args.district else build_config()
     if args.quick:
         cfg = slice_config(cfg, 0, 365, 180)
     print(
