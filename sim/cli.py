@@ -200,8 +200,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
     sweeps = {sc.name: load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios}
     sweep = next(iter(sweeps.values()))
+    if args.des_replicates is None:
+        args.des_replicates = 0  # sweeps run the expected level unless asked for the DES
     plan = batch.make_plan(
-        scenarios, args.replicates, seed, points={n: list(s.points) for n, s in sweeps.items()}
+        scenarios,
+        args.replicates,
+        seed,
+        options=_des_option(args),
+        points={n: list(s.points) for n, s in sweeps.items()},
     )
     result = _execute(plan, args, f"sweep ({len(sweep.points)} points)")
     if sweep.method in ("sobol", "morris") and sweep.outputs:

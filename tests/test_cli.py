@@ -125,3 +125,16 @@ def test_bad_command_line_values(tmp_path, scenario, capsys, args, fragment):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and fragment in err, err
+
+
+def test_shipped_sweep_files_expand_and_validate():
+    from sim.scenario import load
+    from sim.scenario.sweep import load_sweep
+
+    base = load(ROOT / "scenarios" / "baseline.toml").model_dump(mode="json")
+    counts = {p.name: len(load_sweep(p, base, 1).points) for p in (ROOT / "sweeps").glob("*.toml")}
+    assert counts == {
+        "grid_beds_and_occupancy.toml": 9,
+        "sensitivity_morris.toml": 84,
+        "sobol_beds_2030.toml": 384,
+    }
