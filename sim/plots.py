@@ -1,11 +1,22 @@
 """Figures made from result Datasets only; no simulation, no ``plt.show()``.
 
-Each function returns its Figure and draws on a given Axes when one is passed.
+Each function returns its Figure; one that draws a single panel takes ``ax=`` and draws
+on it, one that draws several takes ``axes=`` (a sequence of the right length). Every
+function takes ``lang`` ("en" or "zh"); Chinese figures use the Noto Sans CJK font
+(Debian package ``fonts-noto-cjk``, installed by the project's set-up) and fail with
+:class:`FontMissingError` without it. Text from scenario files (labels) is drawn as
+plain text (no mathtext).
+
+Uncertainty: fans show the median and the 50% and 90% bands over a batch's drawn
+replicates (:func:`sim.summary.quantiles`); central values are replicate 0. The
+discrete-event (DES) figures use the replicates that ran the DES.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import matplotlib
 
@@ -13,12 +24,77 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from sim import names
+from sim import i18n, names, summary
+from sim.summary import PlanTargets
 
-_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
+_LINESTYLES = ("-", "--", "-.", ":")
+"""Median lines of scenarios 1, 2, ... so that coinciding lines stay visible."""
+_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+CJK_FAMILY = "Noto Sans CJK SC"
+"""Font family of Chinese text (Debian ``fonts-noto-cjk``)."""
+LATIN_FAMILY = "DejaVu Sans"
+"""Shipped with matplotlib; Chinese glyphs fall back to :data:`CJK_FAMILY`."""
+
+
+class FontMissingError(RuntimeError):
+    """The CJK font needed for Chinese figures is not installed."""
+
+
+def cjk_font_family(*, required: bool = True) -> str | None:
+    """The CJK font family name known to matplotlib, registering the Noto Sans CJK files
+    when matplotlib's font cache predates their installation. ``None`` (or
+    :class:`FontMissingError` when ``required``) if the font is not installed."""
+    fm = font_manager.fontManager
+    if any(f.name == CJK_FAMILY for f in fm.ttflist):
+        return CJK_FAMILY
+    # fontext "ttf" lists .ttf, .ttc and .otf files
+    for path in font_manager.findSystemFonts(fontext="ttf"):
+        if Path(path).name.startswith("NotoSansCJK"):
+            fm.addfont(path)
+    if any(f.name == CJK_FAMILY for f in fm.ttflist):
+        return CJK_FAMILY
+    if required:
+        raise FontMissingError(
+            f"Chinese figures need the font {CJK_FAMILY!r}, which is not installed: install "
+            "the Debian package fonts-noto-cjk (python3 run.py does it on set-up)"
+        )
+    return None
+
+
+@contextmanager
+def style(lang: str) -> Iterator[None]:
+    """Fonts and sizes for figures in ``lang``; CJK glyphs fall back to Noto Sans CJK.
+
+    Axes made by the caller and passed to a plot function must be made inside this
+    context (matplotlib fixes a text's font when the text is created)."""
+    i18n.text("scenario", lang)  # rejects an unknown language before any drawing
+    cjk = cjk_font_family(required=lang == "zh")
+    with plt.rc_context(
+        {
+            "font.family": [LATIN_FAMILY, *([cjk] if cjk else [])],
+            "axes.titlesize": 10.5,
+            "axes.labelsize": 9,
+            "xtick.labelsize": 8,
+            "ytick.labelsize": 8,
+            "legend.fontsize": 8,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.unicode_minus": False,
+        }
+    ):
+        yield
+
+
+def _plain(label: str) -> str:
+    """Text shown as is: a ``$`` must not start mathtext."""
+    return label.replace("$", r"\$")
 
 
 def _figure(ax: Axes | None, size: tuple[float, float] = (7.0, 6.0)) -> tuple[Figure, Axes]:
@@ -30,42 +106,820 @@ def _figure(ax: Axes | None, size: tuple[float, float] = (7.0, 6.0)) -> tuple[Fi
     return fig, new_ax
 
 
+def _panels(
+    axes: Sequence[Axes] | None, n: int, ncols: int, size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    if axes is not None:
+        if len(axes) != n:
+            raise ValueError(f"this figure draws {n} panels; {len(axes)} axes were given")
+        fig = axes[0].get_figure()
+        assert isinstance(fig, Figure)
+        return fig, list(axes)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=size, layout="constrained", squeeze=False)
+    flat = list(grid.ravel())
+    for extra in flat[n:]:
+        extra.set_visible(False)
+    return fig, flat[:n]
+
+
+def _colour(i: int) -> str:
+    return _COLOURS[i % len(_COLOURS)]
+
+
+def _linestyle(i: int) -> str:
+    return _LINESTYLES[i % len(_LINESTYLES)]
+
+
+def _scenarios(ds: xr.Dataset) -> list[tuple[str, str]]:
+    """(name, plain label) of each scenario, or one unnamed entry without the dimension."""
+    if names.SCENARIO not in ds.dims:
+        return [("", "")]
+    labels = summary.scenario_labels(ds)
+    return [(code, _plain(lab)) for code, lab in labels.items()]
+
+
+def _pick(da: xr.DataArray, scenario: str) -> xr.DataArray:
+    return da.sel({names.SCENARIO: scenario}) if scenario and names.SCENARIO in da.dims else da
+
+
+def _note(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _band_handles(lang: str) -> list[Patch]:
+    return [
+        Patch(facecolor="grey", alpha=0.4, label=i18n.text("band50", lang)),
+        Patch(facecolor="grey", alpha=0.15, label=i18n.text("band90", lang)),
+    ]
+
+
+def _draw_fan(ax: Axes, da: xr.DataArray, colour: str, label: str, linestyle: str = "-") -> None:
+    """Median line with 50% and 90% bands of ``da`` (dims: sample, year) along years."""
+    has_sample = names.REPLICATE in da.dims or summary.SAMPLE in da.dims
+    x = np.asarray(da[names.YEAR].values)
+    if not has_sample:
+        ax.plot(x, np.asarray(da.values), color=colour, label=label, marker=".", ls=linestyle)
+        return
+    q = summary.quantiles(da)
+    lo90, lo50, mid, hi50, hi90 = (
+        np.asarray(q.sel({summary.QUANTILE: p}).values) for p in summary.FAN_QUANTILES
+    )
+    ax.fill_between(x, lo90, hi90, color=colour, alpha=0.1, linewidth=0)
+    ax.fill_between(x, lo50, hi50, color=colour, alpha=0.25, linewidth=0)
+    ax.plot(x, mid, color=colour, label=label, marker=".", linestyle=linestyle)
+
+
+def _years_with_data(da: xr.DataArray) -> xr.DataArray:
+    other = [d for d in da.dims if d != names.YEAR]
+    valid = np.asarray(da.notnull().any(other).values) if other else np.asarray(da.notnull())
+    return da.isel({names.YEAR: np.flatnonzero(valid)})
+
+
+# ------------------------------------------------------------------ population
 def plot_pyramid(
     ds: xr.Dataset,
     years: Sequence[int] | None = None,
     *,
     ax: Axes | None = None,
     scenario_label: str = "",
+    lang: str = "en",
 ) -> Figure:
-    """Population pyramid (share of the total by single year of age and sex), one
-    outline per year; males to the left. Uses replicate 0 when replicates exist."""
-    fig, ax = _figure(ax)
-    pop = ds["population"]
-    if names.REPLICATE in pop.dims:
-        pop = pop.sel({names.REPLICATE: 0})
+    """Population pyramid (share of the total by single year of age and sex); males to
+    the left. A projection Dataset (``population`` by year, sex, age) gives one outline
+    per year, the first filled; a batch Dataset (``population_by_age`` with a scenario
+    dimension) gives the first year filled and each scenario's last year as an outline
+    (default years: the base year and the plan's 2030, or the last year). Central
+    values: replicate 0."""
+    ds = summary.flatten_sweep(ds)
+    var = "population_by_age" if "population_by_age" in ds else "population"
+    pop = ds[var]
+    if names.REPLICATE in pop.dims or summary.SAMPLE in pop.dims:
+        pop = summary.central(pop)
+    scenarios = _scenarios(ds)
+    batch = names.SCENARIO in pop.dims
     if years is None:
-        all_years = pop[names.YEAR].values
-        years = [int(all_years[0]), int(all_years[-1])]
-    ages = np.asarray(pop[names.AGE].values)
-    for i, year in enumerate(years):
-        p = pop.sel({names.YEAR: year})
-        total = float(p.sum())
-        male = p.sel({names.SEX: "male"}).values / total * 100
-        female = p.sel({names.SEX: "female"}).values / total * 100
-        colour = _COLOURS[i % len(_COLOURS)]
-        ax.step(-male, ages, where="mid", color=colour, label=f"{year} (end of year)")
-        ax.step(female, ages, where="mid", color=colour)
-        if i == 0:
-            ax.fill_betweenx(ages, -male, 0, step="mid", color=colour, alpha=0.25, linewidth=0)
-            ax.fill_betweenx(ages, 0, female, step="mid", color=colour, alpha=0.25, linewidth=0)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ticks = ax.get_xticks()
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{abs(t):.1f}" for t in ticks])
-    ax.set_xlabel("share of residents (%) — males left, females right")
-    ax.set_ylabel("age (years; 100 = 100+)")
-    title = "Population pyramid"
-    ax.set_title(f"{title}: {scenario_label}" if scenario_label else title)
-    ax.set_ylim(0, names.MAX_AGE)
-    ax.legend(loc="upper right")
+        all_years = [int(y) for y in pop[names.YEAR].values]
+        if batch:
+            first = summary.base_year(ds) if "bed_days" in ds else all_years[0]
+            last = PlanTargets().year if PlanTargets().year in all_years else all_years[-1]
+        else:
+            first, last = all_years[0], all_years[-1]
+        years = [first, last]
+    with style(lang):
+        fig, ax = _figure(ax)
+        ages = np.asarray(pop[names.AGE].values)
+
+        def shares(p: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+            total = float(p.sum())
+            male = np.asarray(p.sel({names.SEX: "male"}).values) / total * 100
+            female = np.asarray(p.sel({names.SEX: "female"}).values) / total * 100
+            return male, female
+
+        def outline(
+            male: np.ndarray, female: np.ndarray, colour: str, label: str, ls: str = "-"
+        ) -> None:
+            ax.step(-male, ages, where="mid", color=colour, label=label, linewidth=1.2, ls=ls)
+            ax.step(female, ages, where="mid", color=colour, linewidth=1.2, ls=ls)
+
+        def filled(male: np.ndarray, female: np.ndarray, colour: str, label: str) -> None:
+            outline(male, female, colour, label)
+            for lo, hi in ((-male, 0.0), (0.0, female)):
+                ax.fill_betweenx(ages, lo, hi, step="mid", color=colour, alpha=0.25, linewidth=0)
+
+        if batch:
+            m0, f0 = shares(_pick(pop, scenarios[0][0]).sel({names.YEAR: years[0]}))
+            filled(m0, f0, "grey", i18n.text("pyramid_base", lang, year=years[0]))
+            for i, (code, lab) in enumerate(scenarios):
+                for year in years[1:]:
+                    m, f = shares(_pick(pop, code).sel({names.YEAR: year}))
+                    label = f"{i18n.text('pyramid_year', lang, year=year)}: {lab}"
+                    outline(m, f, _colour(i), label, _linestyle(i))
+        else:
+            for i, year in enumerate(years):
+                m, f = shares(pop.sel({names.YEAR: year}))
+                label = i18n.text("pyramid_year", lang, year=year)
+                (filled if i == 0 else outline)(m, f, _colour(i), label)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ticks = ax.get_xticks()
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{abs(t):.1f}" for t in ticks])
+        ax.set_xlabel(i18n.text("pyramid_x", lang))
+        ax.set_ylabel(i18n.text("pyramid_y", lang))
+        title = i18n.text("pyramid_title", lang)
+        ax.set_title(f"{title}: {_plain(scenario_label)}" if scenario_label else title)
+        ax.set_ylim(0, names.MAX_AGE)
+        ax.legend(loc="upper right")
+    return fig
+
+
+def plot_fan(
+    ds: xr.Dataset,
+    value: Callable[[xr.Dataset], xr.DataArray],
+    *,
+    title: str,
+    ylabel: str,
+    ax: Axes | None = None,
+    lang: str = "en",
+    all_years: bool = False,
+) -> Figure:
+    """Median and 50% / 90% bands of ``value(ds)`` (dims: scenario, replicate, year) for
+    every scenario, over the years with results (``all_years``: every projection year)."""
+    ds = summary.flatten_sweep(ds)
+    with style(lang):
+        fig, ax = _figure(ax, (6.0, 4.0))
+        da = value(ds)
+        if not all_years:
+            da = _years_with_data(da)
+        for i, (code, lab) in enumerate(_scenarios(ds)):
+            _draw_fan(
+                ax, _pick(da, code), _colour(i), lab or i18n.text("median", lang), _linestyle(i)
+            )
+        ax.set_title(title)
+        ax.set_xlabel(i18n.text("year", lang))
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=[*handles, *_band_handles(lang)], loc="best")
+    return fig
+
+
+def plot_share_65plus(ds: xr.Dataset, *, ax: Axes | None = None, lang: str = "en") -> Figure:
+    """Share of residents aged 65+ by year (every projection year), fans per scenario."""
+    return plot_fan(
+        ds,
+        lambda d: d["share_65plus"] * 100.0,
+        title=i18n.text("share65_title", lang),
+        ylabel=i18n.text("share65_y", lang),
+        ax=ax,
+        lang=lang,
+        all_years=True,
+    )
+
+
+def _whole_years(d: xr.Dataset, da: xr.DataArray) -> xr.DataArray:
+    """Drop projection steps shorter than a year (census date to the end of 2020)."""
+    if "period_length" not in d:
+        return da
+    full = summary.central(d["period_length"]) >= 0.99
+    other = [dim for dim in full.dims if dim != names.YEAR]
+    if other:  # the same steps in every scenario
+        full = full.all(other)
+    return da.sel({names.YEAR: np.asarray(full[names.YEAR].values)[np.asarray(full.values)]})
+
+
+def plot_births(ds: xr.Dataset, *, ax: Axes | None = None, lang: str = "en") -> Figure:
+    """Live births per calendar year (every whole projection year), fans per scenario."""
+    return plot_fan(
+        ds,
+        lambda d: _whole_years(d, d["births_by_sex"].sum(names.SEX, min_count=1)),
+        title=i18n.text("births_title", lang),
+        ylabel=i18n.text("births_y", lang),
+        ax=ax,
+        lang=lang,
+        all_years=True,
+    )
+
+
+DEMAND_PANELS: tuple[tuple[str, Callable[[xr.Dataset], xr.DataArray]], ...] = (
+    ("demand_visits_chc", lambda d: d["visits"].sel({names.SERVICE: "chc"}) * 1e-3),
+    ("demand_visits_outpatient", lambda d: d["visits"].sel({names.SERVICE: "outpatient"}) * 1e-3),
+    ("demand_visits_ed", lambda d: d["visits"].sel({names.SERVICE: "ed"}) * 1e-3),
+    ("demand_ambulance", lambda d: d["ambulance_dispatches"] * 1e-3),
+    ("demand_admissions", lambda d: d["admissions"].sum([names.POOL, "route"], min_count=1) * 1e-3),
+    ("demand_bed_days", lambda d: d["bed_days"].sum(names.POOL, min_count=1) * 1e-3),
+)
+"""(title message id, thousands per year) of each panel of :func:`plot_demand`."""
+
+
+def plot_demand(ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str = "en") -> Figure:
+    """Demand per service over the run's years: median and 50% / 90% bands over the
+    replicates, one colour per scenario; six panels (:data:`DEMAND_PANELS`)."""
+    with style(lang):
+        fig, panels = _panels(axes, len(DEMAND_PANELS), 3, (13.0, 7.0))
+        for ax, (key, value) in zip(panels, DEMAND_PANELS, strict=True):
+            plot_fan(
+                ds,
+                value,
+                title=i18n.text(key, lang),
+                ylabel=i18n.text("per_year_thousands", lang),
+                ax=ax,
+                lang=lang,
+            )
+            if ax is not panels[0]:
+                legend = ax.get_legend()
+                if legend is not None:
+                    legend.remove()
+        if axes is None:
+            fig.suptitle(i18n.text("demand_title", lang))
+    return fig
+
+
+# ------------------------------------------------------------------ beds
+def plot_beds(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    targets: PlanTargets | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Beds needed at the target occupancy (fan: median, 50% and 90% bands) and for the
+    wait target (median, dashed) against the beds in service at the end of each year
+    (central, steps) and the plan's target (a star), per scenario."""
+    targets = targets or PlanTargets()
+    ds = summary.flatten_sweep(ds)
+    with style(lang):
+        fig, ax = _figure(ax, (8.0, 5.0))
+        need_occ = _years_with_data(ds["beds_needed_occupancy"].sum(names.POOL, min_count=1))
+        need_wait = _years_with_data(ds["beds_needed_wait"].sum(names.POOL, min_count=1))
+        capacity = _years_with_data(ds["beds_end"].sum(names.POOL, min_count=1))
+        occ = targets.occupancy
+        wait_p = _attr_number(ds["beds_needed_wait"], "<=", 0.1)
+        scen = _scenarios(ds)
+        caps = [summary.central(_pick(capacity, code)) for code, _ in scen]
+        shared = all(np.allclose(c.values, caps[0].values, equal_nan=True) for c in caps)
+        for i, (code, lab) in enumerate(scen):
+            colour = _colour(i)
+            _draw_fan(ax, _pick(need_occ, code), colour, lab)
+            wait = summary.quantiles(_pick(need_wait, code)).sel({summary.QUANTILE: 0.5})
+            ax.plot(wait[names.YEAR].values, wait.values, color=colour, linestyle=":", lw=1.5)
+            if not shared or i == 0:
+                ax.plot(
+                    caps[i][names.YEAR].values,
+                    caps[i].values,
+                    color="black" if shared else colour,
+                    marker="s",
+                    markersize=4,
+                    linewidth=2.0,
+                    alpha=0.7,
+                )
+        style_handles = [
+            Line2D(
+                [], [], color="black", marker=".", label=i18n.text("beds_needed_occ", lang, occ=occ)
+            ),
+            Line2D(
+                [],
+                [],
+                color="black",
+                linestyle=":",
+                linewidth=1.5,
+                label=i18n.text("beds_needed_wait", lang, p=wait_p),
+            ),
+            Line2D(
+                [],
+                [],
+                color="black",
+                marker="s",
+                markersize=4,
+                linewidth=2.0,
+                alpha=0.7,
+                label=i18n.text("beds_capacity", lang),
+            ),
+        ]
+        if targets.beds is not None:
+            star = ax.plot(
+                [targets.year],
+                [targets.beds],
+                marker="*",
+                markersize=16,
+                color="#c00000",
+                linestyle="none",
+                label=i18n.text("beds_plan_target", lang, year=targets.year, beds=targets.beds),
+            )
+            style_handles.append(star[0])
+        scen_handles, _ = ax.get_legend_handles_labels()
+        scen_handles = [h for h in scen_handles if h not in style_handles]
+        ax.legend(handles=[*scen_handles, *style_handles, *_band_handles(lang)], loc="best")
+        ax.set_title(i18n.text("beds_title", lang))
+        ax.set_xlabel(i18n.text("year", lang))
+        ax.set_ylabel(i18n.text("beds_y", lang))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+def _attr_number(da: xr.DataArray, marker: str, default: float) -> float:
+    """The number after ``marker`` in a variable's long_name (e.g. "P(wait) <= 0.1"),
+    so that the legend states the target the stored results were computed for."""
+    text = str(da.attrs.get("long_name", ""))
+    if marker in text:
+        head = text.split(marker, 1)[1].strip().split()[0]
+        try:
+            return float(head)
+        except ValueError:
+            return default
+    return default
+
+
+def _des_occupancy(ds: xr.Dataset) -> xr.DataArray:
+    """Daily midnight occupancy (%) of the replicates that ran the DES."""
+    census = ds["des_midnight_census"]
+    beds = ds["des_bed_capacity"]
+    reps = summary.des_replicates(ds)
+    occ = (census / beds.where(beds > 0) * 100.0).sel({summary.sample_dim(census): reps})
+    return occ.assign_coords({names.YEAR: occ["date"].dt.year})
+
+
+def plot_occupancy_distribution(
+    ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str = "en"
+) -> Figure:
+    """Distribution of daily midnight occupancy (occupied / available beds, %) per year
+    and bed pool over the DES replicates' days: boxes of the quartiles, whiskers at the
+    5% and 95% quantiles, one colour per scenario, side by side."""
+    ds = summary.flatten_sweep(ds)
+    pools = [str(p) for p in ds[names.POOL].values] if names.POOL in ds.dims else []
+    with style(lang):
+        fig, panels = _panels(axes, max(len(pools), 1), 4, (14.0, 6.5))
+        if not summary.has_des(ds):
+            _note(panels[0], i18n.text("no_des", lang))
+            panels[0].set_title(i18n.text("occ_dist_title", lang))
+            return fig
+        occ = _des_occupancy(ds)
+        years = sorted({int(y) for y in occ[names.YEAR].values})
+        scen = _scenarios(ds)
+        width = 0.8 / len(scen)
+        for ax, pool in zip(panels, pools, strict=True):
+            for i, (code, lab) in enumerate(scen):
+                data, pos = [], []
+                for j, year in enumerate(years):
+                    v = _pick(occ, code).sel({names.POOL: pool})
+                    v = v.isel(date=np.flatnonzero(v[names.YEAR].values == year))
+                    vals = np.asarray(v.values, dtype=float).ravel()
+                    vals = vals[np.isfinite(vals)]
+                    if vals.size:
+                        data.append(vals)
+                        pos.append(j + (i - (len(scen) - 1) / 2) * width)
+                if not data:
+                    continue
+                bp = ax.boxplot(
+                    data,
+                    positions=pos,
+                    widths=width * 0.9,
+                    whis=(5, 95),
+                    showfliers=False,
+                    patch_artist=True,
+                    manage_ticks=False,
+                )
+                for box in bp["boxes"]:
+                    box.set_facecolor(_colour(i))
+                    box.set_alpha(0.55)
+                for med in bp["medians"]:
+                    med.set_color("black")
+                bp["boxes"][0].set_label(lab)
+            ax.axhline(85, color="#c00000", linewidth=0.8, linestyle=":")
+            ax.set_xticks(range(len(years)))
+            ax.set_xticklabels([str(y) for y in years], rotation=45)
+            ax.set_title(i18n.label("pool", pool, lang))
+            ax.set_ylabel(i18n.text("occ_dist_y", lang))
+            ax.set_xlabel(i18n.text("year", lang))
+        if axes is None and len(pools) % 4:
+            handles, labels = panels[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="lower right", bbox_to_anchor=(0.98, 0.12))
+        else:
+            panels[0].legend(loc="lower left")
+        if axes is None:
+            fig.suptitle(i18n.text("occ_dist_title", lang))
+    return fig
+
+
+OCCUPANCY_RISKS: tuple[tuple[str, str], ...] = (
+    ("des_p_occupancy_ge_85", "occ_ge_85"),
+    ("des_p_occupancy_ge_95", "occ_ge_95"),
+    ("des_p_full", "occ_full"),
+)
+
+
+def plot_occupancy_risk(
+    ds: xr.Dataset,
+    *,
+    year: int | None = None,
+    axes: Sequence[Axes] | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Share of the year's time with occupancy >= 85%, >= 95% and with every bed full,
+    per bed pool (bars: mean over the DES replicates; whiskers: their range), one colour
+    per scenario; default year: the plan's 2030 or the last year."""
+    ds = summary.flatten_sweep(ds)
+    with style(lang):
+        fig, panels = _panels(axes, len(OCCUPANCY_RISKS), 3, (14.0, 4.5))
+        if not summary.has_des(ds):
+            for ax, (_, key) in zip(panels, OCCUPANCY_RISKS, strict=True):
+                _note(ax, i18n.text("no_des", lang))
+                ax.set_title(i18n.text(key, lang))
+            return fig
+        reps = summary.des_replicates(ds)
+        dim = summary.sample_dim(ds["des_p_full"])
+        if year is None:
+            years = [int(y) for y in ds["des_p_full"][names.YEAR].values]
+            year = PlanTargets().year if PlanTargets().year in years else years[-1]
+        pools = [str(p) for p in ds[names.POOL].values]
+        scen = _scenarios(ds)
+        width = 0.8 / len(scen)
+        x = np.arange(len(pools))
+        for ax, (var, key) in zip(panels, OCCUPANCY_RISKS, strict=True):
+            da = ds[var].sel({dim: reps, names.YEAR: year}) * 100.0
+            for i, (code, lab) in enumerate(scen):
+                v = _pick(da, code).transpose(names.POOL, dim)
+                vals = np.asarray(v.values, dtype=float)
+                mean = np.nanmean(vals, axis=1)
+                err = np.vstack([mean - np.nanmin(vals, axis=1), np.nanmax(vals, axis=1) - mean])
+                ax.bar(
+                    x + (i - (len(scen) - 1) / 2) * width,
+                    mean,
+                    width * 0.95,
+                    color=_colour(i),
+                    label=lab,
+                    yerr=err if vals.shape[1] > 1 else None,
+                    capsize=2,
+                )
+            ax.set_xticks(x)
+            ax.set_xticklabels(
+                [i18n.label("pool", p, lang) for p in pools], rotation=45, ha="right"
+            )
+            ax.set_title(i18n.text(key, lang))
+            ax.set_ylabel(i18n.text("share_of_time", lang))
+        panels[0].legend(loc="upper right")
+        if axes is None:
+            fig.suptitle(i18n.text("occ_risk_title", lang, year=year))
+    return fig
+
+
+# ------------------------------------------------------------------ DES pressure
+PRESSURE_PANELS: tuple[tuple[str, str, Callable[[xr.Dataset], xr.DataArray]], ...] = (
+    ("ed_boarding", "hours_mean", lambda d: d["des_ed_boarding_mean"]),
+    (
+        "elective_deferrals",
+        "persons_per_year",
+        lambda d: d["des_elective_deferrals_year"].sum(names.POOL, min_count=1),
+    ),
+    (
+        "clinic_unmet",
+        "per_year_thousands",
+        lambda d: d["des_clinic_unmet_year"].sum("clinic", min_count=1) * 1e-3,
+    ),
+    ("ambulance_delay", "minutes_mean", lambda d: d["des_ambulance_delay_mean_year"]),
+)
+"""(title id, axis id, value by scenario, replicate, year) of :func:`plot_pressure`."""
+
+
+def plot_pressure(
+    ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str = "en"
+) -> Figure:
+    """ED boarding, elective deferrals, community-clinic unmet demand and ambulance delay
+    by year from the DES: mean over the DES replicates (markers) and their range
+    (whiskers), one colour per scenario, side by side."""
+    ds = summary.flatten_sweep(ds)
+    with style(lang):
+        fig, panels = _panels(axes, len(PRESSURE_PANELS), 2, (11.0, 7.5))
+        des = summary.has_des(ds)
+        reps = summary.des_replicates(ds)
+        dim = summary.sample_dim(ds) if des else names.REPLICATE
+        scen = _scenarios(ds)
+        for ax, (title, ylabel, value) in zip(panels, PRESSURE_PANELS, strict=True):
+            ax.set_title(i18n.text(title, lang))
+            if not des:
+                _note(ax, i18n.text("no_des", lang))
+                continue
+            da = _years_with_data(value(ds).sel({dim: reps}))
+            years = np.asarray(da[names.YEAR].values, dtype=float)
+            for i, (code, lab) in enumerate(scen):
+                v = _pick(da, code).transpose(names.YEAR, dim)
+                vals = np.asarray(v.values, dtype=float)
+                mean = np.nanmean(vals, axis=1)
+                err = np.vstack([mean - np.nanmin(vals, axis=1), np.nanmax(vals, axis=1) - mean])
+                ax.errorbar(
+                    years + (i - (len(scen) - 1) / 2) * 0.12,
+                    mean,
+                    yerr=err if len(reps) > 1 else None,
+                    color=_colour(i),
+                    marker="o",
+                    markersize=4,
+                    capsize=2,
+                    linewidth=1,
+                    label=lab,
+                )
+            ax.set_ylabel(i18n.text(ylabel, lang))
+            ax.set_xlabel(i18n.text("year", lang))
+            ax.set_ylim(bottom=0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if des:
+            panels[0].legend(loc="best")
+        if axes is None:
+            fig.suptitle(i18n.text("pressure_title", lang))
+    return fig
+
+
+# ------------------------------------------------------------------ workforce
+def plot_workforce(
+    ds: xr.Dataset,
+    *,
+    axes: Sequence[Axes] | None = None,
+    targets: PlanTargets | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Physicians and nurses per 1,000 residents against the plan's 2030 targets, and GPs
+    per 10,000 residents against the 2025 level (the plan sets no 2030 figure); fans."""
+    targets = targets or PlanTargets()
+    panels_spec: list[tuple[str, str, Callable[[xr.Dataset], xr.DataArray], str, float]] = [
+        (
+            "physicians_per_1000",
+            "per_1000",
+            lambda d: d["physicians_per_1000"],
+            "target_line",
+            targets.physicians_per_1000,
+        ),
+        (
+            "nurses_per_1000",
+            "per_1000",
+            lambda d: d["nurses_per_1000"],
+            "target_line",
+            targets.nurses_per_1000,
+        ),
+        (
+            "gps_per_10000",
+            "per_10000",
+            lambda d: d["gps"] / d["population_end"] * 1e4,
+            "reference_2025",
+            targets.gps_per_10000_2025,
+        ),
+    ]
+    with style(lang):
+        fig, panels = _panels(axes, len(panels_spec), 3, (13.0, 4.2))
+        for ax, (title, ylabel, value, line_key, level) in zip(panels, panels_spec, strict=True):
+            plot_fan(
+                ds,
+                value,
+                title=i18n.text(title, lang),
+                ylabel=i18n.text(ylabel, lang),
+                ax=ax,
+                lang=lang,
+            )
+            line = ax.axhline(
+                level,
+                color="#c00000",
+                linestyle="--" if line_key == "target_line" else ":",
+                linewidth=1.2,
+                label=i18n.text(line_key, lang, value=level),
+            )
+            if ax is panels[0]:
+                handles, _ = ax.get_legend_handles_labels()
+                ax.legend(handles=[*handles, *_band_handles(lang)], loc="best")
+            else:  # the scenarios' legend is in the first panel
+                ax.legend(handles=[line], loc="best")
+        if axes is None:
+            fig.suptitle(i18n.text("workforce_title", lang))
+    return fig
+
+
+# ------------------------------------------------------------------ attribution
+WATERFALL_MEASURES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "bed_days": ("change_bed_days", "bed_days", (names.POOL,)),
+    "admissions": ("change_admissions", "admissions", (names.POOL, "route")),
+}
+"""measure -> (change-by-step variable, level variable, dims summed)."""
+
+
+def plot_waterfall(
+    ds: xr.Dataset,
+    *,
+    scenario: str | None = None,
+    measure: str = "bed_days",
+    year: int | None = None,
+    ax: Axes | None = None,
+    lang: str = "en",
+    min_share: float = 0.001,
+) -> Figure:
+    """Attribution waterfall of the change since the base year (central replicate):
+    base-year level -> each step (population size, ageing, births, growth, flows, each
+    reform) -> level in ``year`` (default: the plan's 2030 or the last year). Steps whose
+    part is below ``min_share`` of the base level in absolute value (reforms left off)
+    are not drawn; the parts always add up to the change."""
+    change_var, level_var, dims = WATERFALL_MEASURES[measure]
+    ds = summary.flatten_sweep(ds)
+    scen = _scenarios(ds)
+    code, lab = next(((c, lab) for c, lab in scen if c == scenario), scen[0])
+    base = summary.base_year(ds)
+    if year is None:
+        years = summary.result_years(ds)
+        year = PlanTargets().year if PlanTargets().year in years else years[-1]
+    level = summary.central(_pick(ds[level_var], code).sum(list(dims), min_count=1))
+    steps = summary.central(_pick(ds[change_var], code).sel({names.YEAR: year}).sum(list(dims)))
+    start = float(level.sel({names.YEAR: base})) * 1e-3
+    end = float(level.sel({names.YEAR: year})) * 1e-3
+    parts = [
+        (str(s), float(v) * 1e-3) for s, v in zip(steps["step"].values, steps.values, strict=True)
+    ]
+    shown = [(s, v) for s, v in parts if abs(v) >= min_share * abs(start)]
+    hidden = sum(v for s, v in parts if abs(v) < min_share * abs(start))
+    with style(lang):
+        fig, ax = _figure(ax, (9.0, 4.8))
+        labels = [i18n.text("waterfall_start", lang, year=base)]
+        bottoms, heights, colours = [0.0], [start], ["#7f7f7f"]
+        running = start
+        for s, v in shown:
+            labels.append(i18n.label("step", s, lang))
+            bottoms.append(running if v >= 0 else running + v)
+            heights.append(abs(v))
+            colours.append("#c44e52" if v >= 0 else "#55a868")
+            running += v
+        running += hidden
+        labels.append(i18n.text("waterfall_end", lang, year=year))
+        bottoms.append(0.0)
+        heights.append(end)
+        colours.append("#4c72b0")
+        x = np.arange(len(labels))
+        ax.bar(x, heights, bottom=bottoms, color=colours, width=0.7)
+        for k, (_, v) in enumerate(shown, start=1):
+            ax.annotate(
+                f"{v:+,.0f}", (x[k], bottoms[k] + heights[k]), ha="center", va="bottom", fontsize=7
+            )
+        ax.annotate(f"{start:,.0f}", (x[0], start), ha="center", va="bottom", fontsize=7)
+        ax.annotate(f"{end:,.0f}", (x[-1], end), ha="center", va="bottom", fontsize=7)
+        low = min(b for b in bottoms[1:-1]) if len(bottoms) > 2 else min(start, end)
+        ax.set_ylim(bottom=max(0.0, low - 0.15 * (max(start, end) - low + 1e-9)))
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=30, ha="right")
+        ax.set_title(i18n.text("waterfall_title", lang, scenario=lab or code))
+        ax.set_ylabel(i18n.text("waterfall_y", lang))
+        ax.legend(
+            handles=[
+                Patch(color="#c44e52", label="+"),
+                Patch(color="#55a868", label="−"),
+            ],
+            loc="upper left",
+        )
+    return fig
+
+
+# ------------------------------------------------------------------ sensitivity
+def plot_sensitivity(
+    sens: xr.Dataset,
+    *,
+    output: str | None = None,
+    scenario: str | None = None,
+    ax: Axes | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Sensitivity indices of one output (``sensitivity.nc`` of a sweep), parameters
+    sorted by importance: Sobol first-order and total indices (bars, with 95% confidence
+    whiskers) or Morris mu* (bars, with confidence whiskers)."""
+    outputs = [str(o) for o in sens["output"].values]
+    output = output or outputs[0]
+    da = sens.sel(output=output)
+    if names.SCENARIO in da.dims:
+        da = da.sel({names.SCENARIO: scenario}) if scenario else da.isel({names.SCENARIO: 0})
+    params = [str(p) for p in da["parameter"].values]
+    sobol = "ST" in da
+    with style(lang):
+        fig, ax = _figure(ax, (7.5, 0.45 * len(params) + 1.8))
+        key = "ST" if sobol else "mu_star"
+        order = np.argsort(np.nan_to_num(np.asarray(da[key].values, dtype=float)))
+        y = np.arange(len(params))
+        series: tuple[tuple[str, str, float, str], ...]
+        if sobol:
+            series = (("S1", "sens_s1", -0.2, _COLOURS[0]), ("ST", "sens_st", 0.2, _COLOURS[1]))
+        else:
+            series = (("mu_star", "sens_mu_star", 0.0, _COLOURS[0]),)
+        for var, lab, off, colour in series:
+            vals = np.asarray(da[var].values, dtype=float)[order]
+            conf = da.get(f"{var}_conf")
+            err = np.asarray(conf.values, dtype=float)[order] if conf is not None else None
+            ax.barh(
+                y + off,
+                vals,
+                height=0.38 if sobol else 0.6,
+                xerr=err,
+                color=colour,
+                capsize=2,
+                label=i18n.text(lab, lang),
+            )
+        ax.set_yticks(y)
+        ax.set_yticklabels([_plain(params[i]) for i in order])
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(i18n.text("sens_sobol_x" if sobol else "sens_morris_x", lang))
+        ax.set_title(i18n.text("sens_title", lang, output=_plain(output)))
+        ax.legend(loc="lower right")
+    return fig
+
+
+# ------------------------------------------------------------------ paired differences
+DIFFERENCE_KEYS: tuple[str, ...] = (
+    "population",
+    "share_65plus",
+    "births",
+    "chc_visits",
+    "ed_visits",
+    "admissions",
+    "bed_days",
+    "beds_needed_occupancy",
+    "gp_utilisation",
+    "des_clinic_unmet",
+)
+"""Key figures (:data:`sim.summary.KEY_FIGURES`) in the paired-difference plot."""
+
+
+def plot_paired_differences(
+    ds: xr.Dataset,
+    *,
+    baseline: str | None = None,
+    year: int | None = None,
+    keys: Sequence[str] = DIFFERENCE_KEYS,
+    level: float = 0.95,
+    ax: Axes | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Each scenario against the baseline: mean paired difference (same random numbers
+    per replicate) in % of the baseline with its ``level`` confidence interval, for each
+    key figure in ``keys`` (rows) in ``year`` (default: the plan's 2030 or the last)."""
+    ds = summary.flatten_sweep(ds)
+    base = baseline or summary.baseline_scenario(ds)
+    specs = {s.key: s for s in summary.KEY_FIGURES}
+    if year is None:
+        years = summary.result_years(ds)
+        year = PlanTargets().year if PlanTargets().year in years else years[-1]
+    others = [(c, lab) for c, lab in _scenarios(ds) if c != base]
+    rows: list[tuple[str, xr.Dataset]] = []
+    for key in keys:
+        try:
+            values = specs[key].compute(ds)
+        except KeyError:
+            continue
+        if names.YEAR not in values.dims or year not in values[names.YEAR].values:
+            continue
+        values = values.sel({names.YEAR: year})
+        if not bool(values.notnull().any()):
+            continue
+        rows.append((key, summary.paired_difference(values, base, level=level, relative=True)))
+    with style(lang):
+        fig, ax = _figure(ax, (8.0, 0.45 * max(len(rows), 2) * max(len(others), 1) + 1.8))
+        ax.set_title(i18n.text("diff_title", lang, year=year, level=level))
+        ax.set_xlabel(i18n.text("diff_x", lang))
+        if not others:
+            _note(ax, i18n.text("no_data", lang))
+            return fig
+        y = np.arange(len(rows))
+        step = 0.7 / len(others)
+        for i, (code, lab) in enumerate(others):
+            mean = np.array([float(d["mean"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
+            lo = np.array([float(d["low"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
+            hi = np.array([float(d["high"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
+            err = np.vstack([mean - lo, hi - mean])
+            err = np.where(np.isfinite(err), err, 0.0)
+            pos = y + (i - (len(others) - 1) / 2) * step
+            ax.errorbar(
+                mean,
+                pos,
+                xerr=err,
+                fmt="o",
+                color=_colour(i + 1),
+                capsize=3,
+                markersize=4,
+                label=lab,
+            )
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([i18n.text(f"kf_{k}", lang) for k, _ in rows])
+        ax.invert_yaxis()
+        ax.legend(loc="best")
     return fig

@@ -1,0 +1,812 @@
+"""The report of a stored batch: figures, one self-contained HTML file and the key-figure
+CSV, in Chinese or English. It reads only ``results.nc``, ``manifest.json`` and (for a
+sweep) ``sensitivity.nc`` of the batch folder, and never runs a model.
+
+``build_report(folder, lang)`` writes into ``folder/report/``:
+
+* ``report-<lang>.html``: figures embedded (PNG data URIs), the key figures of each
+  scenario against the plan's targets, each scenario's assumptions in plain words, the
+  confidence grade of the data behind each key figure and a statement of uncertainty.
+  Every text taken from a scenario file is HTML-escaped; the page runs no script and
+  loads nothing (its Content-Security-Policy forbids both).
+* ``key_figures-<lang>.csv``: the same key figures for spreadsheets (UTF-8 with a byte
+  order mark, so spreadsheet programs read the Chinese text correctly).
+* ``fig-<name>-<lang>.png``: each figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import xarray as xr
+from matplotlib.figure import Figure
+
+from sim import i18n, names, plots, summary
+from sim.errors import ScenarioError
+from sim.summary import KeyFigure, PlanTargets
+
+REPORT_DIR = "report"
+RESULTS_FILE = "results.nc"
+MANIFEST_FILE = "manifest.json"
+SENSITIVITY_FILE = "sensitivity.nc"
+FIGURE_DPI = 110
+MAX_DIFFERENCES = 30
+"""Inputs listed per scenario in "differs from the baseline" (the rest are counted)."""
+
+# ------------------------------------------------------------------ data confidence
+INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
+    "population": (
+        ("POP-CENSUS-TOTAL", "A/B"),
+        ("POP-2025", "D"),
+        ("POP-5YR-TABLE", "S"),
+        ("MIG-NET", "D"),
+        ("MIG-PROFILE", "S"),
+    ),
+    "share_65plus": (
+        ("POP-SZ-AGE-SHARES", "B"),
+        ("POP-ASSUME-65PLUS", "S"),
+        ("MORT-BRASS", "D"),
+        ("E0-2030", "A"),
+    ),
+    "births": (("TFR-2023", "D"), ("TFR-2030-CENTRAL", "S"), ("ASFR-CHINA", "A"), ("SRB", "D/S")),
+    "life_expectancy": (("E0-2021", "B"), ("E0-2030", "A")),
+    "beds": (
+        ("CAP-BEDS-PER-1000-2025", "A"),
+        ("CAP-PROJECTS-2025", "B"),
+        ("CAP-TCM2", "A"),
+        ("CAP-PLAN-BEDS-2030", "A"),
+        ("CAP-PLAN-PHASING", "S"),
+    ),
+    "beds_per_1000": (("CAP-BEDS-PER-1000-2025", "A"), ("POP-2025", "D")),
+    "beds_needed_occupancy": (
+        ("CAL-OCCUPANCY", "D/S"),
+        ("CAL-ALOS", "D"),
+        ("USE-RR-ADM", "D"),
+        ("USE-SHAPE-ADM", "S"),
+        ("GROWTH-ADM", "D/S"),
+        ("CAP-TARGET-OCC", "C"),
+    ),
+    "beds_needed_wait": (
+        ("CAL-OCCUPANCY", "D/S"),
+        ("USE-SHAPE-ADM", "S"),
+        ("LOS-CV", "S"),
+        ("CAP-DESIGN-DAY", "S"),
+        ("CAP-TARGET-WAIT", "S"),
+    ),
+    "occupancy": (("CAL-OCCUPANCY", "D/S"), ("CAP-BEDS-PER-1000-2025", "A"), ("USE-RR-ADM", "D")),
+    "physicians_per_1000": (("CAP-WF-PHYS", "S"), ("CAP-TARGET-PHYS-2030", "A")),
+    "nurses_per_1000": (("CAP-WF-NURSE", "S"), ("CAP-TARGET-NURSE-2030", "A")),
+    "nurse_physician_ratio": (
+        ("CAP-WF-PHYS", "S"),
+        ("CAP-WF-NURSE", "S"),
+        ("CAP-TARGET-NURSE-2030", "A"),
+    ),
+    "gps_per_10000": (("CAP-GP-2025", "A"), ("POP-2025", "D")),
+    "gp_utilisation": (
+        ("CAL-CHC-VISITS-2025", "A"),
+        ("CAP-GP-VISITS", "D"),
+        ("USE-RR-VISITS", "D"),
+        ("USE-SHAPE-CHC", "S"),
+        ("GROWTH-VISITS", "D/S"),
+    ),
+    "chc_visits": (
+        ("CAL-CHC-VISITS-2025", "A"),
+        ("USE-RR-VISITS", "D"),
+        ("USE-SHAPE-CHC", "S"),
+        ("GROWTH-VISITS", "D/S"),
+    ),
+    "ed_visits": (
+        ("CAL-ED-SHARE", "D"),
+        ("USE-SHAPE-ED", "S"),
+        ("ED-OLDER-RR", "S"),
+        ("FLOW-ED", "S"),
+    ),
+    "admissions": (
+        ("USE-RR-ADM", "D"),
+        ("USE-SHAPE-ADM", "S"),
+        ("SL-OBST-PER-BIRTH", "S"),
+        ("GROWTH-ADM", "D/S"),
+        ("FLOW-ADM", "S"),
+    ),
+    "bed_days": (
+        ("CAL-OCCUPANCY", "D/S"),
+        ("CAL-ALOS", "D"),
+        ("LOS-OLDER", "S"),
+        ("GROWTH-ADM", "D/S"),
+    ),
+    "ed_space_gap": (("CAP-ED-SPACES", "S"), ("ED-TREATMENT", "S"), ("CAP-TARGET-ED-WAIT", "S")),
+    "ambulance_gap": (
+        ("CAP-AMB-NORM", "A"),
+        ("CAL-AMB-RATE", "D"),
+        ("CAP-AMB-JOB", "S"),
+        ("CAP-TARGET-AMB-WAIT", "S"),
+    ),
+    "des_high_occupancy_days": (
+        ("CAL-OCCUPANCY", "D/S"),
+        ("CAP-POOL-SPLIT", "S"),
+        ("LOS-CV", "S"),
+        ("des.prof.discharge", "S"),
+    ),
+    "des_ed_boarding": (("ED-TREATMENT", "S"), ("CAP-POOL-SPLIT", "S"), ("LOS-CV", "S")),
+    "des_elective_deferrals": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
+    "des_clinic_unmet": (
+        ("CAP-GP-VISITS", "D"),
+        ("des.prof.clinic", "S"),
+        ("DES-CLINIC-ABANDON", "S"),
+    ),
+    "des_ambulance_within_target": (
+        ("des.ambulance.target", "A"),
+        ("DES-AMB-TRAVEL", "S"),
+        ("CAP-AMB-JOB", "S"),
+    ),
+}
+"""Key figure -> the main inputs behind it as (row id in sim/data/DATA.md, its grade).
+A test checks every id and grade against DATA.md."""
+
+_GRADE_CLASS = {"A": "ga", "B": "gb", "C": "gc", "D": "gd", "S": "gs"}
+
+
+# ------------------------------------------------------------------ reading
+def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | None]:
+    """The results Dataset, the manifest and the sensitivity indices (or None) of a batch
+    folder; a missing or unreadable file is a one-line :class:`ScenarioError`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScenarioError(folder, None, None, "no such results folder")
+    nc = folder / RESULTS_FILE
+    if not nc.is_file():
+        raise ScenarioError(folder, None, None, f"no {RESULTS_FILE} here: not a batch folder")
+    try:
+        ds = xr.load_dataset(nc, engine="h5netcdf")
+    except Exception as exc:  # any failure to read is the same fault for the user
+        raise ScenarioError(nc, None, None, f"cannot read the results: {exc}") from None
+    for needed in ("population_total", "bed_days"):
+        if needed not in ds or names.SCENARIO not in ds.dims:
+            raise ScenarioError(
+                nc, None, None, f"not the results of a batch (no {needed!r} by scenario)"
+            )
+    mf = folder / MANIFEST_FILE
+    try:
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(folder, None, None, f"no {MANIFEST_FILE} here") from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(mf, None, None, f"cannot read the manifest: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("scenarios"), dict):
+        raise ScenarioError(mf, "scenarios", None, "the manifest has no scenarios")
+    sens = None
+    sp = folder / SENSITIVITY_FILE
+    if sp.is_file():
+        try:
+            sens = xr.load_dataset(sp, engine="h5netcdf")
+        except Exception as exc:
+            raise ScenarioError(sp, None, None, f"cannot read the indices: {exc}") from None
+    return ds, manifest, sens
+
+
+def scenario_targets(manifest: Mapping[str, Any]) -> dict[str, PlanTargets]:
+    """Plan targets of each scenario of a manifest (see :class:`PlanTargets`)."""
+    return {
+        str(name): PlanTargets.from_scenario(sc)
+        for name, sc in manifest.get("scenarios", {}).items()
+        if isinstance(sc, Mapping)
+    }
+
+
+# ------------------------------------------------------------------ scenario assumptions
+def _is_leaf(value: Any) -> bool:
+    """A distribution (``{low, high, ...}`` or ``{dist, ...}``) or a path by year
+    (``{"2025": ..., "2030": ...}``) counts as one input."""
+    if not isinstance(value, Mapping):
+        return True
+    if value and all(str(k).isdigit() for k in value):
+        return True
+    return "dist" in value or ("low" in value and "high" in value)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested scenario data as ``{dotted key: value}``; distributions stay whole."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if _is_leaf(value):
+            out[path] = value
+        else:
+            out.update(flatten(value, f"{path}."))
+    return out
+
+
+DESCRIPTIVE_KEYS = ("name", "label", "description")
+
+
+def assumption_differences(
+    baseline: Mapping[str, Any], scenario: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """(dotted key, value) of every input of ``scenario`` that differs from ``baseline``
+    (keys set in only one of them included; name, label and description left out)."""
+    a, b = flatten(baseline), flatten(scenario)
+    keys = sorted(set(a) | set(b))
+    return [
+        (k, b.get(k))
+        for k in keys
+        if k.split(".")[0] not in DESCRIPTIVE_KEYS and a.get(k) != b.get(k)
+    ]
+
+
+def uncertain_inputs(scenario: Mapping[str, Any]) -> list[str]:
+    """Dotted keys of the inputs given as distributions (alone or in a path by year)."""
+
+    def uncertain(v: Any) -> bool:
+        if not isinstance(v, Mapping):
+            return False
+        if v and all(str(k).isdigit() for k in v):
+            return any(uncertain(x) for x in v.values())
+        return True
+
+    return [k for k, v in flatten(scenario).items() if uncertain(v)]
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+# ------------------------------------------------------------------ formatting
+def format_number(value: float | None, unit: str = "") -> str:
+    """A number as shown in the report: thousands separated, digits by size."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    a = abs(value)
+    if unit == "percent" or a >= 100:
+        digits = 1 if unit == "percent" and a < 100 else 0
+    elif a >= 10:
+        digits = 1
+    else:
+        digits = 2
+    text = f"{value:,.{digits}f}"
+    return "0" if text in ("-0", "-0.0", "-0.00") else text
+
+
+def _signed(value: float | None, unit: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    text = format_number(value, unit)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def _target_text(kf: KeyFigure, lang: str) -> str:
+    if kf.target is None or kf.sense is None:
+        return i18n.text("none", lang)
+    sign = "≥" if kf.sense == ">=" else "≤"
+    return f"{sign} {kf.target:,.6g}"
+
+
+def _grades_text(key: str) -> str:
+    return "; ".join(f"{i}: {g}" for i, g in INPUT_GRADES.get(key, ()))
+
+
+def _weakest(key: str) -> str:
+    """The lowest grade among a key figure's inputs (S < C < D < B < A for reading)."""
+    order = "SCDBA"
+    letters = {c for _, g in INPUT_GRADES.get(key, ()) for c in g if c in order}
+    return next((c for c in order if c in letters), "")
+
+
+# ------------------------------------------------------------------ key-figure table (CSV)
+CSV_COLUMNS = (
+    "col_key",
+    "col_figure",
+    "col_scenario",
+    "col_label",
+    "col_year",
+    "col_unit",
+    "col_central",
+    "col_low",
+    "col_median",
+    "col_high",
+    "col_n",
+    "col_target",
+    "col_p_meets",
+    "col_diff_mean",
+    "col_diff_low",
+    "col_diff_high",
+    "col_inputs",
+)
+
+
+def _cell(text: str) -> str:
+    """Text from a scenario file in a spreadsheet cell: never a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _num(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return ""
+    return f"{value:.6g}"
+
+
+def key_figure_rows(
+    figures: Sequence[KeyFigure], labels: Mapping[str, str], lang: str
+) -> list[list[str]]:
+    """The key-figure table with a header row, as written to the CSV."""
+    header = [i18n.text(c, lang) for c in CSV_COLUMNS]
+    rows = [header]
+    for kf in figures:
+        rows.append(
+            [
+                kf.key,
+                i18n.text(f"kf_{kf.key}", lang),
+                _cell(kf.scenario),
+                _cell(labels.get(kf.scenario, kf.scenario)),
+                str(kf.year),
+                i18n.text(f"unit_{kf.unit}", lang),
+                _num(kf.central),
+                _num(kf.low),
+                _num(kf.median),
+                _num(kf.high),
+                str(kf.n),
+                _target_text(kf, lang) if kf.target is not None else "",
+                _num(kf.p_meets),
+                _num(kf.diff_mean),
+                _num(kf.diff_low),
+                _num(kf.diff_high),
+                _grades_text(kf.key),
+            ]
+        )
+    return rows
+
+
+def write_csv(path: Path, rows: Iterable[Sequence[str]]) -> Path:
+    """UTF-8 with a byte order mark (spreadsheet programs then read Chinese correctly)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    return path
+
+
+# ------------------------------------------------------------------ figures
+@dataclass(frozen=True)
+class ReportFigure:
+    name: str
+    caption: str
+    figure: Figure
+
+
+def make_figures(
+    ds: xr.Dataset,
+    sens: xr.Dataset | None,
+    targets: PlanTargets,
+    lang: str,
+) -> list[ReportFigure]:
+    """Every figure of the report, in order, from the stored results only (call inside
+    :func:`sim.plots.style` of ``lang``: the composite figures' axes are made here)."""
+    t = i18n.text
+    out: list[ReportFigure] = []
+    out.append(ReportFigure("pyramid", t("cap_pyramid", lang), plots.plot_pyramid(ds, lang=lang)))
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.2), layout="constrained")
+    plots.plot_share_65plus(ds, ax=axes[0], lang=lang)
+    plots.plot_births(ds, ax=axes[1], lang=lang)
+    out.append(ReportFigure("population", t("cap_population", lang), fig))
+    out.append(ReportFigure("demand", t("cap_demand", lang), plots.plot_demand(ds, lang=lang)))
+    out.append(
+        ReportFigure("beds", t("cap_beds", lang), plots.plot_beds(ds, targets=targets, lang=lang))
+    )
+    scenarios = [str(s) for s in ds[names.SCENARIO].values]
+    fig, axes = plt.subplots(
+        len(scenarios), 1, figsize=(9.0, 4.6 * len(scenarios)), layout="constrained", squeeze=False
+    )
+    for ax, sc in zip(axes[:, 0], scenarios, strict=True):
+        plots.plot_waterfall(ds, scenario=sc, ax=ax, lang=lang)
+    out.append(ReportFigure("waterfall", t("cap_waterfall", lang), fig))
+    if len(scenarios) > 1:
+        out.append(
+            ReportFigure(
+                "differences",
+                t("cap_differences", lang),
+                plots.plot_paired_differences(ds, lang=lang),
+            )
+        )
+    out.append(
+        ReportFigure(
+            "workforce",
+            t("cap_workforce", lang),
+            plots.plot_workforce(ds, targets=targets, lang=lang),
+        )
+    )
+    if summary.has_des(ds):
+        out.append(
+            ReportFigure(
+                "occupancy",
+                t("cap_occupancy", lang),
+                plots.plot_occupancy_distribution(ds, lang=lang),
+            )
+        )
+        out.append(
+            ReportFigure(
+                "occupancy_risk",
+                t("cap_occupancy_risk", lang),
+                plots.plot_occupancy_risk(ds, lang=lang),
+            )
+        )
+        out.append(
+            ReportFigure("pressure", t("cap_pressure", lang), plots.plot_pressure(ds, lang=lang))
+        )
+    if sens is not None:
+        outputs = [str(o) for o in sens["output"].values]
+        fig, axes = plt.subplots(
+            len(outputs),
+            1,
+            figsize=(8.0, 0.5 * sens.sizes["parameter"] * len(outputs) + 2.0 * len(outputs)),
+            layout="constrained",
+            squeeze=False,
+        )
+        for ax, output in zip(axes[:, 0], outputs, strict=True):
+            plots.plot_sensitivity(sens, output=output, ax=ax, lang=lang)
+        out.append(ReportFigure("sensitivity", t("cap_sensitivity", lang), fig))
+    return out
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ HTML
+_CSS = """
+body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans", "DejaVu Sans",
+       sans-serif; margin: 0 auto; max-width: 1240px; padding: 24px 32px; color: #1f2933;
+       line-height: 1.55; font-size: 15px; }
+h1 { font-size: 26px; margin-bottom: 4px; }
+h2 { font-size: 20px; margin-top: 36px; border-bottom: 2px solid #d0d7de; padding-bottom: 4px; }
+h3 { font-size: 16px; margin-bottom: 4px; }
+.meta { color: #52606d; font-size: 13px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0 4px; }
+th, td { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }
+th { background: #f3f5f7; text-align: left; }
+td.num { text-align: right; white-space: nowrap; }
+td.meets { background: #e6f4ea; }
+td.misses { background: #fde8e8; }
+.range, .diff, .p { display: block; color: #52606d; font-size: 12px; }
+.grade { display: inline-block; min-width: 1.4em; padding: 0 4px; border-radius: 3px;
+         font-weight: bold; text-align: center; font-size: 12px; }
+.ga { background: #c7ebd1; } .gb { background: #dff2c8; } .gc { background: #fff0b3; }
+.gd { background: #d6e4ff; } .gs { background: #ffd8cc; }
+figure { margin: 18px 0 28px; }
+figure img { max-width: 100%; border: 1px solid #e4e7eb; }
+figcaption { color: #3e4c59; font-size: 13px; margin-top: 4px; }
+.note { color: #52606d; font-size: 13px; }
+code { font-size: 12px; background: #f3f5f7; padding: 0 3px; }
+ul.diffs { font-size: 13px; margin-top: 2px; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _grade_badges(key: str) -> str:
+    parts = []
+    for data_id, grade in INPUT_GRADES.get(key, ()):
+        cls = _GRADE_CLASS.get(grade[:1], "")
+        parts.append(f'<span class="grade {cls}" title="{_e(data_id)}">{_e(grade)}</span>')
+    return " ".join(parts)
+
+
+def _key_table(
+    figures: Sequence[KeyFigure], scenarios: Sequence[str], labels: Mapping[str, str], lang: str
+) -> str:
+    t = i18n.text
+    by_key: dict[str, dict[str, KeyFigure]] = {}
+    for kf in figures:
+        by_key.setdefault(kf.key, {})[kf.scenario] = kf
+    head = "".join(f"<th>{_e(labels.get(sc, sc))}</th>" for sc in scenarios)
+    rows = [
+        f"<tr><th>{_e(t('col_figure', lang))}</th><th>{_e(t('col_unit', lang))}</th>"
+        f"<th>{_e(t('col_target', lang))}</th>{head}<th>{_e(t('col_grades', lang))}</th></tr>"
+    ]
+    for key, per_sc in by_key.items():
+        first = next(iter(per_sc.values()))
+        cells = []
+        for sc in scenarios:
+            if sc not in per_sc:
+                cells.append("<td></td>")
+                continue
+            kf = per_sc[sc]
+            cls = ""
+            if kf.meets_central is not None:
+                cls = " meets" if kf.meets_central else " misses"
+            parts = [f"<b>{_e(format_number(kf.central, kf.unit))}</b>"]
+            if kf.n >= 2 and math.isfinite(kf.low):
+                rng = f"{format_number(kf.low, kf.unit)} – {format_number(kf.high, kf.unit)}"
+                parts.append(f'<span class="range">{_e(t("col_range", lang))}: {_e(rng)}</span>')
+            if kf.p_meets is not None and math.isfinite(kf.p_meets):
+                parts.append(
+                    f'<span class="p">{_e(t("col_p_meets", lang))}: {kf.p_meets:.0%}</span>'
+                )
+            if kf.diff_mean is not None and math.isfinite(kf.diff_mean):
+                ci = ""
+                same = kf.diff_mean == 0 and kf.diff_low == 0 and kf.diff_high == 0
+                if not same and kf.diff_low is not None and math.isfinite(kf.diff_low):
+                    ci = f" ({_signed(kf.diff_low, kf.unit)} … {_signed(kf.diff_high, kf.unit)})"
+                parts.append(
+                    f'<span class="diff">Δ {_e(_signed(kf.diff_mean, kf.unit) + ci)}</span>'
+                )
+            cells.append(f'<td class="num{cls}">{"".join(parts)}</td>')
+        rows.append(
+            f"<tr><td>{_e(t(f'kf_{key}', lang))}</td>"
+            f"<td>{_e(t(f'unit_{first.unit}', lang))}</td>"
+            f'<td class="num">{_e(_target_text(first, lang))}</td>{"".join(cells)}'
+            f"<td>{_grade_badges(key)}</td></tr>"
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _summary_points(
+    figures: Sequence[KeyFigure], scenarios: Sequence[str], labels: Mapping[str, str], lang: str
+) -> str:
+    """One line per scenario with the results a planner asks for first."""
+    t = i18n.text
+    index = {(kf.key, kf.scenario): kf for kf in figures}
+    items = []
+    for sc in scenarios:
+        parts = []
+        for key in ("beds_needed_occupancy", "physicians_per_1000", "nurses_per_1000"):
+            kf = index.get((key, sc))
+            if kf is None:
+                continue
+            text = t(
+                "point_figure",
+                lang,
+                figure=t(f"kf_{key}", lang),
+                year=kf.year,
+                value=format_number(kf.central, kf.unit),
+                unit=t(f"unit_{kf.unit}", lang),
+            )
+            if kf.n >= 2 and math.isfinite(kf.low):
+                text += t(
+                    "point_range",
+                    lang,
+                    low=format_number(kf.low, kf.unit),
+                    high=format_number(kf.high, kf.unit),
+                )
+            if kf.target is not None and kf.p_meets is not None and math.isfinite(kf.p_meets):
+                text += t("point_target", lang, target=_target_text(kf, lang), p=kf.p_meets)
+            parts.append(text)
+        kf = index.get(("gp_utilisation", sc))
+        if kf is not None and math.isfinite(kf.central):
+            parts.append(
+                t("point_gp", lang, year=kf.year, value=format_number(kf.central, "percent"))
+            )
+        if parts:
+            items.append(
+                f"<li><b>{_e(labels.get(sc, sc))}</b>: "
+                + _e(t("point_sep", lang).join(parts))
+                + "</li>"
+            )
+    return "<ul>" + "\n".join(items) + "</ul>"
+
+
+def _assumptions(
+    manifest: Mapping[str, Any], scenarios: Sequence[str], base: str, lang: str
+) -> str:
+    t = i18n.text
+    sc_data: Mapping[str, Any] = manifest.get("scenarios", {})
+    base_data = sc_data.get(base, {})
+    blocks = []
+    for sc in scenarios:
+        data = sc_data.get(sc, {})
+        label = str(data.get("label") or sc)
+        desc = str(data.get("description") or "")
+        block = [f"<h3>{_e(label)} <code>{_e(sc)}</code></h3>"]
+        if desc:
+            block.append(f"<p>{_e(desc)}</p>")
+        if sc == base:
+            block.append(f'<p class="note">{_e(t("report_same_as_base", lang))}</p>')
+        else:
+            diffs = assumption_differences(base_data, data)
+            if not diffs:
+                block.append(f'<p class="note">{_e(t("report_no_differences", lang))}</p>')
+            else:
+                intro = t("report_differs", lang, base=base_data.get("label") or base)
+                block.append(f'<p class="note">{_e(intro)}</p>')
+                lines = [
+                    f"<li><code>{_e(k)}</code>: {_e(_show_value(v))}</li>"
+                    for k, v in diffs[:MAX_DIFFERENCES]
+                ]
+                if len(diffs) > MAX_DIFFERENCES:
+                    more = t("report_more_differences", lang, n=len(diffs) - MAX_DIFFERENCES)
+                    lines.append(f"<li>{_e(more)}</li>")
+                block.append('<ul class="diffs">' + "".join(lines) + "</ul>")
+        blocks.append("\n".join(block))
+    return "\n".join(blocks)
+
+
+def _confidence(figures: Sequence[KeyFigure], lang: str) -> str:
+    t = i18n.text
+    keys = list(dict.fromkeys(kf.key for kf in figures))
+    rows = [
+        f"<tr><th>{_e(t('col_figure', lang))}</th><th>{_e(t('col_inputs', lang))}</th>"
+        f"<th>{_e(t('col_weakest', lang))}</th></tr>"
+    ]
+    for key in keys:
+        inputs = ", ".join(
+            f'<code>{_e(i)}</code> <span class="grade {_GRADE_CLASS.get(g[:1], "")}">{_e(g)}</span>'
+            for i, g in INPUT_GRADES.get(key, ())
+        )
+        weak = _weakest(key)
+        rows.append(
+            f"<tr><td>{_e(t(f'kf_{key}', lang))}</td><td>{inputs}</td>"
+            f'<td><span class="grade {_GRADE_CLASS.get(weak, "")}">{_e(weak)}</span></td></tr>'
+        )
+    return (
+        f'<p class="note">{_e(t("report_confidence_note", lang))}</p><table>'
+        + "\n".join(rows)
+        + "</table>"
+    )
+
+
+def _uncertainty(
+    ds: xr.Dataset, manifest: Mapping[str, Any], base: str, lang: str, sweep: bool
+) -> str:
+    t = i18n.text
+    flat = summary.flatten_sweep(ds)
+    n_draw = summary.sample_size(flat["bed_days"].sum(names.POOL, min_count=1))
+    n_des = len(summary.des_replicates(flat))
+    base_data = manifest.get("scenarios", {}).get(base, {})
+    k = len(uncertain_inputs(base_data))
+    paras = [
+        t("unc_sweep", lang, n=n_draw) if sweep else t("unc_ranges", lang, n=n_draw, k=k),
+        t("unc_des_none", lang)
+        if n_des == 0
+        else (t("unc_des_one", lang) if n_des == 1 else t("unc_des", lang, n=n_des)),
+        t("unc_paired", lang),
+        t("unc_not_covered", lang),
+    ]
+    return "".join(f"<p>{_e(p)}</p>" for p in paras)
+
+
+def _provenance(folder: Path, manifest: Mapping[str, Any], ds: xr.Dataset, lang: str) -> str:
+    t = i18n.text
+    libs = manifest.get("libraries", {})
+    lib_text = ", ".join(f"{k} {v}" for k, v in libs.items()) if isinstance(libs, Mapping) else ""
+    rows = [
+        (t("report_batch", lang), folder.name),
+        (t("report_created", lang), manifest.get("created", "")),
+        (t("report_code", lang), manifest.get("code_version", "")),
+        (t("report_seed", lang), manifest.get("seed", ds.attrs.get("seed", ""))),
+        ("plan_fingerprint", manifest.get("plan_fingerprint", "")),
+        (t("report_command", lang), " ".join(map(str, manifest.get("command", []) or []))),
+        (t("report_libraries", lang), lib_text),
+    ]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def render_html(
+    folder: Path,
+    ds: xr.Dataset,
+    manifest: Mapping[str, Any],
+    figures: Sequence[KeyFigure],
+    images: Sequence[tuple[ReportFigure, bytes]],
+    lang: str,
+) -> str:
+    """The report as one self-contained HTML page."""
+    t = i18n.text
+    sweep = "point" in ds.dims
+    scenarios = [str(s) for s in ds[names.SCENARIO].values]
+    labels = summary.scenario_labels(ds)
+    base = summary.baseline_scenario(ds)
+    year = figures[0].year if figures else summary.end_year(ds)
+    reps = manifest.get(
+        "replicates", list(ds[names.REPLICATE].values) if names.REPLICATE in ds.dims else []
+    )
+    n_des = len(summary.des_replicates(summary.flatten_sweep(ds)))
+    meta = " · ".join(
+        f"{_e(k)}: {_e(v)}"
+        for k, v in (
+            (t("report_batch", lang), folder.name),
+            (t("report_created", lang), manifest.get("created", "")),
+            (t("report_code", lang), manifest.get("code_version", "")),
+            (t("report_replicates", lang), len(reps)),
+            (t("report_des_replicates", lang), n_des),
+        )
+    )
+    figs_html = []
+    for rf, png in images:
+        data = base64.b64encode(png).decode("ascii")
+        figs_html.append(
+            f'<figure id="fig-{_e(rf.name)}"><img alt="{_e(rf.caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_e(rf.caption)}</figcaption></figure>'
+        )
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    return f"""<!DOCTYPE html>
+<html lang="{html_lang}">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(t("report_title", lang))} — {_e(folder.name)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{_e(t("report_title", lang))}</h1>
+<p class="meta">{meta}</p>
+<h2>{_e(t("report_summary", lang))}</h2>
+{_summary_points(figures, scenarios, labels, lang)}
+<h2>{_e(t("report_key_figures", lang, year=year))}</h2>
+{_key_table(figures, scenarios, labels, lang)}
+<p class="note">{_e(t("report_key_note", lang))}</p>
+<h2>{_e(t("report_assumptions", lang))}</h2>
+{_assumptions(manifest, scenarios, base, lang)}
+<h2>{_e(t("report_figures", lang))}</h2>
+{"".join(figs_html)}
+<h2>{_e(t("report_confidence", lang))}</h2>
+{_confidence(figures, lang)}
+<h2>{_e(t("report_uncertainty", lang))}</h2>
+{_uncertainty(ds, manifest, base, lang, sweep)}
+<h2>{_e(t("report_provenance", lang))}</h2>
+{_provenance(folder, manifest, ds, lang)}
+</body>
+</html>
+"""
+
+
+# ------------------------------------------------------------------ the command
+def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
+    """Figures, the HTML report and the key-figure CSV of the batch in ``folder``, in
+    ``lang`` ("zh" or "en"), written to ``folder/report/``; returns their paths by kind
+    ("html", "csv", "figure <name>")."""
+    folder = Path(folder)
+    if lang not in i18n.LANGS:
+        raise ScenarioError(None, "--lang", lang, f"allowed: {', '.join(i18n.LANGS)}")
+    ds, manifest, sens = read_batch(folder)
+    out = folder / REPORT_DIR
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(out, None, None, f"cannot write the report: {exc.strerror}") from None
+    targets = scenario_targets(manifest)
+    base = summary.baseline_scenario(ds)
+    base_targets = targets.get(base, PlanTargets())
+    figures = summary.key_figures(ds, targets, baseline=base)
+    labels = summary.scenario_labels(ds)
+    paths: dict[str, Path] = {}
+    images = []
+    made: list[ReportFigure] = []
+    try:
+        with plots.style(lang):
+            made = make_figures(ds, sens, base_targets, lang)
+            for rf in made:
+                png = _png(rf.figure)
+                path = out / f"fig-{rf.name}-{lang}.png"
+                path.write_bytes(png)
+                paths[f"figure {rf.name}"] = path
+                images.append((rf, png))
+    except plots.FontMissingError as exc:
+        raise ScenarioError(folder, "--lang", lang, str(exc)) from None
+    finally:
+        for rf in made:
+            plt.close(rf.figure)
+    csv_path = write_csv(out / f"key_figures-{lang}.csv", key_figure_rows(figures, labels, lang))
+    page = render_html(folder, ds, manifest, figures, images, lang)
+    html_path = out / f"report-{lang}.html"
+    html_path.write_text(page, encoding="utf-8")
+    return {"html": html_path, "csv": csv_path, **paths}

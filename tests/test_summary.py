@@ -1,0 +1,209 @@
+"""Reductions over replicates: the uncertainty sample, quantiles, paired differences with
+confidence intervals, exceedance probabilities and key figures against the plan."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+from sim import names, summary
+from sim.rng import generator
+from sim.scenario import load_dict
+from sim.summary import PlanTargets
+from tests.data.report_batch import DES_REPLICATES, REPLICATES, small_batch
+
+
+def _da(values: np.ndarray, years: list[int] | None = None) -> xr.DataArray:
+    """(scenario, replicate, year) array with scenarios a, b."""
+    years = years or [2025, 2026]
+    return xr.DataArray(
+        values,
+        dims=(names.SCENARIO, names.REPLICATE, names.YEAR),
+        coords={
+            names.SCENARIO: ["a", "b"][: values.shape[0]],
+            names.REPLICATE: np.arange(values.shape[1]),
+            names.YEAR: years,
+        },
+        name="x",
+        attrs={"units": "beds"},
+    )
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    return xr.load_dataset(small_batch(tmp_path_factory) / "results.nc", engine="h5netcdf")
+
+
+# ------------------------------------------------------------------ the sample
+def test_sample_is_the_drawn_replicates_with_data():
+    v = np.arange(2 * 5 * 2, dtype=float).reshape(2, 5, 2)
+    v[:, 4, :] = np.nan  # replicate 4 holds no data (e.g. no DES)
+    s = summary.uncertainty_sample(_da(v))
+    assert list(s[names.REPLICATE].values) == [1, 2, 3], "replicate 0 (central) and 4 left out"
+
+
+def test_sample_falls_back_to_every_replicate_with_data_when_fewer_than_two_draws():
+    v = np.ones((2, 4, 2))
+    v[:, 2:, :] = np.nan  # only replicates 0 and 1 ran (DES on two replicates)
+    s = summary.uncertainty_sample(_da(v))
+    assert list(s[names.REPLICATE].values) == [0, 1]
+    v[:, 1, :] = np.nan
+    assert summary.sample_size(_da(v)) == 1, "one replicate with data: a sample of one"
+
+
+def test_quantiles_over_drawn_replicates_and_nan_where_no_data():
+    rng = generator(1, 0, "test:summary")
+    v = rng.normal(size=(2, 21, 2))
+    v[:, :, 0] = np.nan  # a year before the start year
+    q = summary.quantiles(_da(v), (0.05, 0.5, 0.95))
+    expected = np.quantile(v[0, 1:, 1], [0.05, 0.5, 0.95])
+    got = q.sel({names.SCENARIO: "a", names.YEAR: 2026}).values
+    np.testing.assert_allclose(got, expected)
+    assert bool(q.sel({names.YEAR: 2025}).isnull().all()), "no data -> NaN, no warning"
+
+
+def test_central_is_replicate_zero_and_a_sweep_median():
+    v = np.arange(2 * 3 * 2, dtype=float).reshape(2, 3, 2)
+    np.testing.assert_array_equal(summary.central(_da(v)).values, v[:, 0, :])
+    sweep = xr.Dataset({"x": _da(v).expand_dims(point=[0, 1]).copy()})
+    sweep["x"][{"point": 1}] = sweep["x"][{"point": 1}] + 100
+    flat = summary.flatten_sweep(sweep)
+    assert flat.sizes[summary.SAMPLE] == 6 and "point" not in flat.dims
+    np.testing.assert_allclose(
+        summary.central(flat["x"]).values, np.median(np.concatenate([v, v + 100], axis=1), axis=1)
+    )
+
+
+# ------------------------------------------------------------------ paired differences
+def test_paired_difference_mean_and_student_t_interval():
+    rng = generator(2, 0, "test:summary")
+    common = rng.normal(100.0, 20.0, size=10)  # same random numbers in both scenarios
+    effect = rng.normal(5.0, 1.0, size=10)
+    v = np.stack([common, common + effect])[:, :, None].repeat(2, axis=2)
+    d = summary.paired_difference(_da(v), "a").sel({names.YEAR: 2026})
+    draws = effect[1:]  # replicate 0 is central, not a draw
+    half = stats.t.ppf(0.975, len(draws) - 1) * draws.std(ddof=1) / math.sqrt(len(draws))
+    b = d.sel({names.SCENARIO: "b"})
+    assert float(b["mean"]) == pytest.approx(draws.mean())
+    assert float(b["high"] - b["mean"]) == pytest.approx(half)
+    assert int(b["n"]) == 9
+    assert float(d["mean"].sel({names.SCENARIO: "a"})) == 0.0, "the baseline against itself"
+    unpaired = stats.t.ppf(0.975, 16) * math.sqrt(
+        (common[1:] + effect[1:]).var(ddof=1) / 9 + common[1:].var(ddof=1) / 9
+    )
+    assert half < unpaired / 5, "common random numbers make the paired interval far narrower"
+
+
+def test_paired_difference_interval_covers_the_true_difference_95_percent():
+    """2,000 batches of 6 drawn replicates: the 95% interval holds the true mean
+    difference (3.0) in 95% +- 1.5% of them (binomial sd 0.5%)."""
+    rng = generator(3, 0, "test:summary")
+    trials, reps = 2000, 7
+    common = rng.normal(50.0, 10.0, size=(trials, reps))
+    effect = rng.normal(3.0, 2.0, size=(trials, reps))
+    da = xr.DataArray(
+        np.stack([common, common + effect]),
+        dims=(names.SCENARIO, "trial", names.REPLICATE),
+        coords={names.SCENARIO: ["a", "b"], names.REPLICATE: np.arange(reps)},
+    )
+    d = summary.paired_difference(da, "a").sel({names.SCENARIO: "b"})
+    covered = float(((d["low"] <= 3.0) & (d["high"] >= 3.0)).mean())
+    assert abs(covered - 0.95) < 0.015, f"coverage {covered:.3f}"
+
+
+def test_relative_paired_difference_and_no_interval_from_one_replicate():
+    v = np.array([[[100.0], [200.0], [np.nan]], [[110.0], [180.0], [np.nan]]])
+    d = summary.paired_difference(_da(v, [2025]), "a", relative=True)
+    d = d.sel({names.SCENARIO: "b", names.YEAR: 2025})
+    # replicates 0 and 1 form the sample (fewer than two draws): -10% and +10% -> mean 0
+    assert float(d["mean"]) == pytest.approx(0.0)
+    one = summary.paired_difference(_da(v[:, :1, :], [2025]), "a")
+    one = one.sel({names.SCENARIO: "b", names.YEAR: 2025})
+    assert float(one["mean"]) == 10.0 and np.isnan(float(one["low"])), "n = 1: no interval"
+
+
+def test_unknown_baseline_is_an_error():
+    with pytest.raises(ValueError, match="baseline scenario 'zzz'"):
+        summary.paired_difference(_da(np.ones((2, 3, 2))), "zzz")
+
+
+# ------------------------------------------------------------------ exceedance
+def test_exceedance_share_of_sample_at_or_beyond_threshold():
+    v = np.array([[[0.0], [1.0], [2.0], [3.0], [4.0]]])  # draws 1..4
+    da = _da(v, [2030])
+    assert float(summary.exceedance(da, 3.0).squeeze()) == pytest.approx(0.5)
+    assert float(summary.exceedance(da, 1.0, above=False).squeeze()) == pytest.approx(0.25)
+    per_rep = xr.DataArray(
+        [9.0, 9.0, 1.0, 9.0, 9.0], dims=names.REPLICATE, coords={names.REPLICATE: range(5)}
+    )
+    assert float(summary.exceedance(da, per_rep).squeeze()) == pytest.approx(0.25)
+    empty = _da(np.full((1, 3, 1), np.nan), [2030])
+    assert np.isnan(float(summary.exceedance(empty, 1.0).squeeze()))
+
+
+# ------------------------------------------------------------------ targets and key figures
+def test_plan_targets_come_from_the_resolved_scenario():
+    sc = load_dict({"name": "t"}).model_dump(mode="json")
+    t = PlanTargets.from_scenario(sc)
+    assert (t.year, t.beds, t.physicians_per_1000, t.nurses_per_1000) == (2030, 23000.0, 3.0, 3.3)
+    sc["capacity"]["plan_target"]["beds"] = 25000.0
+    sc["capacity"]["targets"]["physicians_per_1000"] = 3.5
+    t2 = PlanTargets.from_scenario(sc)
+    assert (t2.beds, t2.physicians_per_1000) == (25000.0, 3.5)
+    sc["capacity"]["plan_target"]["enabled"] = False
+    assert PlanTargets.from_scenario(sc).beds is None
+
+
+def test_key_figures_of_a_real_batch(batch):
+    figures = summary.key_figures(batch)
+    by = {(k.key, k.scenario): k for k in figures}
+    assert {k.year for k in figures} == {2027}, "the batch ends before 2030: its last year"
+    beds = by[("beds", "baseline")]
+    central = float(batch["beds_end"].sel(scenario="baseline", replicate=0, year=2027).sum())
+    assert beds.central == pytest.approx(central)
+    assert beds.n == REPLICATES - 1, "expected level: the drawn replicates"
+    assert beds.target is None, "the 23,000 beds are a 2030 target, not a 2027 one"
+    occ = by[("occupancy", "baseline")]
+    assert occ.target == 85.0 and occ.p_meets is not None and 0.0 <= occ.p_meets <= 1.0
+    des = by[("des_high_occupancy_days", "reform")]
+    assert des.n == DES_REPLICATES, "DES figures: the replicates that ran the DES"
+    assert by[("bed_days", "baseline")].diff_mean is None, "no difference of the baseline"
+    cut = by[("bed_days", "reform")]
+    assert cut.diff_mean is not None and cut.diff_low is not None and cut.diff_high is not None
+    per_rep = batch["bed_days"].sel(year=2027, replicate=[1, 2]).sum("pool") * 1e-3
+    paired = per_rep.sel(scenario="reform") - per_rep.sel(scenario="baseline")
+    assert bool((paired < 0).all()), "day surgery cuts bed-days in every replicate"
+    assert cut.diff_mean == pytest.approx(float(paired.mean()))
+    assert cut.diff_low < cut.diff_mean < cut.diff_high
+    assert by[("population", "reform")].diff_mean == 0.0, "same population: no difference"
+
+
+def test_key_figures_take_the_target_year_when_reached(batch):
+    t = PlanTargets(year=2027, beds=1_000.0)
+    figures = {(k.key, k.scenario): k for k in summary.key_figures(batch, t)}
+    beds = figures[("beds", "baseline")]
+    assert beds.target == 1_000.0 and beds.sense == ">="
+    assert beds.p_meets == 1.0 and beds.meets_central is True
+
+
+def test_district_high_occupancy_is_the_share_of_days_at_or_above_85_percent(batch):
+    share = summary.district_high_occupancy(batch)
+    r = batch.sel(scenario="reform", replicate=0)
+    census = r["des_midnight_census"].sum("pool")
+    beds = r["des_bed_capacity"].sum("pool")
+    days = census["date"].dt.year == 2026
+    expected = float((census >= 0.85 * beds).where(days, drop=True).mean())
+    assert float(share.sel(scenario="reform", replicate=0, year=2026)) == pytest.approx(expected)
+    assert bool(share.sel(replicate=REPLICATES - 1).isnull().all()), "no DES -> NaN"
+
+
+def test_batch_facts(batch):
+    assert summary.has_des(batch)
+    assert summary.des_replicates(batch) == list(range(DES_REPLICATES))
+    assert summary.baseline_scenario(batch) == "baseline"
+    assert summary.base_year(batch) == 2025 and summary.end_year(batch) == 2027
+    assert summary.scenario_labels(batch)["baseline"] == "Baseline"
