@@ -33,10 +33,20 @@ from sim.errors import ScenarioError
 from sim.pipeline import run_replicate_all
 from sim.scenario import Scenario, draw, load_dict
 from sim.scenario.sweep import apply_point
-from sim.store import atomic_write_bytes, check_writable, provenance, save_dataset, save_manifest
+from sim.store import (
+    atomic_write_bytes,
+    check_writable,
+    load_task,
+    provenance,
+    save_dataset,
+    save_manifest,
+    save_task,
+)
 
 TASKS_DIR = "tasks"
 RESULTS_FILE = "results.nc"
+TASK_SUFFIX = ".task"
+"""Task files: a checksummed binary Dataset (see ``sim.store.save_task``)."""
 PLAN_FILE = "plan.json"
 DEFAULT_RETRIES = 2
 """Times a task whose worker died is tried again before the batch stops."""
@@ -122,13 +132,17 @@ def task_scenario(plan: Plan, task: Task) -> Scenario:
     return load_dict(raw, file=f"{task.scenario} (sweep point {task.point})")
 
 
+def runs_des(plan: Plan, task: Task) -> bool:
+    """Whether the task runs the DES (replicates below the ``des_replicates`` option)."""
+    des_replicates = plan.options.get("des_replicates")
+    return des_replicates is None or task.replicate < int(des_replicates)
+
+
 def run_task(plan: Plan, task: Task) -> xr.Dataset:
     """Compute one task: projection, expected level and, for replicates below the plan's
     ``des_replicates`` option (default: all), the discrete-event model."""
     sc = draw(task_scenario(plan, task), task.replicate, task.seed)
-    des_replicates = plan.options.get("des_replicates")
-    des = des_replicates is None or task.replicate < int(des_replicates)
-    return run_replicate_all(sc, task.seed, task.replicate, des=des)
+    return run_replicate_all(sc, task.seed, task.replicate, des=runs_des(plan, task))
 
 
 TaskFunction = Callable[[Plan, Task], xr.Dataset]
@@ -138,28 +152,27 @@ def _task_entry(plan: Plan, task: Task, path: str, task_fn: TaskFunction = run_t
     """Worker-side: compute and write one task file; returns the task id."""
     ds = task_fn(plan, task)
     ds.attrs.update({"task_id": task.id, "plan_fingerprint": plan.fingerprint()})
-    save_dataset(ds, Path(path))
+    save_task(ds, Path(path))
     return task.id
 
 
 # ------------------------------------------------------------------ resume
 def _task_path(folder: Path, task: Task) -> Path:
-    return folder / TASKS_DIR / f"{task.id}.nc"
+    return folder / TASKS_DIR / f"{task.id}{TASK_SUFFIX}"
 
 
 def task_is_done(folder: Path, plan: Plan, task: Task) -> bool:
-    """A task file that opens and belongs to this plan; anything else is removed."""
+    """A task file whose checksum holds and that belongs to this plan; anything else
+    (partial, corrupt, from another plan) is removed so that the task is recomputed."""
     path = _task_path(folder, task)
     if not path.exists():
         return False
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            ok = (
-                ds.attrs.get("task_id") == task.id
-                and ds.attrs.get("plan_fingerprint") == plan.fingerprint()
-            )
-    except Exception:
-        ok = False
+    ds = load_task(path)
+    ok = (
+        ds is not None
+        and ds.attrs.get("task_id") == task.id
+        and ds.attrs.get("plan_fingerprint") == plan.fingerprint()
+    )
     if not ok:
         path.unlink(missing_ok=True)
     return ok
@@ -309,10 +322,19 @@ def combine(folder: Path, plan: Plan) -> xr.Dataset:
             reps = []
             for r in plan.replicates:
                 path = _task_path(folder, Task(name, p, r, plan.seed))
-                reps.append(xr.load_dataset(path, engine="h5netcdf"))
-            per_point.append(xr.concat(
-                    reps, dim=names.REPLICATE, coords="minimal", join="outer", combine_attrs="override"
-                ))
+                ds_task = load_task(path)
+                if ds_task is None:
+                    raise BatchError(f"task file {path} is unreadable; rerun to recompute it")
+                reps.append(ds_task)
+            per_point.append(
+                xr.concat(
+                    reps,
+                    dim=names.REPLICATE,
+                    coords="minimal",
+                    join="outer",
+                    combine_attrs="override",
+                )
+            )
         per_scenario.append(xr.concat(per_point, dim="point", combine_attrs="override"))
     ds = xr.concat(per_scenario, dim=names.SCENARIO, combine_attrs="override")
     ds = ds.assign_coords(
@@ -373,6 +395,8 @@ def run_batch(
     tasks = plan.tasks()
     todo = [t for t in tasks if not task_is_done(out, plan, t)]
     reused = len(tasks) - len(todo)
+    # the long tasks (with the DES) first, so that short ones fill the gaps at the end
+    todo.sort(key=lambda t: not runs_des(plan, t))
     report = progress or (lambda done, retried: None)
     if on_start is not None:
         on_start(len(todo), reused)

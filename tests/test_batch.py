@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.batch import BatchError, make_plan, run_batch
+from sim.batch import TASK_SUFFIX, BatchError, make_plan, run_batch
 from sim.errors import ScenarioError
 from sim.scenario import load_dict
 from sim.scenario.sweep import load_sweep
@@ -121,11 +121,11 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
     folder = tmp_path / "batch"
     proc = subprocess.Popen([sys.executable, str(runner), str(folder)], start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((folder / "tasks").glob("*.nc"))) < 3:
+    while time.monotonic() < deadline and len(list((folder / "tasks").glob(f"*{TASK_SUFFIX}"))) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the runner and its workers, as a crash would
     proc.wait(timeout=30)
-    done_before = len(list((folder / "tasks").glob("*.nc")))
+    done_before = len(list((folder / "tasks").glob(f"*{TASK_SUFFIX}")))
     assert 3 <= done_before < 8, f"the batch was interrupted part-way ({done_before} of 8 done)"
     plan = make_plan(_scenarios(), 4, seed=99, options={"sleep": 0.5, "des_replicates": 1})
     result = run_batch(plan, folder, workers=2)
@@ -140,11 +140,14 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
 def test_corrupt_task_file_is_recomputed(serial, tmp_path):
     plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     run_batch(plan, tmp_path, workers=0)
-    victim = sorted((tmp_path / "tasks").glob("*.nc"))[2]
-    victim.write_bytes(victim.read_bytes()[:1000])  # a torn write
-    (tmp_path / "tasks" / ".left.nc.abc.tmp").write_bytes(b"partial")
+    files = sorted((tmp_path / "tasks").glob(f"*{TASK_SUFFIX}"))
+    files[2].write_bytes(files[2].read_bytes()[:1000])  # a torn write
+    flipped = bytearray(files[4].read_bytes())
+    flipped[-100] ^= 0x01  # one bit of the payload changed
+    files[4].write_bytes(bytes(flipped))
+    (tmp_path / "tasks" / ".left.task.abc.tmp").write_bytes(b"partial")
     result = run_batch(plan, tmp_path, workers=0)
-    assert result.computed == 1 and result.reused == 7
+    assert result.computed == 2 and result.reused == 6
     xr.testing.assert_identical(result.dataset, serial)
     assert not list((tmp_path / "tasks").glob(".*.tmp"))
 
@@ -158,7 +161,7 @@ def test_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
     ):
         run_batch(plan, tmp_path, workers=2, retries=2, task_fn=crashing_task)
     assert time.monotonic() - start < 120, "the batch ends within a bounded time"
-    done = {p.stem for p in (tmp_path / "tasks").glob("*.nc")}
+    done = {p.stem for p in (tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")}
     assert "b__p0000__r0001" not in done and len(done) == 5, (
         "every other task was finished and kept"
     )
