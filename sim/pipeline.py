@@ -191,7 +191,9 @@ def des_config(
                     streams[(pool, "direct", los, ED_WALK_IN)][k : k + n] += (
                         c.admissions * f_ed * ed_shape
                     )
-                streams[(pool, kind, los, profile)][k : k + n] += (
+                # a transfer into another pool (integrated elderly care) is never booked
+                part_kind = kind if pool == c.pool else "direct"
+                streams[(pool, part_kind, los, profile)][k : k + n] += (
                     c.admissions * (1.0 - f_ed) * shape
                 )
     admissions = tuple(

@@ -186,6 +186,7 @@ def _bed_outputs(
             "discharges",
             "lost",
             "deferrals",
+            "deferred_patients",
             "ge85",
             "ge95",
             "full",
@@ -243,6 +244,7 @@ def _bed_outputs(
         start_el = np.where(np.isnan(b.bed_start[el]), np.inf, b.bed_start[el])
         deferred = start_el > b.request[el]
         out["deferrals"][k] = _count_by_day(b.request[el][deferred], n)
+        out["deferred_patients"][k] = out["deferrals"][k]
         if run_sessions.size:
             req_sorted = np.sort(b.request[el][deferred])
             start_sorted = np.sort(start_el[deferred])
@@ -354,7 +356,14 @@ def _bed_outputs(
         d_y,
         _per_year(out["deferrals"], year_idx, ny, "sum"),
         UNIT_PERSONS,
-        "elective deferrals in the year",
+        "elective deferral events in the year: at the booked time, and again at each "
+        "booking session a patient on the waiting list is still not admitted",
+    )
+    data["elective_patients_deferred_year"] = _var(
+        d_y,
+        _per_year(out["deferred_patients"], year_idx, ny, "sum"),
+        UNIT_PERSONS,
+        "elective patients not admitted at their booked time (by booked date)",
     )
     data["elective_wait_mean"] = _var(
         d_y,
