@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 from sim.batch import make_plan, run_batch
 from sim.scenario import load
@@ -28,6 +30,39 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+class MemoryWatch:
+    """Samples the resident memory of this process and all its descendants (worker
+    processes are grandchildren under forkserver, which getrusage does not see)."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.peak_total = 0
+        self.peak_worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            rss = []
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    rss.append(proc.memory_info().rss)
+                except psutil.Error:
+                    continue
+            self.peak_total = max(self.peak_total, sum(rss))
+            self.peak_worker = max(self.peak_worker, max(rss[1:], default=0))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> None:
@@ -53,16 +88,17 @@ def main() -> None:
     for workers in args.workers:
         folder = Path(tempfile.mkdtemp(prefix=f"bench-batch-w{workers}-"))
         t0 = time.perf_counter()
-        result = run_batch(plan, folder, workers=workers)
+        with MemoryWatch() as memory:
+            result = run_batch(plan, folder, workers=workers)
         wall = time.perf_counter() - t0
         tasks = result.computed
         base = base or wall
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(
             f"workers {workers}: {wall:.1f} s for {tasks} tasks ({wall / tasks:.2f} s a task), "
-            f"speed-up {base / wall:.2f}; peak RSS this process {own:,.0f} MiB, "
-            f"largest worker {children:,.0f} MiB; results {_size(folder) / 2**20:.1f} MiB "
+            f"speed-up {base / wall:.2f}; "
+            f"peak RSS all processes {memory.peak_total / 2**30:.1f} GiB, "
+            f"largest worker {memory.peak_worker / 2**30:.1f} GiB; "
+            f"results {_size(folder) / 2**20:.1f} MiB "
             f"({(folder / 'results.nc').stat().st_size / 2**20:.1f} MiB results.nc)"
         )
         shutil.rmtree(folder)
