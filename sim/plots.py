@@ -881,14 +881,8 @@ def plot_paired_differences(
     others = [(c, lab) for c, lab in _scenarios(ds) if c != base]
     rows: list[tuple[str, xr.Dataset]] = []
     for key in keys:
-        try:
-            values = specs[key].compute(ds)
-        except KeyError:
-            continue
-        if names.YEAR not in values.dims or year not in values[names.YEAR].values:
-            continue
-        values = values.sel({names.YEAR: year})
-        if not bool(values.notnull().any()):
+        values = summary.key_figure_in_year(ds, specs[key], year)
+        if values is None:
             continue
         rows.append((key, summary.paired_difference(values, base, level=level, relative=True)))
     with style(lang):

@@ -486,6 +486,19 @@ def _f(x: Any) -> float:
     return v if math.isfinite(v) else math.nan
 
 
+def key_figure_in_year(ds: xr.Dataset, spec: KeyFigureSpec, year: int) -> xr.DataArray | None:
+    """A key figure's values in ``year`` (all scenarios and replicates), or None when the
+    batch lacks its inputs, lacks that year, or holds no value for it."""
+    try:
+        values = spec.compute(ds)
+    except KeyError:
+        return None
+    if names.YEAR not in values.dims or year not in values[names.YEAR].values:
+        return None
+    values = values.sel({names.YEAR: year})
+    return values if bool(values.notnull().any()) else None
+
+
 def key_figures(
     ds: xr.Dataset,
     targets: PlanTargets | Mapping[str, PlanTargets] | None = None,
@@ -513,14 +526,8 @@ def key_figures(
     base = baseline or baseline_scenario(ds)
     out: list[KeyFigure] = []
     for spec in specs:
-        try:
-            values = spec.compute(ds)
-        except KeyError:
-            continue
-        if names.YEAR not in values.dims or year not in values[names.YEAR].values:
-            continue
-        values = values.sel({names.YEAR: year})
-        if not bool(values.notnull().any()):
+        values = key_figure_in_year(ds, spec, year)
+        if values is None:
             continue
         qs = quantiles(values, (0.05, 0.5, 0.95))
         cen = central(values)
