@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import xarray as xr
@@ -115,12 +116,13 @@ def _whole(values: np.ndarray) -> tuple[float, ...]:
     return tuple(np.diff(np.concatenate([[0.0], cum])).tolist())
 
 
-def _schedule(levels: dict[int, float], start: dt.date) -> CapacitySchedule:
+def _schedule(levels: dict[int, float]) -> CapacitySchedule:
+    """Capacity by calendar year as a schedule that changes on 1 January."""
     years = sorted(levels)
     changes = tuple(
         (dt.date(y, 1, 1), float(levels[y]))
-        for y in years[1:]
-        if levels[y] != levels[years[years.index(y) - 1]]
+        for prev, y in pairwise(years)
+        if levels[y] != levels[prev]
     )
     return CapacitySchedule(float(levels[years[0]]), changes)
 
@@ -280,7 +282,7 @@ def des_config(
     ed = EmergencyDepartment(
         spaces=CapacitySchedule(UNLIMITED)
         if unlimited
-        else _schedule({y: math.ceil(v) for y, v in ed_spaces.items()}, start),
+        else _schedule({y: math.ceil(v) for y, v in ed_spaces.items()}),
         arrivals=tuple(ed_streams),
         treatment=tuple(
             (
@@ -342,7 +344,7 @@ def des_config(
         ),
         fleet=CapacitySchedule(UNLIMITED)
         if unlimited
-        else _schedule({y: math.ceil(v) for y, v in fleet.items()}, start),
+        else _schedule({y: math.ceil(v) for y, v in fleet.items()}),
         travel=Duration(
             LosDistribution(
                 "lognormal", float(des.ambulance.travel_minutes), float(des.ambulance.travel_cv)
