@@ -31,6 +31,22 @@ N_AGES: Final = MAX_AGE + 1
 FERTILE_AGES: Final[tuple[int, int]] = (15, 49)
 """First and last single year of age with non-zero fertility (inclusive)."""
 
+POOLS: Final[tuple[str, ...]] = (
+    "medicine",
+    "surgery",
+    "paediatrics",
+    "obstetrics",
+    "neonatal",
+    "icu",
+    "elderly_care",
+)
+"""Bed pools = hospital service lines, in this order everywhere (demand, capacity, DES)."""
+ROUTES: Final[tuple[str, str]] = ("emergency", "elective")
+"""Admission routes: unscheduled (some through the ED) and planned."""
+ACUITIES: Final[tuple[int, ...]] = (1, 2, 3, 4)
+"""China's four ED triage levels: 1 濒危 (resuscitation), 2 危重 (emergent),
+3 急症 (urgent), 4 非急症 (non-urgent)."""
+
 CENSUS_DATE: Final = "2020-11-01"
 """Reference date of China's seventh population census (第七次全国人口普查)."""
 CENSUS_YEAR_FRACTION_LEFT: Final = 61 / 365

@@ -18,7 +18,6 @@ from sim.demography import project
 from sim.errors import ScenarioError
 from sim.los import LosDistribution
 from sim.scenario import Scenario, draw, load, load_dict
-from sim.scenario.capacity import POOL_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 MED, SURG, ELDER = POOLS.index("medicine"), POOLS.index("surgery"), POOLS.index("elderly_care")
@@ -85,8 +84,12 @@ def test_shipped_tables_are_reproduced_by_the_derivation_script() -> None:
     assert info["visit_rr_60"] == pytest.approx(1.9, abs=1e-6)
 
 
-def test_pool_names_agree_between_scenario_and_tables() -> None:
-    assert POOL_NAMES == POOLS
+def test_unknown_pool_in_scenario_gives_one_line_error() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_dict({"name": "x", "capacity": {"bed_pool": {"pools": ["medicine", "cardiology"]}}})
+    assert "capacity.bed_pool.pools.1 = 'cardiology': must be one of medicine, surgery" in (
+        info.value.line()
+    )
 
 
 def test_user_table_with_bad_shares_gives_one_line_error(tmp_path: Path) -> None:

@@ -50,12 +50,13 @@ from numpy.typing import NDArray
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
+from sim.data.service_tables import SERVICE_TABLES
+from sim.names import MAX_AGE, SEXES
+
 FloatArray = NDArray[np.float64]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT_DIR = REPO_ROOT / "sim" / "data"
-SEXES = ("male", "female")  # as sim.names.SEXES
-MAX_AGE = 100  # as sim.names.MAX_AGE; 100 is the open group 100+
 AGES = np.arange(MAX_AGE + 1)
 
 # =============================================================================
@@ -384,7 +385,7 @@ def fmt(x: float) -> str:
 def shapes_csv(shapes: dict[str, FloatArray]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["service", "sex", "age", "relative_rate"])
+    w.writerow(SERVICE_TABLES["use_rate_shapes"][1])
     for service, shape in shapes.items():
         for sex in SEXES:
             for age in AGES:
@@ -394,14 +395,7 @@ def shapes_csv(shapes: dict[str, FloatArray]) -> str:
 
 def service_lines_csv() -> str:
     buf = io.StringIO()
-    cols = [
-        "pool",
-        "driver",
-        "emergency_share",
-        "via_ed_share",
-        "emergency_profile",
-        "elective_profile",
-    ]
+    cols = list(SERVICE_TABLES["service_lines"][1])
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for line in SERVICE_LINES:
@@ -412,7 +406,7 @@ def service_lines_csv() -> str:
 def los_csv() -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["pool", "age_from", "age_to", "route", "family", "mean_days", "cv"])
+    w.writerow(SERVICE_TABLES["los"][1])
     for pool, routes in LOS_BY_POOL.items():
         for lo, hi in LOS_BANDS:
             for route, (family, mean, cv) in routes.items():
@@ -423,7 +417,7 @@ def los_csv() -> str:
 def ed_acuity_csv() -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["age_from", "age_to", "acuity", "share", "ambulance_share", "treatment_hours"])
+    w.writerow(SERVICE_TABLES["ed_acuity"][1])
     for lo, hi in ED_BANDS:
         for level in range(4):
             w.writerow(

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from sim.data import DATA_DIR, read_csv
 from sim.errors import ScenarioError
-from sim.names import MAX_AGE, N_AGES, SEXES
+from sim.names import ACUITIES, MAX_AGE, N_AGES, POOLS, ROUTES, SEXES
 
 __all__ = [
     "ACUITIES",
@@ -44,21 +44,6 @@ __all__ = [
     "load_service_tables",
 ]
 
-POOLS: Final[tuple[str, ...]] = (
-    "medicine",
-    "surgery",
-    "paediatrics",
-    "obstetrics",
-    "neonatal",
-    "icu",
-    "elderly_care",
-)
-"""Bed pools = hospital service lines, in this order everywhere (the DES uses the same names)."""
-ROUTES: Final[tuple[str, str]] = ("emergency", "elective")
-"""Admission routes: unscheduled (some through the ED) and planned."""
-ACUITIES: Final[tuple[int, ...]] = (1, 2, 3, 4)
-"""China's four ED triage levels: 1 濒危 (resuscitation), 2 危重 (emergent),
-3 急症 (urgent), 4 非急症 (non-urgent)."""
 PER_CAPITA_SERVICES: Final[tuple[str, ...]] = ("chc", "outpatient", "ed", "ambulance")
 """Services with an age shape other than the admissions of a pool."""
 DRIVERS: Final[tuple[str, str]] = ("population", "births")

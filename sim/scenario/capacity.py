@@ -11,14 +11,14 @@ target off, add ``[[capacity.additions]]`` of beds, raise the GP path.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from sim.names import POOLS
 from sim.scenario.types import Strict, Triangular, cross_error, uncertain, year_path
 
 __all__ = [
-    "POOL_NAMES",
     "BedAddition",
     "BedPoolReform",
     "CapacitySection",
@@ -31,19 +31,15 @@ __all__ = [
     "Workforce",
 ]
 
-PoolName = Literal[
-    "medicine", "surgery", "paediatrics", "obstetrics", "neonatal", "icu", "elderly_care"
-]
-"""Bed pools (the same names as ``sim.data.service_tables.POOLS``)."""
-POOL_NAMES: tuple[str, ...] = (
-    "medicine",
-    "surgery",
-    "paediatrics",
-    "obstetrics",
-    "neonatal",
-    "icu",
-    "elderly_care",
-)
+
+def _pool(value: str) -> str:
+    if value not in POOLS:
+        raise ValueError(f"must be one of {', '.join(POOLS)}")
+    return value
+
+
+PoolName = Annotated[str, AfterValidator(_pool)]
+"""A bed pool (``sim.names.POOLS``)."""
 
 
 _DEFAULT_SHARED_POOLS: tuple[PoolName, ...] = ("medicine", "surgery")
