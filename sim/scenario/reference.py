@@ -87,6 +87,8 @@ def _kind(info: Any) -> str:
     if "Interval80" in text:
         return "uncertain"
     ann = info.annotation
+    if typing.get_origin(ann) is list:
+        return "list"
     if ann is bool:
         return "true/false"
     if ann is int:
