@@ -21,25 +21,15 @@ from sim.scenario import load_dict
 from sim.scenario.sweep import load_sweep
 from sim.sensitivity import indices
 from tests.batch_tasks import crashing_task
+from tests.small_district import small_district
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-SMALL_DISTRICT = ROOT / "tests" / "data" / "small_district_population.csv"
-"""The census population divided by 20 (rounded): a district small enough for the DES
-of a batch test to take a fraction of a second, run through the real pipeline."""
 
 
 def _scenarios():
     """Two small-district scenarios: one year (2025), a short DES warm-up, uncertain inputs;
     population, visits and beds scaled down alike (1/20)."""
-    small = {
-        "run": {"start_year": 2025, "end_year": 2025},
-        "des": {"warmup_days": 30},
-        "data": {"base_population": str(SMALL_DISTRICT)},
-        "calibration": {"population": {"low": 205_000.0, "high": 206_500.0}},
-        "demand": {"calibration": {"chc_visits": 506_885.0}},
-    }
+    small = small_district(2025)
     uncertain = {
         "tfr": {"2021": 1.2, "2030": {"low": 0.8, "high": 1.2}},
         "e0_extra_gain": {"low": 0.0, "high": 0.2},

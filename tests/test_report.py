@@ -29,9 +29,9 @@ from sim.store import save_dataset
 from tests.data.report_batch import (
     REFORM_DESCRIPTION,
     REFORM_LABEL,
-    SMALL_DISTRICT,
     small_batch,
 )
+from tests.small_district import SMALL_DISTRICT
 
 ROOT = Path(__file__).resolve().parent.parent
 

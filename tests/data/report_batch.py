@@ -13,8 +13,8 @@ import pytest
 
 from sim.batch import make_plan, run_batch
 from sim.scenario import Scenario, load_dict
+from tests.small_district import small_district
 
-SMALL_DISTRICT = Path(__file__).resolve().parent / "small_district_population.csv"
 REFORM_LABEL = '<script>alert("x")</script> & <b>day surgery</b>'
 REFORM_DESCRIPTION = "Day surgery <i>rises</i> to 30% & beds stay as planned"
 REPLICATES = 3
@@ -23,13 +23,7 @@ SEED = 7
 
 
 def scenarios() -> list[Scenario]:
-    small = {
-        "run": {"start_year": 2025, "end_year": 2027},
-        "des": {"warmup_days": 30},
-        "data": {"base_population": str(SMALL_DISTRICT)},
-        "calibration": {"population": {"low": 205_000.0, "high": 206_500.0}},
-        "demand": {"calibration": {"chc_visits": 506_885.0}},
-    }
+    small = small_district(2027)
     reform_demand = {**small["demand"], "reforms": {"day_surgery": {"2025": 0.0, "2027": 0.3}}}
     return [
         load_dict({"name": "baseline", "label": "Baseline", **small}),
