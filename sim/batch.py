@@ -2,52 +2,73 @@
 
 A batch is every (scenario, sweep point, replicate) of a run plan. Each task is
 computed independently from its own seeds (see :mod:`sim.rng`) and written to
-``<batch>/tasks/<task id>.nc`` atomically (temporary file, then rename), so
+``<batch>/tasks/<task id>.task`` atomically (temporary file, then rename), so
 
 * the same seed gives the same numbers for any number of workers, local or remote;
 * rerunning an interrupted batch computes only the missing tasks; a partial or
-  corrupt task file (or one from another plan) is detected and recomputed;
+  corrupt task file (or one from another plan, or one computed before a data table
+  the scenarios read was edited) is detected and recomputed;
 * a worker that dies mid-task is retried a bounded number of times, then the batch
-  stops naming the task; it never hangs.
+  stops naming the task; it never hangs. Only the tasks that were running when a
+  local worker died are run one at a time; the rest go on at full width;
+* dask workers send each task back to this process, which writes it, so a cluster
+  needs no file system shared with the client;
+* one run at a time uses a batch folder (a lock on ``<batch>/.lock``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
 from sim import names
+from sim.data import table_path
 from sim.errors import ScenarioError
 from sim.pipeline import run_replicate_all
 from sim.scenario import Scenario, draw, load_dict
 from sim.scenario.sweep import apply_point
 from sim.store import (
+    RESULTS_NAME,
     atomic_write_bytes,
+    check_space,
     check_writable,
+    describe,
     load_task,
     provenance,
     save_dataset,
     save_manifest,
-    save_task,
+    task_bytes,
 )
 
 TASKS_DIR = "tasks"
-RESULTS_FILE = "results.nc"
+RESULTS_FILE = RESULTS_NAME
 TASK_SUFFIX = ".task"
 """Task files: a checksummed binary Dataset (see ``sim.store.save_task``)."""
 PLAN_FILE = "plan.json"
+TASK_FILE_BYTES = {"des": 600_000, "expected": 350_000}
+"""Size of one full-district task file with and without the DES (measured: 0.57 and
+0.33 MB for the shipped scenarios, 2025-2030), for the disk-space check."""
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".lock"
+"""Held (``flock``) by the run using the batch folder; never removed."""
+RUNNING_SUFFIX = ".running"
+"""``tasks/.<task id>.running``: written by a local worker when it starts a task and
+removed when it ends; left behind only by a worker that died mid-task."""
 DEFAULT_RETRIES = 2
 """Times a task whose worker died is tried again before the batch stops."""
 
@@ -82,6 +103,10 @@ class Plan:
     seed: int
     options: dict[str, Any] = field(default_factory=dict)
     """What each task computes (levels, DES replicates, end year...)."""
+    tables: dict[str, str] = field(default_factory=dict)
+    """SHA-256 (hex) of each data table file the scenarios read, by reference: the CSV's
+    path, or ``<table>:<built-in name>`` (see :func:`table_digests`). Editing a table
+    changes the fingerprint, so that tasks computed from the old table are not reused."""
 
     def tasks(self) -> list[Task]:
         return [
@@ -122,7 +147,30 @@ def make_plan(
         replicates=list(range(replicates)),
         seed=seed,
         options=dict(options or {}),
+        tables=table_digests(scenarios),
     )
+
+
+def table_digests(scenarios: Sequence[Scenario]) -> dict[str, str]:
+    """SHA-256 (hex) of the content of every table the scenarios' ``[data]`` sections
+    name, built-in ones included, keyed by reference: a user's CSV by its path (as the
+    scenario holds it, resolved when the scenario was read), a built-in table as
+    ``<table>:<name>`` so that the key does not depend on where the package is installed.
+    Sweep points change numbers only, never a table reference."""
+    digests: dict[str, str] = {}
+    for sc in scenarios:
+        for table, ref in sc.data.model_dump().items():
+            key = ref if ref.endswith(".csv") else f"{table}:{ref}"
+            if key in digests:
+                continue
+            path = table_path(table, ref)
+            try:
+                digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise ScenarioError(
+                    path, f"data.{table}", ref, f"cannot read the table: {exc.strerror or exc}"
+                ) from None
+    return dict(sorted(digests.items()))
 
 
 # ------------------------------------------------------------------ what a task does
@@ -148,17 +196,51 @@ def run_task(plan: Plan, task: Task) -> xr.Dataset:
 TaskFunction = Callable[[Plan, Task], xr.Dataset]
 
 
-def _task_entry(plan: Plan, task: Task, path: str, task_fn: TaskFunction = run_task) -> str:
-    """Worker-side: compute and write one task file; returns the task id."""
+def _compute(plan: Plan, task: Task, task_fn: TaskFunction) -> tuple[bytes, float]:
+    """Worker-side: one task's file content and the wall seconds it took (s)."""
+    start = time.perf_counter()
     ds = task_fn(plan, task)
     ds.attrs.update({"task_id": task.id, "plan_fingerprint": plan.fingerprint()})
-    save_task(ds, Path(path))
-    return task.id
+    blob = task_bytes(ds)
+    del ds
+    # A DES run leaves millions of objects in reference cycles (SimPy events and the
+    # processes waiting on them). Left to the collector's thresholds, a worker kept
+    # several GiB of them per finished task (measured: 2.9 GiB after one district
+    # replicate, 5.8 GiB after two; 0.3-0.5 GiB with this collection), until the
+    # system killed it for lack of memory.
+    gc.collect()
+    return blob, time.perf_counter() - start
+
+
+def _local_entry(
+    plan: Plan, task: Task, folder: str, task_fn: TaskFunction = run_task
+) -> tuple[str, float]:
+    """Worker-side, local processes (same file system): mark the task as running,
+    compute it, write its file; returns the task id and its seconds."""
+    marker = _marker_path(Path(folder), task)
+    marker.touch()
+    try:
+        blob, seconds = _compute(plan, task, task_fn)
+        atomic_write_bytes(_task_path(Path(folder), task), blob)
+    finally:  # not reached if the process is killed: the marker then names the suspect
+        marker.unlink(missing_ok=True)
+    return task.id, seconds
+
+
+def _remote_entry(plan: Plan, task: Task, task_fn: TaskFunction) -> tuple[str, bytes, float]:
+    """Worker-side, dask: compute the task and send its file content back (the worker
+    may be on a host that cannot see the batch folder); returns id, bytes, seconds."""
+    blob, seconds = _compute(plan, task, task_fn)
+    return task.id, blob, seconds
 
 
 # ------------------------------------------------------------------ resume
 def _task_path(folder: Path, task: Task) -> Path:
     return folder / TASKS_DIR / f"{task.id}{TASK_SUFFIX}"
+
+
+def _marker_path(folder: Path, task: Task) -> Path:
+    return folder / TASKS_DIR / f".{task.id}{RUNNING_SUFFIX}"
 
 
 def task_is_done(folder: Path, plan: Plan, task: Task) -> bool:
@@ -179,16 +261,64 @@ def task_is_done(folder: Path, plan: Plan, task: Task) -> bool:
 
 
 def clean_temporaries(folder: Path) -> int:
-    """Remove temporary files left by an interrupted write; returns how many."""
-    n = 0
-    for tmp in (folder / TASKS_DIR).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
-    return n
+    """Remove what an interrupted run leaves behind: temporary files of an atomic write
+    (task files in ``tasks/``; results.nc, plan.json and manifest.json in the folder)
+    and the running-task markers; returns how many files."""
+    leftovers = [
+        *(folder / TASKS_DIR).glob(".*.tmp"),
+        *(folder / TASKS_DIR).glob(f".*{RUNNING_SUFFIX}"),
+        *folder.glob(".*.tmp"),
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<folder>/.lock`` (POSIX ``flock``; released by the
+    system if this process dies), or fail at once if another run holds it. Not done
+    on other systems, nor on a file system without locks."""
+    if os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    with (folder / LOCK_FILE).open("a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScenarioError(
+                folder, None, None, "another run is using this batch folder"
+            ) from None
+        except OSError:  # a file system without locks (some network mounts): go unlocked
+            yield
+            return
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------ executors
 Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Tally:
+    """What the executors report besides the task files."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Task id -> wall seconds measured in the worker (tasks computed in this run)."""
+    isolated: int = 0
+    """Tasks run alone because they were running when a worker died."""
+
+
+def _task_failed(folder: Path, task: Task, exc: BaseException) -> BatchError:
+    _log_failure(folder, task, exc)
+    return BatchError(
+        f"task {task.id} failed: {type(exc).__name__}: {exc} (details in {folder / 'errors.log'})"
+    )
 
 
 def _run_pool(
@@ -199,17 +329,17 @@ def _run_pool(
     ctx: Any,
     progress: Progress,
     task_fn: TaskFunction,
+    tally: _Tally,
 ) -> list[Task]:
     """Run tasks on a fresh process pool; return those whose pool broke under them."""
     unfinished: list[Task] = []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_task_entry, plan, t, str(_task_path(folder, t)), task_fn): t for t in tasks
-        }
+        futures = {pool.submit(_local_entry, plan, t, str(folder), task_fn): t for t in tasks}
         for fut in cf.as_completed(futures):
             task = futures[fut]
             try:
-                fut.result()
+                task_id, seconds = fut.result()
+                tally.seconds[task_id] = seconds
                 progress(1, 0)
             except BrokenProcessPool:
                 if task_is_done(folder, plan, task):  # it finished before the pool broke
@@ -217,11 +347,8 @@ def _run_pool(
                 else:
                     unfinished.append(task)
             except Exception as exc:
-                _log_failure(folder, task, exc)
-                raise BatchError(
-                    f"task {task.id} failed: {type(exc).__name__}: {exc} "
-                    f"(details in {folder / 'errors.log'})"
-                ) from None
+                pool.shutdown(wait=False, cancel_futures=True)  # do not start the others
+                raise _task_failed(folder, task, exc) from None
     return unfinished
 
 
@@ -233,29 +360,54 @@ def _run_local(
     retries: int,
     progress: Progress,
     task_fn: TaskFunction,
+    tally: _Tally,
 ) -> None:
-    """Run on local processes. When a worker dies, every task it may have been running
-    is a suspect; suspects are then run one at a time in a pool of their own, so the
-    task that kills its worker is the one blamed, after ``retries`` further tries."""
+    """Run on local processes.
+
+    When a worker dies the pool breaks and every unfinished task comes back. Those that
+    were running (their marker file is there: the one that killed its worker, and the
+    ones the pool then stopped) are suspects; the others go on in a new pool of full
+    width, until none is left. The suspects are then run one at a time, each in a pool
+    of its own, so that a task that kills its worker is the one blamed: it is tried
+    ``retries`` more times after its first death alone, then the batch stops. A pool
+    that breaks with no task running (a worker killed between tasks) is started again,
+    up to ``retries`` times."""
     if workers == 0:  # in-process, for debugging and notebooks
         for task in todo:
-            _task_entry(plan, task, str(_task_path(folder, task)), task_fn)
+            task_id, seconds = _local_entry(plan, task, str(folder), task_fn)
+            tally.seconds[task_id] = seconds
             progress(1, 0)
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    suspects = _run_pool(plan, todo, folder, workers, ctx, progress, task_fn)
-    deaths = {t.id: 0 for t in suspects}
-    while suspects:
-        task = suspects.pop(0)
-        progress(0, 1)
-        if _run_pool(plan, [task], folder, 1, ctx, progress, task_fn):
-            deaths[task.id] += 1
-            if deaths[task.id] > retries:
+    pending, suspects = list(todo), []
+    idle_deaths = 0
+    while pending:
+        broken = _run_pool(plan, pending, folder, workers, ctx, progress, task_fn, tally)
+        running = [t for t in broken if _marker_path(folder, t).exists()]
+        if broken and not running:
+            idle_deaths += 1
+            if idle_deaths > retries:
                 raise BatchError(
-                    f"task {task.id} stopped its worker process {deaths[task.id]} times "
-                    "(killed or crashed); the batch stops. Finished tasks are kept."
+                    f"worker processes died {idle_deaths} times while running no task; "
+                    "the batch stops. Finished tasks are kept."
                 )
-            suspects.append(task)
+        for task in running:
+            _marker_path(folder, task).unlink(missing_ok=True)
+        suspects.extend(running)
+        pending = [t for t in broken if t not in running]
+    for task in suspects:
+        tally.isolated += 1
+        deaths = 0
+        while True:
+            progress(0, 1)
+            if not _run_pool(plan, [task], folder, 1, ctx, progress, task_fn, tally):
+                break
+            deaths += 1
+            if deaths > retries:
+                raise BatchError(
+                    f"task {task.id} stopped its worker process {deaths} times when run "
+                    "alone (killed or crashed); the batch stops. Finished tasks are kept."
+                )
 
 
 def _run_dask(
@@ -266,7 +418,15 @@ def _run_dask(
     retries: int,
     progress: Progress,
     task_fn: TaskFunction,
+    tally: _Tally,
 ) -> None:
+    """Run on a dask.distributed cluster; this process writes the task files.
+
+    The scheduler itself reruns a task whose worker died, until the task has been on
+    ``distributed.scheduler.allowed-failures`` + 1 dying workers (the scheduler's
+    setting, 3 by default); it then gives up on it (``KilledWorker``). Each such
+    attempt is counted here and the task is submitted again as a new attempt (a new
+    key), ``retries`` times; then the batch stops naming the task."""
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -276,34 +436,45 @@ def _run_dask(
         raise ScenarioError(
             None, "--scheduler", scheduler, f"no dask scheduler answered: {exc}"
         ) from None
+    fingerprint = plan.fingerprint()
+    attempts: dict[str, int] = {}
+    by_key: dict[str, Task] = {}
+
+    def submit(task: Task) -> Any:
+        attempts[task.id] = attempts.get(task.id, 0) + 1
+        # the plan's fingerprint keeps apart two batches sharing a cluster and task ids
+        key = f"hrsim-{fingerprint}-{task.id}-a{attempts[task.id]}"
+        by_key[key] = task
+        return client.submit(_remote_entry, plan, task, task_fn, key=key, pure=False)
+
     with client:
-        futures = [
-            client.submit(
-                _task_entry,
-                plan,
-                t,
-                str(_task_path(folder, t)),
-                task_fn,
-                key=f"hrsim-{t.id}",
-                pure=False,
-                retries=0,
-            )
-            for t in todo
-        ]
-        by_key = {f.key: t for f, t in zip(futures, todo, strict=True)}
-        for fut in as_completed(futures):
-            task = by_key[fut.key]
+        running = as_completed([submit(t) for t in todo])
+        for fut in running:
+            task = by_key.pop(fut.key)
             try:
-                fut.result()
-                progress(1, 0)
+                task_id, blob, seconds = fut.result()
             except KilledWorker:
-                raise BatchError(
-                    f"task {task.id} killed its dask worker {retries + 1} times or more; "
-                    "the batch stops. Finished tasks are kept."
-                ) from None
+                if attempts[task.id] > retries:
+                    raise BatchError(
+                        f"task {task.id} killed its dask worker in each of "
+                        f"{attempts[task.id]} attempts (the scheduler allows each attempt "
+                        "distributed.scheduler.allowed-failures worker deaths before "
+                        "giving up); the batch stops. Finished tasks are kept."
+                    ) from None
+                progress(0, 1)
+                running.add(submit(task))
+                continue
             except Exception as exc:
-                _log_failure(folder, task, exc)
-                raise BatchError(f"task {task.id} failed: {type(exc).__name__}: {exc}") from None
+                if fut.status != "error":  # cancelled or lost: the cluster, not the task
+                    raise BatchError(
+                        f"the dask cluster at {scheduler} lost task {task.id} "
+                        f"({type(exc).__name__}: {exc}); the batch stops. "
+                        "Finished tasks are kept."
+                    ) from None
+                raise _task_failed(folder, task, exc) from None
+            atomic_write_bytes(_task_path(folder, task), blob)
+            tally.seconds[task_id] = seconds
+            progress(1, 0)
 
 
 def _log_failure(folder: Path, task: Task, exc: BaseException) -> None:
@@ -352,9 +523,8 @@ def combine(folder: Path, plan: Plan) -> xr.Dataset:
         "title": "Longgang health-resource simulation batch",
         "seed": plan.seed,
         "plan_fingerprint": plan.fingerprint(),
-        "conventions": "CF-1.8",
     }
-    return ds
+    return describe(ds)
 
 
 # ------------------------------------------------------------------ the batch
@@ -365,6 +535,24 @@ class BatchResult:
     computed: int
     reused: int
     seconds: float
+    isolated: int = 0
+    """Tasks run alone (local processes) because a worker died while they were running."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _earlier_runs(folder: Path, plan: Plan) -> list[dict[str, Any]]:
+    """The ``runs`` of the folder's manifest if it is of this plan (else none)."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("plan_fingerprint") != plan.fingerprint():
+        return []
+    runs = manifest.get("runs")
+    return list(runs) if isinstance(runs, list) else []
 
 
 def run_batch(
@@ -382,52 +570,81 @@ def run_batch(
     """Run (or resume) a batch into ``folder`` and return the combined Dataset.
 
     ``workers=0`` runs in this process; ``scheduler="tcp://host:port"`` sends the
-    tasks to a dask.distributed cluster instead of local processes. ``progress`` is
-    called with (tasks finished, tasks retried) increments; ``on_start`` with (tasks to
-    compute, tasks reused from an earlier run) before work starts."""
+    tasks to a dask.distributed cluster instead of local processes (its workers need
+    not see ``folder``). ``progress`` is called with (tasks finished, tasks retried)
+    increments; ``on_start`` with (tasks to compute, tasks reused from an earlier run)
+    before work starts. Only one run at a time may use a folder: a second one fails
+    with a ScenarioError before any work.
+
+    The folder's ``manifest.json`` holds, besides the provenance and the plan, the run
+    plan rows (``run_plan``), this run's ``started`` and ``finished`` times (UTC),
+    ``task_seconds`` (wall seconds of each task computed in this run, measured in the
+    worker) and ``runs``: one entry per run of this plan into the folder that finished
+    (``extra_manifest`` keys are added last and win)."""
     start = time.perf_counter()
+    started = _now()
     out = Path(folder)
     check_writable(out / TASKS_DIR)
-    plan_path = out / PLAN_FILE
-    plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
-    atomic_write_bytes(plan_path, (plan_text + "\n").encode("utf-8"))
-    clean_temporaries(out)
-    tasks = plan.tasks()
-    todo = [t for t in tasks if not task_is_done(out, plan, t)]
-    reused = len(tasks) - len(todo)
-    # the long tasks (with the DES) first, so that short ones fill the gaps at the end
-    todo.sort(key=lambda t: not runs_des(plan, t))
-    report = progress or (lambda done, retried: None)
-    if on_start is not None:
-        on_start(len(todo), reused)
-    if todo:
-        if scheduler:
-            _run_dask(plan, todo, out, scheduler, retries, report, task_fn)
-        else:
-            _run_local(plan, todo, out, workers, retries, report, task_fn)
-    ds = combine(out, plan)
-    seconds = time.perf_counter() - start
-    save_dataset(ds, out / RESULTS_FILE)
-    save_manifest(
-        out,
-        provenance(
-            kind="batch",
-            seed=plan.seed,
-            plan_fingerprint=plan.fingerprint(),
-            scenarios=plan.scenarios,
-            points=plan.points,
-            replicates=plan.replicates,
-            options=plan.options,
-            tasks=len(tasks),
-            computed=len(todo),
-            reused=reused,
-            workers=workers,
-            scheduler=scheduler,
-            seconds=round(seconds, 3),
+    with _exclusive(out):
+        earlier = _earlier_runs(out, plan)
+        plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
+        atomic_write_bytes(out / PLAN_FILE, (plan_text + "\n").encode("utf-8"))
+        clean_temporaries(out)
+        tasks = plan.tasks()
+        todo = [t for t in tasks if not task_is_done(out, plan, t)]
+        reused = len(tasks) - len(todo)
+        # the long tasks (with the DES) first, so that short ones fill the gaps at the end
+        todo.sort(key=lambda t: not runs_des(plan, t))
+        # the task files still to write, then results.nc (at most their size again)
+        kinds = ["des" if runs_des(plan, t) else "expected" for t in todo]
+        check_space(out, 2 * sum(TASK_FILE_BYTES[k] for k in kinds))
+        report = progress or (lambda done, retried: None)
+        if on_start is not None:
+            on_start(len(todo), reused)
+        tally = _Tally()
+        if todo:
+            if scheduler:
+                _run_dask(plan, todo, out, scheduler, retries, report, task_fn, tally)
+            else:
+                _run_local(plan, todo, out, workers, retries, report, task_fn, tally)
+        clean_temporaries(out)  # of writes stopped when a worker died
+        ds = combine(out, plan)
+        save_dataset(ds, out / RESULTS_FILE)
+        seconds = time.perf_counter() - start
+        finished = _now()
+        run = {
+            "started": started,
+            "finished": finished,
+            "computed": len(todo),
+            "reused": reused,
+            "isolated": tally.isolated,
+            "workers": workers,
+            "scheduler": scheduler,
+        }
+        fields: dict[str, Any] = {
+            "kind": "batch",
+            "seed": plan.seed,
+            "plan_fingerprint": plan.fingerprint(),
+            "scenarios": plan.scenarios,
+            "points": plan.points,
+            "replicates": plan.replicates,
+            "options": plan.options,
+            "tables": plan.tables,
+            "tasks": len(tasks),
+            "computed": len(todo),
+            "reused": reused,
+            "workers": workers,
+            "scheduler": scheduler,
+            "started": started,
+            "finished": finished,
+            "seconds": round(seconds, 3),
+            "task_seconds": {k: round(v, 3) for k, v in sorted(tally.seconds.items())},
+            "runs": [*earlier, run],
+            "run_plan": list(plan_tasks(plan)),
             **(extra_manifest or {}),
-        ),
-    )
-    return BatchResult(out, ds, len(todo), reused, seconds)
+        }
+        save_manifest(out, provenance(**fields))
+    return BatchResult(out, ds, len(todo), reused, seconds, tally.isolated)
 
 
 def plan_tasks(plan: Plan) -> Iterable[dict[str, Any]]:

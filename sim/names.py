@@ -67,6 +67,32 @@ UNIT_BED_DAYS_PER_YEAR: Final = "bed-days year-1"
 UNIT_BIRTHS_PER_WOMAN: Final = "births per woman"
 
 
+COORDINATE_ATTRS: Final[dict[str, dict[str, str]]] = {
+    SCENARIO: {"long_name": "scenario name (file stem)"},
+    "scenario_label": {"long_name": "scenario label for figures and reports"},
+    REPLICATE: {
+        "long_name": "replicate number (0 takes the central value of every uncertain input)",
+        "units": "1",
+    },
+    "point": {"long_name": "sweep point number (row of the sweep design)", "units": "1"},
+    YEAR: {"long_name": "calendar year", "units": "1"},
+    SEX: {"long_name": "sex"},
+    AGE: {
+        "long_name": "age in completed years (the last value is the open group 100+)",
+        "units": UNIT_YEARS,
+    },
+    SERVICE: {"long_name": "ambulatory service (community clinic, hospital outpatient, ED)"},
+    POOL: {"long_name": "bed pool (service line)"},
+    ACUITY: {"long_name": "ED triage level (1 resuscitation ... 4 non-urgent)", "units": "1"},
+    MEASURE: {"long_name": "measure"},
+    STEP: {"long_name": "step of the attribution of change (adds up to the total)"},
+    "route": {"long_name": "admission route (emergency or elective)"},
+    "clinic": {"long_name": "community clinic (社康) group"},
+}
+"""Description of each coordinate of a saved result (CF ``long_name`` and ``units``);
+written where a coordinate has none of its own."""
+
+
 def age_label(age: int) -> str:
     """Human label of a single year of age; the last one is open ("100+")."""
     return f"{age}+" if age == MAX_AGE else str(age)

@@ -36,10 +36,11 @@ from matplotlib.figure import Figure
 
 from sim import i18n, names, plots, summary
 from sim.errors import ScenarioError
+from sim.store import RESULTS_NAME
 from sim.summary import KeyFigure, PlanTargets
 
 REPORT_DIR = "report"
-RESULTS_FILE = "results.nc"
+RESULTS_FILE = RESULTS_NAME
 MANIFEST_FILE = "manifest.json"
 SENSITIVITY_FILE = "sensitivity.nc"
 FIGURE_DPI = 110

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from typing import Any
 
 import xarray as xr
 
+from sim import names
 from sim.errors import ScenarioError
 
 LIBRARIES = (
@@ -33,9 +35,14 @@ LIBRARIES = (
     "h5netcdf",
     "matplotlib",
     "dask",
+    "distributed",
     "SALib",
+    "h5py",
 )
 PACKAGE = "longgang-hrsim"
+CONVENTIONS = "CF-1.8"
+RESULTS_NAME = "results.nc"
+"""The Dataset of a batch folder (beside it may lie others, e.g. ``sensitivity.nc``)."""
 
 
 def code_version() -> str:
@@ -92,6 +99,31 @@ def check_writable(folder: Path) -> None:
         ) from None
 
 
+def check_space(folder: Path, needed: int) -> None:
+    """Fail before any work starts if the disk holding ``folder`` has less than
+    ``needed`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise ScenarioError(
+            folder,
+            None,
+            None,
+            f"not enough free disk space: {free / 2**20:,.0f} MiB free, "
+            f"about {needed / 2**20:,.0f} MiB needed",
+        )
+
+
+def describe(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with CF ``long_name``/``units`` on every coordinate that has none
+    (``sim.names.COORDINATE_ATTRS``) and the ``Conventions`` attribute."""
+    ds = ds.copy()
+    for name in ds.coords:
+        known = names.COORDINATE_ATTRS.get(str(name), {})
+        ds[name].attrs = {**known, **ds[name].attrs}
+    ds.attrs = {"Conventions": CONVENTIONS, **ds.attrs}
+    return ds
+
+
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename over it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -114,7 +146,7 @@ def save_dataset(ds: xr.Dataset, path: Path) -> Path:
     try:
         # encodings inherited from files read earlier (e.g. an integer dtype of a task
         # file) must not decide how a combined variable, now with gaps, is written
-        ds = ds.drop_encoding()
+        ds = describe(ds.drop_encoding())
         encoding = {
             name: {"zlib": True, "complevel": 1}
             for name, var in ds.data_vars.items()
@@ -132,15 +164,21 @@ TASK_MAGIC = b"HRSIM-TASK-1\n"
 """First bytes of a task file; then the SHA-256 of the payload, then the payload."""
 
 
-def save_task(ds: xr.Dataset, path: Path) -> Path:
-    """Write one task's Dataset atomically, with a checksum.
+def task_bytes(ds: xr.Dataset) -> bytes:
+    """A task file's content: :data:`TASK_MAGIC`, the SHA-256 of the payload, then the
+    payload (the pickled Dataset without encodings); what :func:`load_task` reads back.
 
     Task files are intermediate (the batch's ``results.nc`` is the netCDF result):
     a pickled Dataset reads about a thousand times faster than a netCDF with a
     hundred variables, which is what makes combining thousands of tasks cheap.
     Only files this program wrote into its own batch folder are ever read back."""
     payload = pickle.dumps(ds.drop_encoding(), protocol=pickle.HIGHEST_PROTOCOL)
-    atomic_write_bytes(path, TASK_MAGIC + hashlib.sha256(payload).digest() + payload)
+    return TASK_MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+def save_task(ds: xr.Dataset, path: Path) -> Path:
+    """Write one task's Dataset atomically, with a checksum (see :func:`task_bytes`)."""
+    atomic_write_bytes(path, task_bytes(ds))
     return path
 
 
@@ -171,9 +209,12 @@ def save_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
 
 
 def open_results(path: str | Path) -> xr.Dataset:
-    """Open a saved result: a ``.nc`` file, or a folder holding exactly one."""
+    """Open a saved result: a ``.nc`` file, a batch folder (its ``results.nc``), or a
+    folder holding exactly one ``.nc`` file."""
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() and (p / RESULTS_NAME).exists():
+        p = p / RESULTS_NAME
+    elif p.is_dir():
         files = sorted(p.glob("*.nc"))
         if len(files) != 1:
             raise ScenarioError(

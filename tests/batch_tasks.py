@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import time
+from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -22,4 +26,40 @@ def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
     """Kills its own worker process (no Python exception, no clean-up) on one task."""
     if task.id == plan.options["crash"]:
         os._exit(13)
+    return run_task(plan, task)
+
+
+def crash_once_task(plan: Plan, task: Task) -> xr.Dataset:
+    """Kills its worker on the first try of the ``crash_once`` task only: that try
+    creates the file ``crash_flag`` (which must not exist before the batch)."""
+    if task.id == plan.options["crash_once"]:
+        try:
+            os.close(os.open(plan.options["crash_flag"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return run_task(plan, task)
+        os._exit(13)
+    return run_task(plan, task)
+
+
+def _refuse_under(folder: Path, opener: Any) -> Any:
+    def guarded(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, os.PathLike)) and Path(os.fspath(file)).resolve().is_relative_to(
+            folder
+        ):
+            raise PermissionError(f"this worker cannot see {folder} (test: no shared disk)")
+        return opener(file, *args, **kwargs)
+
+    return guarded
+
+
+def no_disk_task(plan: Plan, task: Task) -> xr.Dataset:
+    """The real task, in a worker process that from now on cannot open any file under
+    ``no_disk`` (as a worker on another host without the client's disk): ``os.open``
+    (temporary files, ``Path.touch``) and ``open`` refuse such paths."""
+    folder = Path(plan.options["no_disk"]).resolve()
+    if not getattr(os, "_hrsim_no_disk", False):
+        os.open = _refuse_under(folder, os.open)
+        io.open = _refuse_under(folder, io.open)
+        builtins.open = _refuse_under(folder, builtins.open)
+        os._hrsim_no_disk = True
     return run_task(plan, task)

@@ -1,27 +1,40 @@
-"""Batches: same numbers for any number of workers, local or dask; resume after a real
-kill; a task that kills its worker is retried, then reported; sweeps and sensitivity."""
+"""Batches: same numbers for any number of workers, local or dask (whose workers need not
+see the batch folder); resume after a real kill; a task that kills its worker is retried,
+then reported, and only the tasks a worker death stopped are run alone; the manifest's
+run history; one run per folder; a plan changes with its data tables; sweeps and
+sensitivity."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from sim.batch import TASK_SUFFIX, BatchError, make_plan, run_batch
+import sim.batch
+from sim.batch import (
+    TASK_SUFFIX,
+    BatchError,
+    clean_temporaries,
+    make_plan,
+    run_batch,
+)
 from sim.errors import ScenarioError
 from sim.scenario import load_dict
 from sim.scenario.sweep import load_sweep
 from sim.sensitivity import indices
-from tests.batch_tasks import crashing_task
-from tests.small_district import small_district
+from tests.batch_tasks import crash_once_task, crashing_task, no_disk_task
+from tests.small_district import SMALL_DISTRICT, small_district
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,12 +170,171 @@ def test_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
     )
 
 
+def _local_cluster(n_workers: int):
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+
+
+@pytest.mark.slow
+def test_dask_workers_need_not_see_the_batch_folder(tmp_path):
+    folder = tmp_path / "batch"
+    options = {"no_disk": str(folder), **NO_DES}
+    plan = make_plan(_scenarios()[1:], 2, seed=8, options=options)
+    with _local_cluster(1) as cluster:
+        result = run_batch(plan, folder, scheduler=cluster.scheduler_address, task_fn=no_disk_task)
+    assert result.computed == 2
+    serial = run_batch(plan, tmp_path / "serial", workers=0).dataset
+    xr.testing.assert_identical(result.dataset, serial)
+    assert sorted(p.stem for p in (folder / "tasks").glob(f"*{TASK_SUFFIX}")) == [
+        "b__p0000__r0000",
+        "b__p0000__r0001",
+    ], "the client wrote the task files its workers sent back"
+
+
+@pytest.mark.slow
+def test_a_worker_death_runs_alone_only_the_tasks_it_stopped(tmp_path):
+    """One task kills its worker on its first try, at the very start of the batch: only
+    the tasks running then (at most one per worker) are run alone afterwards."""
+    flag = tmp_path / "crashed"
+    options = {"crash_once": "a__p0000__r0000", "crash_flag": str(flag), **NO_DES}
+    plan = make_plan(_scenarios(), 4, seed=5, options=options)
+    retried: list[int] = []
+    result = run_batch(
+        plan,
+        tmp_path / "batch",
+        workers=2,
+        task_fn=crash_once_task,
+        progress=lambda done, again: retried.append(again),
+    )
+    assert flag.exists(), "the task killed its worker once"
+    assert 1 <= sum(retried) <= 2, f"{sum(retried)} of 8 tasks were run alone"
+    assert result.isolated == sum(retried), "each task run alone is reported once"
+    serial = run_batch(plan, tmp_path / "serial", workers=0).dataset
+    xr.testing.assert_identical(result.dataset, serial)
+    assert not list((tmp_path / "batch" / "tasks").glob(".*")), "no markers or temporaries left"
+
+
+@pytest.mark.slow
+def test_dask_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
+    import dask
+
+    # one task: a task that shares the dying worker is hit too (dask cannot tell which
+    # one killed it), and the local tests already show that other tasks are kept
+    plan = make_plan(_scenarios()[1:], 1, seed=5, options={"crash": "b__p0000__r0000", **NO_DES})
+    retried: list[int] = []
+    start = time.monotonic()
+    # each attempt fails on its first worker death
+    message = r"task b__p0000__r0000 killed its dask worker in each of 2 attempts"
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        _local_cluster(1) as cluster,
+        pytest.raises(BatchError, match=message),
+    ):
+        run_batch(
+            plan,
+            tmp_path,
+            scheduler=cluster.scheduler_address,
+            retries=1,
+            task_fn=crashing_task,
+            progress=lambda done, again: retried.append(again),
+        )
+    assert time.monotonic() - start < 120, "the batch ends within a bounded time"
+    assert sum(retried) == 1, "the task was submitted once more"
+    assert not list((tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")), "no task file"
+
+
+def test_manifest_has_run_plan_times_and_one_entry_per_run(tmp_path):
+    plan = make_plan(_scenarios()[1:], 2, seed=3, options=NO_DES)
+    run_batch(plan, tmp_path, workers=0)
+    (tmp_path / "tasks" / f"b__p0000__r0001{TASK_SUFFIX}").unlink()
+    run_batch(plan, tmp_path, workers=0)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert [row["task"] for row in manifest["run_plan"]] == ["b__p0000__r0000", "b__p0000__r0001"]
+    started = datetime.fromisoformat(manifest["started"])
+    assert started.utcoffset() is not None and started.utcoffset().total_seconds() == 0, "UTC"
+    assert datetime.fromisoformat(manifest["finished"]) >= started
+    assert list(manifest["task_seconds"]) == ["b__p0000__r0001"], "only this run's task"
+    assert manifest["task_seconds"]["b__p0000__r0001"] > 0
+    runs = manifest["runs"]
+    assert [(r["computed"], r["reused"]) for r in runs] == [(2, 0), (1, 1)]
+    assert runs[1]["started"] == manifest["started"] and runs[0]["workers"] == 0
+    assert runs[0]["scheduler"] is None and runs[0]["finished"] <= runs[1]["started"]
+
+
+def test_clean_temporaries_removes_every_leftover_and_nothing_else(tmp_path):
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    leftovers = [
+        tasks / ".b__p0000__r0000.task.x1.tmp",
+        tasks / ".b__p0000__r0000.running",
+        tmp_path / ".results.nc.x2.tmp",
+        tmp_path / ".manifest.json.x3.tmp",
+        tmp_path / ".plan.json.x4.tmp",
+    ]
+    kept = [tasks / f"b__p0000__r0000{TASK_SUFFIX}", tmp_path / "results.nc", tmp_path / ".lock"]
+    for path in leftovers + kept:
+        path.write_bytes(b"x")
+    assert clean_temporaries(tmp_path) == 5
+    assert [p for p in leftovers if p.exists()] == [] and all(p.exists() for p in kept)
+
+
+def test_second_run_into_a_busy_folder_is_refused_before_work(tmp_path):
+    fcntl = pytest.importorskip("fcntl", reason="batch folders are locked on POSIX only")
+    plan = make_plan(_scenarios()[1:], 1, seed=3, options=NO_DES)
+    (tmp_path / "tasks").mkdir()
+    leftover = tmp_path / "tasks" / ".b__p0000__r0000.task.x.tmp"
+    leftover.write_bytes(b"another run's write in progress")
+    with (tmp_path / ".lock").open("a") as held:  # as another run would hold it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ScenarioError, match="another run is using this batch folder"):
+            run_batch(plan, tmp_path, workers=0)
+        assert leftover.exists() and not (tmp_path / "plan.json").exists(), "nothing touched"
+    assert run_batch(plan, tmp_path, workers=0).computed == 1, "free again once released"
+
+
+def test_editing_a_data_table_changes_the_plan_fingerprint(tmp_path):
+    table = tmp_path / "population.csv"
+    shutil.copy(SMALL_DISTRICT, table)
+
+    def plan():
+        sc = load_dict(
+            {"name": "a", **small_district(2025), "data": {"base_population": str(table)}}
+        )
+        return make_plan([sc], 1, seed=1, options=NO_DES)
+
+    before = plan()
+    assert plan().fingerprint() == before.fingerprint(), "same table, same plan"
+    lines = table.read_text(encoding="utf-8").splitlines()
+    sex, age, population = lines[1].split(",")
+    lines[1] = f"{sex},{age},{int(population) + 1}"  # one more boy aged 0
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    after = plan()
+    assert after.scenarios == before.scenarios, "the scenario itself did not change"
+    assert after.fingerprint() != before.fingerprint(), "tasks of the old table are not reused"
+
+
 def test_unwritable_results_folder_is_reported_before_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     plan = make_plan(_scenarios(), 1, seed=1, options=NO_DES)
     with pytest.raises(ScenarioError, match="results folder is not writable"):
         run_batch(plan, blocker / "batch", workers=0)
+
+
+def test_too_small_a_disk_is_reported_before_work(tmp_path, monkeypatch):
+    plan = make_plan(_scenarios(), 1, seed=1, options=NO_DES)
+    free = shutil.disk_usage(tmp_path).free
+    monkeypatch.setitem(sim.batch.TASK_FILE_BYTES, "expected", free)
+    with pytest.raises(ScenarioError, match="not enough free disk space"):
+        run_batch(plan, tmp_path, workers=0)
+    assert not list((tmp_path / "tasks").glob("*.task")), "nothing computed"
 
 
 # ------------------------------------------------------------------ sweeps
