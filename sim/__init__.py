@@ -4,8 +4,7 @@ Library entry points, for notebooks::
 
     import sim
     ds = sim.open_results("results/batch-1a2b3c4d")   # or xarray.open_dataset(...)
-    result = sim.run_batch(["scenarios/baseline.toml"], replicates=10, seed=1)
-    result.dataset
+    ds = sim.run_batch(["scenarios/baseline.toml"], replicates=10, seed=1)
 """
 
 from __future__ import annotations

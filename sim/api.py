@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
+
 from sim import batch
+from sim.errors import ScenarioError
 from sim.scenario import Scenario, load
 from sim.store import open_results
 
@@ -24,14 +27,37 @@ def run_batch(
     scenarios: Sequence[str | Path | Scenario],
     *,
     replicates: int = 1,
-    seed: int = 20251124,
+    seed: int | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     folder: str | Path | None = None,
+    des_replicates: int | None = None,
     options: dict[str, Any] | None = None,
-) -> batch.BatchResult:
-    """Run (or resume) a batch of scenario files or Scenario objects; see ``sim.batch``."""
+) -> xr.Dataset:
+    """Run (or resume) a batch of scenario files or Scenario objects and return its
+    Dataset (dims scenario, replicate, ...), as ``run.py run`` does.
+
+    ``seed`` defaults to ``run.seed`` of the first scenario; ``des_replicates=K`` runs
+    the DES on replicates 0..K-1 only (default: every replicate; 0: expected level
+    only). The batch folder (default ``results/batch-<plan hash>``) keeps the task
+    files, ``results.nc`` and ``manifest.json``; its path is in the Dataset's
+    ``batch_folder`` attribute. See ``sim.batch`` for resuming and faults."""
     loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
-    plan = batch.make_plan(loaded, replicates, seed, options=options)
+    if not loaded:
+        raise ScenarioError(None, "scenarios", [], "name at least one scenario")
+    opts = dict(options or {})
+    if des_replicates is not None:
+        opts["des_replicates"] = des_replicates
+    root_seed = loaded[0].run.seed if seed is None else seed
+    plan = batch.make_plan(loaded, replicates, root_seed, options=opts)
     out = Path(folder) if folder is not None else default_batch_folder(plan)
-    return batch.run_batch(plan, out, workers=workers, scheduler=scheduler)
+    result = batch.run_batch(plan, out, workers=workers, scheduler=scheduler)
+    ds = result.dataset
+    ds.attrs.update(
+        {
+            "batch_folder": str(result.folder),
+            "tasks_computed": result.computed,
+            "tasks_reused": result.reused,
+        }
+    )
+    return ds

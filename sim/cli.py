@@ -7,6 +7,7 @@ standard error naming file, key, value and what is allowed, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -21,8 +22,10 @@ from sim.api import default_batch_folder
 from sim.data import load_demographic_tables
 from sim.demography import project_replicates
 from sim.errors import ScenarioError
+from sim.pipeline import DES_PREFIX
 from sim.plots import plot_pyramid
 from sim.scenario import Scenario, load
+from sim.scenario.sweep import Sweep, load_sweep
 from sim.store import check_writable, provenance, save_dataset, save_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,12 +159,13 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
             scheduler=args.scheduler,
             progress=progress,
             on_start=on_start,
-            extra_manifest={"run_plan": list(batch.plan_tasks(plan))},
         )
-    except batch.BatchError as exc:
+    except (batch.BatchError, OSError) as exc:
         if bar:
             bar[0].close()
-        print(f"{folder}: {exc}", file=sys.stderr)
+        # a disk that fills up part-way: finished task files stay for the rerun
+        what = f"cannot write: {exc}" if isinstance(exc, OSError) else str(exc)
+        print(f"{folder}: {what}", file=sys.stderr)
         raise SystemExit(1) from None
     if bar:
         bar[0].close()
@@ -193,15 +197,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.scenario.sweep import load_sweep
     from sim.sensitivity import analyse
 
     scenarios = [load(f) for f in args.scenario]
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
     sweeps = {sc.name: load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios}
     sweep = next(iter(sweeps.values()))
-    if args.des_replicates is None:
-        args.des_replicates = 0  # sweeps run the expected level unless asked for the DES
     plan = batch.make_plan(
         scenarios,
         args.replicates,
@@ -209,13 +210,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         options=_des_option(args),
         points={n: list(s.points) for n, s in sweeps.items()},
     )
+    wants_indices = sweep.method in ("sobol", "morris") and bool(sweep.outputs)
+    if wants_indices:
+        _check_outputs(sweep, plan)
     result = _execute(plan, args, f"sweep ({len(sweep.points)} points)")
-    if sweep.method in ("sobol", "morris") and sweep.outputs:
+    if wants_indices:
         indices = analyse(sweep, result.dataset, seed)
         path = save_dataset(indices, result.folder / "sensitivity.nc")
         print(indices.to_dataframe().to_string(float_format=lambda x: f"{x:.3f}"))
         print(f"sensitivity indices in {path}")
     return 0
+
+
+def _check_outputs(sweep: Sweep, plan: batch.Plan) -> None:
+    """Check the sweep's outputs before the sweep runs, on the expected level of its
+    first task (about a second): a misspelt output must not cost a night's work."""
+    from sim.sensitivity import output_values
+
+    des_runs = plan.options.get("des_replicates") != 0
+    expected_only = dataclasses.replace(plan, options={**plan.options, "des_replicates": 0})
+    probe = batch.run_task(expected_only, plan.tasks()[0])
+    for spec in sweep.outputs:
+        if spec.startswith(DES_PREFIX) and not des_runs:
+            raise ScenarioError(
+                sweep.file, "outputs", spec, "a DES output: run the sweep with --des-replicates K"
+            )
+        if not spec.startswith(DES_PREFIX):
+            output_values(probe, spec, file=sweep.file)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -235,8 +256,12 @@ def cmd_main(args: argparse.Namespace) -> int:
     scenarios = [load(f) for f in files]
     for sc in scenarios:
         _tables_for(sc)
-    replicates = FULL_REPLICATES if args.full else args.replicates
-    des_replicates = replicates if args.full else args.des_replicates
+    if args.replicates is None:
+        args.replicates = FULL_REPLICATES if args.full else MAIN_REPLICATES
+    replicates = args.replicates
+    if args.des_replicates is None:
+        args.des_replicates = replicates if args.full else MAIN_DES_REPLICATES
+    des_replicates = _des_option(args)["des_replicates"]
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
     plan = batch.make_plan(scenarios, replicates, seed, options={"des_replicates": des_replicates})
     what = "full batch" if args.full else "main job"
@@ -344,13 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
     p.set_defaults(func=cmd_project)
 
-    def batch_options(p: argparse.ArgumentParser) -> None:
+    def batch_options(
+        p: argparse.ArgumentParser,
+        replicates: tuple[int | None, str] = (1, "1"),
+        des_replicates: tuple[int | None, str] = (None, "every replicate"),
+    ) -> None:
+        """The options every batch command shares; ``replicates`` and ``des_replicates``
+        are each (default, how the help states it)."""
         p.add_argument(
             "--replicates",
             type=int,
-            default=1,
+            default=replicates[0],
             metavar="N",
-            help="replicates per scenario (replicate 0 takes central values); default 1",
+            help=f"replicates per scenario (replicate 0 takes central values); "
+            f"default {replicates[1]}",
         )
         p.add_argument(
             "--seed",
@@ -376,9 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--des-replicates",
             type=int,
-            default=None,
+            default=des_replicates[0],
             metavar="K",
-            help="run the DES on replicates 0..K-1 only (default: every replicate)",
+            help=f"run the DES on replicates 0..K-1 only (default: {des_replicates[1]})",
         )
         p.add_argument(
             "--batch-dir",
@@ -404,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario the sweep applies to (repeat for several)",
     )
-    batch_options(p)
+    batch_options(p, des_replicates=(0, "0, the expected level only"))
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -412,8 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the main job: every shipped scenario (expected level with uncertainty, the DES, "
         "report)",
     )
-    batch_options(p)
-    p.set_defaults(replicates=MAIN_REPLICATES, des_replicates=MAIN_DES_REPLICATES)
+    batch_options(
+        p,
+        replicates=(None, f"{MAIN_REPLICATES} ({FULL_REPLICATES} with --full)"),
+        des_replicates=(None, f"{MAIN_DES_REPLICATES} (every replicate with --full)"),
+    )
     p.add_argument(
         "--full",
         action="store_true",

@@ -76,6 +76,9 @@ DES_DAILY_KEEP = ("bed_capacity", "midnight_census", "occupancy_daily_peak", "ed
 PROJECTION_RENAMES = {"population": "population_by_age", "births": "births_by_sex"}
 """Projection variables renamed where the expected level has a variable of that name."""
 
+DES_PREFIX = "des_"
+"""Prefix of the DES's variables in a replicate's Dataset (beside the expected level's)."""
+
 
 @dataclass(frozen=True)
 class BaseInputs:
@@ -396,7 +399,7 @@ def _des_part(ds: xr.Dataset) -> xr.Dataset:
     for name in out.data_vars:
         if "date" in out[name].dims:
             out[name] = out[name].astype("float32", keep_attrs=True)
-    return out.rename({name: f"des_{name}" for name in out.data_vars})
+    return out.rename({name: f"{DES_PREFIX}{name}" for name in out.data_vars})
 
 
 def run_replicate_all(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
+import sim
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,11 @@ def test_run_then_rerun_resumes(tmp_path, scenario, capsys):
     assert ds["des_occupancy_mean"].sel(replicate=0).notnull().any()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert [r["replicate"] for r in manifest["run_plan"]] == [0, 1]
+    assert ds.attrs["Conventions"] == "CF-1.8"
+    undescribed = [n for n in ds.variables if "long_name" not in ds[n].attrs]
+    assert not undescribed, f"variables and coordinates without a long_name: {undescribed}"
+    unitless = [n for n in ds.data_vars if "units" not in ds[n].attrs]
+    assert not unitless, f"data variables without units: {unitless}"
 
 
 def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
@@ -106,6 +112,75 @@ def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
     assert float(mu.sel(parameter="demand.calibration.alos_days").max()) > float(
         mu.sel(parameter="demography.srb").max()
     ), "average stay moves bed-days far more than the sex ratio at birth"
+    # the folder holds results.nc and sensitivity.nc; the library opens the results
+    assert "point" in sim.open_results(folder).dims
+
+
+@pytest.mark.parametrize(
+    ("output", "des", "fragment"),
+    [
+        ("bed_dayz:year=2026", "0", "no such result variable"),
+        ("bed_days:year=2040", "0", "no such coordinate value"),
+        ("bed_days:colour=red", "0", "has no dimension 'colour'"),
+        ("des_occupancy_mean", "0", "a DES output: run the sweep with --des-replicates K"),
+    ],
+)
+def test_sweep_outputs_are_checked_before_the_sweep_runs(
+    tmp_path, scenario, capsys, output, des, fragment
+):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        f'method = "morris"\nn = 2\noutputs = ["{output}"]\n[parameters]\n'
+        '"demography.srb" = {low = 1.05, high = 1.12}\n',
+        encoding="utf-8",
+    )
+    argv = ["sweep", str(sweep), "--scenario", str(scenario), "--des-replicates", des]
+    assert main([*argv, "--workers", "0", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and "sweep.toml" in err, err
+    assert not list(tmp_path.glob("batch-*")), "no task may run before the outputs are checked"
+
+
+def test_a_disk_that_fills_part_way_is_one_line(tmp_path, scenario, capsys, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.batch.run_batch", full_disk)
+    argv = ["run", str(scenario), "--des-replicates", "0", "--workers", "0"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--out", str(tmp_path)])
+    assert stop.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "No space left on device" in err, err
+
+
+def test_too_little_disk_space_is_reported_before_work(tmp_path):
+    from sim.errors import ScenarioError
+    from sim.store import check_space
+
+    check_space(tmp_path, 1)
+    with pytest.raises(ScenarioError, match="not enough free disk space"):
+        check_space(tmp_path, 2**62)
+
+
+def test_main_help_states_the_defaults_it_uses(capsys):
+    from sim.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
+
+    with pytest.raises(SystemExit):
+        main(["main", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default {MAIN_REPLICATES} ({FULL_REPLICATES} with --full)" in text
+    assert f"(default: {MAIN_DES_REPLICATES} (every replicate with --full))" in text
+
+
+def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
+    from sim.scenario import load
+
+    ds = sim.run_batch([scenario], replicates=2, des_replicates=0, workers=0, folder=tmp_path)
+    assert isinstance(ds, xr.Dataset) and ds.sizes["replicate"] == 2
+    assert ds.attrs["batch_folder"] == str(tmp_path)
+    assert ds.attrs["seed"] == load(scenario).run.seed, "the seed defaults to run.seed"
+    xr.testing.assert_equal(sim.open_results(tmp_path), ds)
 
 
 @pytest.mark.parametrize(
