@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from sim import names
@@ -519,12 +520,42 @@ def combine(folder: Path, plan: Plan) -> xr.Dataset:
     ds = ds.assign_coords(scenario_label=(names.SCENARIO, labels))
     if all(len(v) == 1 for v in plan.points.values()):
         ds = ds.squeeze("point", drop=True)
+    else:
+        ds = ds.assign(sweep_value=_point_values(plan))
     ds.attrs = {
         "title": "Longgang health-resource simulation batch",
         "seed": plan.seed,
         "plan_fingerprint": plan.fingerprint(),
     }
     return describe(ds)
+
+
+def _point_values(plan: Plan) -> xr.DataArray:
+    """The value each sweep point gives each swept key, dims (scenario, point,
+    sweep_parameter): numbers as floats (NaN where a point leaves the key alone),
+    anything else (a grid of names) as text."""
+    keys = sorted({k for pts in plan.points.values() for point in pts for k in point})
+    n_points = max(len(pts) for pts in plan.points.values())
+    cells = [
+        [[pts[i].get(k) if i < len(pts) else None for k in keys] for i in range(n_points)]
+        for pts in (plan.points[n] for n in plan.scenarios)
+    ]
+    flat = [v for sc in cells for row in sc for v in row if v is not None]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat)
+    data = (
+        np.array([[[np.nan if v is None else v for v in row] for row in sc] for sc in cells])
+        if numeric
+        else np.array([[["" if v is None else str(v) for v in row] for row in sc] for sc in cells])
+    )
+    return xr.DataArray(
+        data,
+        dims=(names.SCENARIO, "point", "sweep_parameter"),
+        coords={"sweep_parameter": keys},
+        attrs={
+            "long_name": "value of each swept scenario key at each sweep point",
+            "units": "those of the key (scenarios/README.md)",
+        },
+    )
 
 
 # ------------------------------------------------------------------ the batch

@@ -75,6 +75,7 @@ COORDINATE_ATTRS: Final[dict[str, dict[str, str]]] = {
         "units": "1",
     },
     "point": {"long_name": "sweep point number (row of the sweep design)", "units": "1"},
+    "sweep_parameter": {"long_name": "swept scenario key (dotted)"},
     YEAR: {"long_name": "calendar year", "units": "1"},
     SEX: {"long_name": "sex"},
     AGE: {

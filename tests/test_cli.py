@@ -113,7 +113,11 @@ def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
         mu.sel(parameter="demography.srb").max()
     ), "average stay moves bed-days far more than the sex ratio at birth"
     # the folder holds results.nc and sensitivity.nc; the library opens the results
-    assert "point" in sim.open_results(folder).dims
+    ds = sim.open_results(folder)
+    plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    srb = [p["demography.srb"] for p in plan["points"]["small"]]
+    assert list(ds["sweep_value"].sel(scenario="small", sweep_parameter="demography.srb")) == srb
+    assert 1.05 <= min(srb) < max(srb) <= 1.12, "results.nc says what each point is"
 
 
 @pytest.mark.parametrize(
