@@ -150,6 +150,8 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
     folder = Path(args.batch_dir) if args.batch_dir else default_batch_folder(plan, Path(args.out))
     if args.workers < 0:
         raise ScenarioError(None, "--workers", args.workers, "must be a whole number >= 0")
+    if args.retries < 0:
+        raise ScenarioError(None, "--retries", args.retries, "must be a whole number >= 0")
     progress, on_start, bar = _progress_bar(label)
     try:
         result = batch.run_batch(
@@ -157,6 +159,7 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
             folder,
             workers=args.workers,
             scheduler=args.scheduler,
+            retries=args.retries,
             progress=progress,
             on_start=on_start,
         )
@@ -403,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             metavar="tcp://HOST:PORT",
             help="send the tasks to this dask.distributed scheduler instead",
+        )
+        p.add_argument(
+            "--retries",
+            type=int,
+            default=batch.DEFAULT_RETRIES,
+            metavar="R",
+            help="times a task whose worker process died (killed, out of memory) is run "
+            f"again on its own before the batch stops; default {batch.DEFAULT_RETRIES}",
         )
         p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
         p.add_argument(

@@ -158,6 +158,20 @@ def test_a_disk_that_fills_part_way_is_one_line(tmp_path, scenario, capsys, monk
     assert len(err.splitlines()) == 1 and "No space left on device" in err, err
 
 
+def test_retries_reach_the_batch(tmp_path, scenario, capsys, monkeypatch):
+    seen: dict[str, object] = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise OSError(28, "No space left on device")  # stop there
+
+    monkeypatch.setattr("sim.batch.run_batch", record)
+    argv = ["run", str(scenario), "--retries", "5", "--workers", "0", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert seen["retries"] == 5
+
+
 def test_too_little_disk_space_is_reported_before_work(tmp_path):
     from sim.errors import ScenarioError
     from sim.store import check_space
@@ -193,6 +207,7 @@ def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
         (["run", "{s}", "--replicates", "0"], "--replicates = 0: must be a whole number >= 1"),
         (["run", "{s}", "--des-replicates", "-1"], "--des-replicates = -1"),
         (["run", "{s}", "--workers", "-2"], "--workers = -2"),
+        (["run", "{s}", "--retries", "-1"], "--retries = -1: must be a whole number >= 0"),
         (["report", "{tmp}"], "not a batch folder"),
         (["run", "{tmp}/absent.toml"], "absent.toml: file not found"),
     ],
