@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -122,6 +123,12 @@ class Plan:
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the numbers (not of how they are computed)."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
+        # once per plan: every task's file is checked against it, and a sweep's plan
+        # takes milliseconds to serialise
         text = json.dumps(self.to_json(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -868,9 +868,8 @@ def _dataset(
             ST: list(STEPS),
         },
     )
-    ds[A].attrs["long_name"] = (
-        "ED triage level: 1 resuscitation, 2 emergent, 3 urgent, 4 non-urgent"
-    )
+    # the other coordinates are described when saved (sim.names.COORDINATE_ATTRS);
+    # this day is a day of the year here, a date in the DES
     ds[D].attrs["long_name"] = "day of the year (366 only in leap years)"
     ds.attrs.update(
         {

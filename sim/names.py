@@ -84,7 +84,10 @@ COORDINATE_ATTRS: Final[dict[str, dict[str, str]]] = {
     },
     SERVICE: {"long_name": "ambulatory service (community clinic, hospital outpatient, ED)"},
     POOL: {"long_name": "bed pool (service line)"},
-    ACUITY: {"long_name": "ED triage level (1 resuscitation ... 4 non-urgent)", "units": "1"},
+    ACUITY: {
+        "long_name": "ED triage level: 1 resuscitation, 2 emergent, 3 urgent, 4 non-urgent",
+        "units": "1",
+    },
     MEASURE: {"long_name": "measure"},
     STEP: {"long_name": "step of the attribution of change (adds up to the total)"},
     "route": {"long_name": "admission route (emergency or elective)"},

@@ -139,10 +139,9 @@ def run(config: DesConfig, inputs: RandomInputs) -> xr.Dataset:
     if config.clinics:
         coords[CLINIC] = [c.name for c in config.clinics]
     ds = xr.Dataset(data, coords=coords)
+    # the other coordinates are described when saved (sim.names.COORDINATE_ATTRS);
+    # this day is a date here, a day of the year in the expected level
     ds[DAY].attrs.update(long_name="simulated day (00:00 to 24:00)")
-    ds[YEAR].attrs.update(long_name="calendar year", units="1")
-    ds[POOL].attrs.update(long_name="bed pool (service line)")
-    ds[ACUITY].attrs.update(long_name="ED triage level (1 = most urgent)", units="1")
     ds.attrs.update(
         root_seed=inputs.root_seed,
         replicate=inputs.replicate,
