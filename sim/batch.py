@@ -377,7 +377,8 @@ def _run_local(
     ones the pool then stopped) are suspects; the others go on in a new pool of full
     width, until none is left. The suspects are then run one at a time, each in a pool
     of its own, so that a task that kills its worker is the one blamed: it is tried
-    ``retries`` more times after its first death alone, then the batch stops. A pool
+    ``retries`` more times after its first death alone; once every other suspect has
+    had its own tries, the batch stops naming it. A pool
     that breaks with no task running (a worker killed between tasks) is started again,
     up to ``retries`` times."""
     if workers == 0:  # in-process, for debugging and notebooks
@@ -403,19 +404,27 @@ def _run_local(
             _marker_path(folder, task).unlink(missing_ok=True)
         suspects.extend(running)
         pending = [t for t in broken if t not in running]
+    suspects.sort(key=todo.index)  # plan order, not the order the pool happened to break in
+    # Every suspect gets its own tries before the batch stops: a task that shared the
+    # pool with a killer must not be left undone because the killer came first.
+    killers: list[tuple[Task, int]] = []
     for task in suspects:
         tally.isolated += 1
         deaths = 0
-        while True:
+        while deaths <= retries:
             progress(0, 1)
             if not _run_pool(plan, [task], folder, 1, ctx, progress, task_fn, tally):
                 break
             deaths += 1
-            if deaths > retries:
-                raise BatchError(
-                    f"task {task.id} stopped its worker process {deaths} times when run "
-                    "alone (killed or crashed); the batch stops. Finished tasks are kept."
-                )
+        else:
+            killers.append((task, deaths))
+    if killers:
+        named = ", ".join(
+            f"task {task.id} stopped its worker process {n} times" for task, n in killers
+        )
+        raise BatchError(
+            f"{named} when run alone (killed or crashed); the batch stops. Finished tasks are kept."
+        )
 
 
 def _run_dask(
@@ -434,7 +443,8 @@ def _run_dask(
     ``distributed.scheduler.allowed-failures`` + 1 dying workers (the scheduler's
     setting, 3 by default); it then gives up on it (``KilledWorker``). Each such
     attempt is counted here and the task is submitted again as a new attempt (a new
-    key), ``retries`` times; then the batch stops naming the task."""
+    key), ``retries`` times; once the other tasks have finished, the batch stops
+    naming it."""
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -447,6 +457,7 @@ def _run_dask(
     fingerprint = plan.fingerprint()
     attempts: dict[str, int] = {}
     by_key: dict[str, Task] = {}
+    killers: list[Task] = []
 
     def submit(task: Task) -> Any:
         attempts[task.id] = attempts.get(task.id, 0) + 1
@@ -463,12 +474,8 @@ def _run_dask(
                 task_id, blob, seconds = fut.result()
             except KilledWorker:
                 if attempts[task.id] > retries:
-                    raise BatchError(
-                        f"task {task.id} killed its dask worker in each of "
-                        f"{attempts[task.id]} attempts (the scheduler allows each attempt "
-                        "distributed.scheduler.allowed-failures worker deaths before "
-                        "giving up); the batch stops. Finished tasks are kept."
-                    ) from None
+                    killers.append(task)  # the others still finish before the batch stops
+                    continue
                 progress(0, 1)
                 running.add(submit(task))
                 continue
@@ -483,6 +490,13 @@ def _run_dask(
             atomic_write_bytes(_task_path(folder, task), blob)
             tally.seconds[task_id] = seconds
             progress(1, 0)
+    if killers:
+        named = ", ".join(f"task {task.id}" for task in killers)
+        raise BatchError(
+            f"{named} killed its dask worker in each of {retries + 1} attempts (the "
+            "scheduler allows each attempt distributed.scheduler.allowed-failures worker "
+            "deaths before giving up); the batch stops. Finished tasks are kept."
+        )
 
 
 def _log_failure(folder: Path, task: Task, exc: BaseException) -> None:

@@ -23,9 +23,13 @@ def slow_task(plan: Plan, task: Task) -> xr.Dataset:
 
 
 def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
-    """Kills its own worker process (no Python exception, no clean-up) on one task."""
+    """Kills its own worker process (no Python exception, no clean-up) on one task,
+    after ``crash_after`` seconds; the other tasks first sleep ``sleep`` seconds
+    (both 0 unless given)."""
     if task.id == plan.options["crash"]:
+        time.sleep(float(plan.options.get("crash_after", 0.0)))
         os._exit(13)
+    time.sleep(float(plan.options.get("sleep", 0.0)))
     return run_task(plan, task)
 
 

@@ -222,19 +222,45 @@ def test_a_worker_death_runs_alone_only_the_tasks_it_stopped(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_task_stopped_beside_the_killer_is_still_finished(tmp_path):
+    # r0001 is running (sleeping) when r0000 kills its worker, so both are suspects;
+    # r0000 comes first in the plan and fails alone, and r0001 must still get its turn
+    options = {"crash": "a__p0000__r0000", "crash_after": 2.0, "sleep": 5.0, **NO_DES}
+    plan = make_plan(_scenarios()[:1], 2, seed=5, options=options)
+    isolated: list[int] = []
+    with pytest.raises(BatchError, match=r"task a__p0000__r0000 stopped its worker process 1 "):
+        run_batch(
+            plan,
+            tmp_path,
+            workers=2,
+            retries=0,
+            task_fn=crashing_task,
+            progress=lambda done, alone: isolated.append(alone),
+        )
+    assert sum(isolated) == 2, "both tasks were run alone"
+    done = {p.stem for p in (tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")}
+    assert done == {"a__p0000__r0001"}, "the task beside the killer was finished"
+
+
 def test_dask_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
     import dask
 
-    # one task: a task that shares the dying worker is hit too (dask cannot tell which
-    # one killed it), and the local tests already show that other tasks are kept
-    plan = make_plan(_scenarios()[1:], 1, seed=5, options={"crash": "b__p0000__r0000", **NO_DES})
+    # two tasks on two one-thread workers, so that the other task never shares the dying
+    # worker (it would be hit too: dask cannot tell which task killed it)
+    plan = make_plan(_scenarios()[1:], 2, seed=5, options={"crash": "b__p0000__r0000", **NO_DES})
     retried: list[int] = []
     start = time.monotonic()
-    # each attempt fails on its first worker death
+    # each attempt fails on its first worker death; a worker is given no more tasks
+    # than it has threads, so the other task never waits on the killer's worker
     message = r"task b__p0000__r0000 killed its dask worker in each of 2 attempts"
+    settings = {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        _local_cluster(1) as cluster,
+        dask.config.set(settings),
+        _local_cluster(2) as cluster,
         pytest.raises(BatchError, match=message),
     ):
         run_batch(
@@ -247,7 +273,8 @@ def test_dask_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
         )
     assert time.monotonic() - start < 120, "the batch ends within a bounded time"
     assert sum(retried) == 1, "the task was submitted once more"
-    assert not list((tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")), "no task file"
+    done = {p.stem for p in (tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")}
+    assert done == {"b__p0000__r0001"}, "the other task was finished before the batch stopped"
 
 
 def test_manifest_has_run_plan_times_and_one_entry_per_run(tmp_path):
