@@ -23,13 +23,20 @@ def slow_task(plan: Plan, task: Task) -> xr.Dataset:
 
 
 def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
-    """Kills its own worker process (no Python exception, no clean-up) on one task,
-    after ``crash_after`` seconds; the other tasks first sleep ``sleep`` seconds
-    (both 0 unless given)."""
+    """Kills its own worker process (no Python exception, no clean-up) on one task.
+
+    With ``started_flag`` (a path), the other tasks create that file, then sleep
+    ``sleep`` seconds; the killer waits (up to a minute) for the file before it
+    dies, so that another task is surely running when it does."""
+    flag = plan.options.get("started_flag")
     if task.id == plan.options["crash"]:
-        time.sleep(float(plan.options.get("crash_after", 0.0)))
+        deadline = time.monotonic() + 60.0
+        while flag and not os.path.exists(flag) and time.monotonic() < deadline:
+            time.sleep(0.05)
         os._exit(13)
-    time.sleep(float(plan.options.get("sleep", 0.0)))
+    if flag:
+        Path(flag).touch()
+        time.sleep(float(plan.options.get("sleep", 0.0)))
     return run_task(plan, task)
 
 
