@@ -21,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import functools
-import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -209,15 +208,7 @@ def _compute(plan: Plan, task: Task, task_fn: TaskFunction) -> tuple[bytes, floa
     start = time.perf_counter()
     ds = task_fn(plan, task)
     ds.attrs.update({"task_id": task.id, "plan_fingerprint": plan.fingerprint()})
-    blob = task_bytes(ds)
-    del ds
-    # A DES run leaves millions of objects in reference cycles (SimPy events and the
-    # processes waiting on them). Left to the collector's thresholds, a worker kept
-    # several GiB of them per finished task (measured: 2.9 GiB after one district
-    # replicate, 5.8 GiB after two; 0.3-0.5 GiB with this collection), until the
-    # system killed it for lack of memory.
-    gc.collect()
-    return blob, time.perf_counter() - start
+    return task_bytes(ds), time.perf_counter() - start
 
 
 def _local_entry(
