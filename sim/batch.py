@@ -226,6 +226,10 @@ def _local_entry(
     return task.id, seconds
 
 
+def _roll_call() -> None:
+    """Worker-side: nothing; submitted only to wake the pool (see :func:`_run_pool`)."""
+
+
 def _remote_entry(plan: Plan, task: Task, task_fn: TaskFunction) -> tuple[str, bytes, float]:
     """Worker-side, dask: compute the task and send its file content back (the worker
     may be on a host that cannot see the batch folder); returns id, bytes, seconds."""
@@ -332,8 +336,14 @@ def _run_pool(
 ) -> list[Task]:
     """Run tasks on a fresh process pool; return those whose pool broke under them."""
     unfinished: list[Task] = []
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    width = min(workers, len(tasks))  # no idle worker: the roll call below must not start one
+    with cf.ProcessPoolExecutor(max_workers=width, mp_context=ctx) as pool:
         futures = {pool.submit(_local_entry, plan, t, str(folder), task_fn): t for t in tasks}
+        # The pool watches the workers it had when it last woke, and each submit wakes it
+        # just before starting a new worker (CPython 3.11, and its main branch in 2026):
+        # without one more wake-up the last worker's death would go unnoticed until
+        # another task ends.
+        pool.submit(_roll_call)
         for fut in cf.as_completed(futures):
             task = futures[fut]
             try:

@@ -25,9 +25,11 @@ def slow_task(plan: Plan, task: Task) -> xr.Dataset:
 def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
     """Kills its own worker process (no Python exception, no clean-up) on one task.
 
-    With ``started_flag`` (a path), the other tasks create that file, then sleep
-    ``sleep`` seconds; the killer waits (up to a minute) for the file before it
-    dies, so that another task is surely running when it does."""
+    With ``started_flag`` (a path that must not exist before the batch), the first
+    other task to start creates that file and then waits to be stopped (at most a
+    minute), and the killer waits for the file before it dies: that task is surely
+    running when the worker dies, whatever the order and speed in which the workers
+    start. Later tries of that task find the file and run at once."""
     flag = plan.options.get("started_flag")
     if task.id == plan.options["crash"]:
         deadline = time.monotonic() + 60.0
@@ -35,8 +37,12 @@ def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
             time.sleep(0.05)
         os._exit(13)
     if flag:
-        Path(flag).touch()
-        time.sleep(float(plan.options.get("sleep", 0.0)))
+        try:
+            os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return run_task(plan, task)
+        # the pool stops this process when the killer's worker dies
+        time.sleep(60.0)
     return run_task(plan, task)
 
 

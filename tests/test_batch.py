@@ -223,10 +223,11 @@ def test_a_worker_death_runs_alone_only_the_tasks_it_stopped(tmp_path):
 
 @pytest.mark.slow
 def test_a_task_stopped_beside_the_killer_is_still_finished(tmp_path):
-    # r0001 is running (sleeping) when r0000 kills its worker, so both are suspects;
-    # r0000 comes first in the plan and fails alone, and r0001 must still get its turn
+    # r0001 is running (waiting to be stopped) when r0000 kills its worker, so both are
+    # suspects; r0000 comes first in the plan and fails alone, and r0001 must still get
+    # its turn
     flag = str(tmp_path / "r0001-started")
-    options = {"crash": "a__p0000__r0000", "started_flag": flag, "sleep": 3.0, **NO_DES}
+    options = {"crash": "a__p0000__r0000", "started_flag": flag, **NO_DES}
     plan = make_plan(_scenarios()[:1], 2, seed=5, options=options)
     isolated: list[int] = []
     with pytest.raises(BatchError, match=r"task a__p0000__r0000 stopped its worker process 1 "):
@@ -238,7 +239,7 @@ def test_a_task_stopped_beside_the_killer_is_still_finished(tmp_path):
             task_fn=crashing_task,
             progress=lambda done, alone: isolated.append(alone),
         )
-    # (r0000's lone try finds the flag already there and dies at once)
+    # (r0000's lone try finds the flag already there and dies at once; r0001's runs)
     assert sum(isolated) == 2, "both tasks were run alone"
     done = {p.stem for p in (tmp_path / "tasks").glob(f"*{TASK_SUFFIX}")}
     assert done == {"a__p0000__r0001"}, "the task beside the killer was finished"
