@@ -22,6 +22,16 @@ def slow_task(plan: Plan, task: Task) -> xr.Dataset:
     return run_task(plan, task)
 
 
+def _first_to_create(path: str) -> bool:
+    """Creates the file at ``path``; False if it was already there (atomic, so that
+    exactly one try of one process sees True)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
     """Kills its own worker process (no Python exception, no clean-up) on one task.
 
@@ -36,24 +46,15 @@ def crashing_task(plan: Plan, task: Task) -> xr.Dataset:
         while flag and not os.path.exists(flag) and time.monotonic() < deadline:
             time.sleep(0.05)
         os._exit(13)
-    if flag:
-        try:
-            os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return run_task(plan, task)
-        # the pool stops this process when the killer's worker dies
-        time.sleep(60.0)
+    if flag and _first_to_create(flag):
+        time.sleep(60.0)  # the pool stops this process when the killer's worker dies
     return run_task(plan, task)
 
 
 def crash_once_task(plan: Plan, task: Task) -> xr.Dataset:
     """Kills its worker on the first try of the ``crash_once`` task only: that try
     creates the file ``crash_flag`` (which must not exist before the batch)."""
-    if task.id == plan.options["crash_once"]:
-        try:
-            os.close(os.open(plan.options["crash_flag"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return run_task(plan, task)
+    if task.id == plan.options["crash_once"] and _first_to_create(plan.options["crash_flag"]):
         os._exit(13)
     return run_task(plan, task)
 
