@@ -29,6 +29,7 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.des.policies import BedAllocationPolicy, EDQueuePolicy, MostFreeBeds, StrictTriage
 from sim.los import LosDistribution
 
 __all__ = [
@@ -185,6 +186,10 @@ class AdmissionStream:
         los: length of stay.
         when_full: for non-electives, ``"queue"`` (wait FIFO with the emergency
             class) or ``"lose"`` (turned away, e.g. sent to another district).
+        onward: the stages of the stay after the first, each ``(pool, share)``:
+            the patient moves to a bed of ``pool`` for ``share`` of the whole
+            stay ``los`` (e.g. an ICU stay, then a ward step-down bed); the first
+            stage, in ``pool``, takes the rest. Empty = one stage.
     """
 
     name: str
@@ -193,6 +198,7 @@ class AdmissionStream:
     arrivals: ArrivalRate
     los: Duration
     when_full: WhenFull = "queue"
+    onward: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,9 @@ class EmergencyDepartment:
         treatment: treatment time by acuity (arrival at a space to decision).
         dispositions: by acuity (and age band).
         admitted_los: length of stay of ED admissions, by pool name.
+        admitted_onward: onward stages of ED admissions, by the pool admitted to
+            (as ``AdmissionStream.onward``).
+        policy: the queue discipline for treatment spaces.
     """
 
     spaces: CapacitySchedule
@@ -243,6 +252,8 @@ class EmergencyDepartment:
     treatment: tuple[tuple[int, Duration], ...]
     dispositions: tuple[Disposition, ...]
     admitted_los: tuple[tuple[str, Duration], ...]
+    admitted_onward: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    policy: EDQueuePolicy = field(default_factory=StrictTriage)
 
 
 @dataclass(frozen=True)
@@ -303,11 +314,18 @@ class WholeHospitalPooling:
     (the one with most free beds); their length of stay is multiplied by
     ``los_multiplier`` (>= 1: outlying patients stay longer — the stated
     penalty). Applies to the listed routes and pools (``None`` = all pools).
+
+    ``share`` is the reform's path by simulated day (one value per day, 0-1): on
+    day d at most ``floor(share[d] * beds)`` of a listed pool's beds hold other
+    pools' patients (0 = no pooling that day). Empty = 1 on every day.
+    ``policy`` chooses the pool an outlying patient is placed in.
     """
 
     los_multiplier: float
     routes: frozenset[str] = frozenset({"emergency", "direct"})
     pools: tuple[str, ...] | None = None
+    share: tuple[float, ...] = ()
+    policy: BedAllocationPolicy = field(default_factory=MostFreeBeds)
 
 
 @dataclass(frozen=True)
