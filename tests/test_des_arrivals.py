@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +20,10 @@ from sim.data.profiles import (
     working_days,
 )
 from sim.des.arrivals import draw_inputs, extend_for_warmup, nhpp_times, piecewise_uniform_ppf
-from sim.des.config import (
-    AdmissionStream,
-    ArrivalRate,
-    BedPool,
-    CapacitySchedule,
-    DesConfig,
-    Duration,
-)
+from sim.des.builder import START, single_pool
+from sim.des.config import DesConfig
 from sim.errors import ScenarioError
-from sim.los import LosDistribution
 from sim.rng import generator
-
-START = dt.date(2025, 1, 1)
 
 
 def test_nhpp_counts_per_hour_and_day_match_the_rate_function() -> None:
@@ -97,15 +87,9 @@ def test_warmup_extension_cycles_or_holds_the_mean() -> None:
     np.testing.assert_array_equal(extend_for_warmup(long, 2, "first_year")[:2], [362.0, 363.0])
 
 
-def _config(stream_names: tuple[str, ...]) -> DesConfig:
-    rate = ArrivalRate(tuple([20.0] * 60), tuple([1 / 24] * 24))
-    los = Duration(LosDistribution("lognormal", 4.0, 1.0))
-    return DesConfig(
-        start=START,
-        n_days=60,
-        pools=(BedPool("a", CapacitySchedule(math.inf)),),
-        admissions=tuple(AdmissionStream(s, "a", "direct", rate, los) for s in stream_names),
-    )
+def _config(stream_names: tuple[str, ...], mean_los: float = 4.0) -> DesConfig:
+    """60 days of 20 direct admissions a day per stream into unlimited beds, no warm-up."""
+    return single_pool(math.inf, 20.0, mean_los, n_days=60, warmup_days=0, streams=stream_names)
 
 
 def test_adding_a_stream_leaves_the_others_unchanged() -> None:
@@ -127,13 +111,7 @@ def test_same_seed_same_draws_other_replicate_other_draws() -> None:
 
 
 def test_common_random_numbers_keep_a_patients_los_when_the_mean_changes() -> None:
-    base = _config(("medicine",))
-    longer = replace(
-        base,
-        admissions=(
-            replace(base.admissions[0], los=Duration(LosDistribution("lognormal", 5.0, 1.0))),
-        ),
-    )
+    base, longer = _config(("medicine",)), _config(("medicine",), mean_los=5.0)
     a, b = draw_inputs(base, 2, 0).beds, draw_inputs(longer, 2, 0).beds
     np.testing.assert_array_equal(a.time, b.time)
     np.testing.assert_allclose(b.los / a.los, 5.0 / 4.0, rtol=1e-9)

@@ -1,52 +1,22 @@
-"""Behaviour and invariants of the discrete-event engine (sim.des.engine, sim.des.pathways)."""
+"""Behaviour and invariants of the discrete-event model's outputs (sim.des.engine)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import replace
+from typing import Any, Literal
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from sim.data.profiles import daily_expected, load_holidays, load_profiles, working_days
 from sim.des.arrivals import draw_inputs
-from sim.des.config import (
-    AdmissionStream,
-    AmbulanceService,
-    ArrivalRate,
-    BedPool,
-    CapacitySchedule,
-    ClinicGroup,
-    DesConfig,
-    DischargeRule,
-    Disposition,
-    Duration,
-    EDArrivalStream,
-    ElectiveBooking,
-    EmergencyDepartment,
-    WholeHospitalPooling,
-)
-from sim.des.engine import run, run_replicate
-from sim.des.pathways import simulate_hospital
-from sim.los import LosDistribution
+from sim.des.builder import small_district
+from sim.des.config import ArrivalRate, DesConfig, WholeHospitalPooling
+from sim.des.engine import run, run_replicate, simulate_hospital
+from sim.des.policies import MaxWaitTriage
 
-START = dt.date(2025, 1, 1)
 N_DAYS = 240
-PROFILES = load_profiles()
-CALENDAR = load_holidays()
-
-
-def _rate(annual: float, profile: str, n: int = N_DAYS) -> ArrivalRate:
-    return ArrivalRate(
-        tuple(daily_expected(annual, PROFILES[profile], CALENDAR, START, n)),
-        PROFILES[profile].hourly,
-    )
-
-
-def _los(mean: float, cv: float = 1.0, unit: str = "days") -> Duration:
-    return Duration(LosDistribution("lognormal", mean, cv), unit)  # type: ignore[arg-type]
 
 
 def hospital(
@@ -54,89 +24,13 @@ def hospital(
     surgery: float = 170,
     ed_spaces: float = 30,
     pooling: WholeHospitalPooling | None = None,
-    discharge: str = "daytime",
+    discharge: Literal["exact", "daytime"] = "daytime",
     n: int = N_DAYS,
+    **options: Any,
 ) -> DesConfig:
-    """A small district: two acute pools, an ED, electives, clinics and ambulances."""
-    arrivals = tuple(
-        EDArrivalStream(
-            f"a{a}_{m}", a, m, _rate(v, "ed_walk_in" if m == "walk_in" else "ed_ambulance", n)
-        )  # type: ignore[arg-type]
-        for a, m, v in [
-            (1, "ambulance", 1500),
-            (2, "ambulance", 4000),
-            (2, "walk_in", 8000),
-            (3, "walk_in", 30000),
-            (4, "walk_in", 35000),
-        ]
-    )
-    ed = EmergencyDepartment(
-        spaces=CapacitySchedule(ed_spaces),
-        arrivals=arrivals,
-        treatment=tuple(
-            (a, _los(h, 0.8, "hours")) for a, h in [(1, 4.0), (2, 3.5), (3, 2.5), (4, 1.5)]
-        ),
-        dispositions=(
-            Disposition(1, 0.25, 0.05, (("medicine", 0.5), ("surgery", 0.2))),
-            Disposition(2, 0.5, 0.05, (("medicine", 0.3), ("surgery", 0.15))),
-            Disposition(3, 0.85, 0.01, (("medicine", 0.1), ("surgery", 0.04))),
-            Disposition(4, 0.98, 0.0, (("medicine", 0.02),)),
-        ),
-        admitted_los=(("medicine", _los(7.0)), ("surgery", _los(6.0))),
-    )
-    return DesConfig(
-        start=START,
-        n_days=n,
-        warmup_days=60,
-        pools=(
-            BedPool("medicine", CapacitySchedule(medicine)),
-            BedPool(
-                "surgery",
-                CapacitySchedule(surgery, ((START + dt.timedelta(days=120), surgery + 20),)),
-                elective_reserve=3,
-            ),
-        ),
-        admissions=(
-            AdmissionStream(
-                "surgery_elective",
-                "surgery",
-                "elective",
-                _rate(7000, "admission_elective", n),
-                _los(5.0),
-            ),
-            AdmissionStream(
-                "medicine_direct",
-                "medicine",
-                "direct",
-                _rate(4000, "admission_direct", n),
-                _los(8.0),
-            ),
-        ),
-        ed=ed,
-        clinics=(
-            ClinicGroup(
-                "all",
-                tuple(daily_expected(250_000, PROFILES["clinic"], CALENDAR, START, n)),
-                tuple([700.0] * n),
-                p_abandon=0.2,
-                p_divert_ed=0.05,
-                p_divert_outpatient=0.1,
-                ed_acuity=(0.0, 0.0, 0.3, 0.7),
-                ed_hourly=PROFILES["ed_walk_in"].hourly,
-            ),
-        ),
-        ambulance=AmbulanceService(
-            _rate(12_000, "ambulance_dispatch", n),
-            CapacitySchedule(6),
-            _los(10.0, 0.5, "minutes"),
-            _los(50.0, 0.5, "minutes"),
-        ),
-        pooling=pooling,
-        discharge=DischargeRule(discharge, PROFILES["discharge"].hourly),  # type: ignore[arg-type]
-        electives=ElectiveBooking(
-            tuple(bool(x) for x in working_days(CALENDAR, START, n)), retry_hour=8.0
-        ),
-    )
+    """The builder's small district (``sim.des.builder.small_district``), kept under this
+    name for scripts that import it; ``options`` go to the builder."""
+    return small_district(medicine, surgery, ed_spaces, pooling, discharge, n_days=n, **options)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +54,7 @@ def test_every_variable_has_units_and_a_long_name(base_run: xr.Dataset) -> None:
         "ed_boarding_mean",
         "ed_boarding_p90",
         "ed_boarding_total",
-        "elective_deferrals_year",
+        "elective_deferral_events_year",
         "clinic_unmet_year",
         "clinic_wait_mean_year",
         "ambulance_delay_mean_year",
@@ -208,32 +102,27 @@ def test_same_seed_gives_an_identical_dataset(base_run: xr.Dataset) -> None:
 def test_fewer_beds_mean_more_boarding_and_deferrals(base_run: xr.Dataset) -> None:
     fewer = run_replicate(hospital(medicine=235, surgery=150), 42, 0)  # same seed: paired
     assert float(fewer.ed_boarding_total.sum()) > float(base_run.ed_boarding_total.sum())
-    assert float(fewer.elective_deferrals_year.sum()) > float(
-        base_run.elective_deferrals_year.sum()
+    assert float(fewer.elective_deferral_events_year.sum()) > float(
+        base_run.elective_deferral_events_year.sum()
+    )
+    assert float(fewer.elective_patients_deferred_year.sum()) > float(
+        base_run.elective_patients_deferred_year.sum()
     )
     assert bool((fewer.occupancy_rate_mean > base_run.occupancy_rate_mean).all())
 
 
-def test_lazy_resolution_gives_the_same_patient_logs_as_one_event_each() -> None:
+def test_both_engines_give_the_same_outputs() -> None:
     cfg = hospital(
         medicine=230,
         ed_spaces=22,
         pooling=WholeHospitalPooling(1.1, frozenset({"emergency", "direct", "elective"})),
+        n=120,
     )
     inputs = draw_inputs(cfg, 3, 0)
-    fast, slow = simulate_hospital(cfg, inputs), simulate_hospital(cfg, inputs, lazy=False)
-    for field in ("request", "bed_start", "bed_end", "bed_pool", "lost"):
-        np.testing.assert_array_equal(
-            getattr(fast.beds, field), getattr(slow.beds, field), err_msg=field
-        )
-    assert fast.ed is not None and slow.ed is not None
-    for field in ("space_start", "treated", "space_end"):
-        np.testing.assert_array_equal(
-            getattr(fast.ed, field), getattr(slow.ed, field), err_msg=field
-        )
-    assert np.nanmax(fast.ed.space_start - fast.ed.arrival) > 0, (
-        "the ED should have queued in this test"
-    )
+    fast, slow = run(cfg, inputs, engine="compiled"), run(cfg, inputs, engine="reference")
+    assert fast.attrs["des_engine"] == "compiled" and slow.attrs["des_engine"] == "reference"
+    xr.testing.assert_identical(fast.drop_attrs(), slow.drop_attrs())
+    assert float(fast.ed_boarding_total.sum()) > 0, "the ED should have boarded in this test"
 
 
 def test_whole_hospital_pooling_moves_patients_and_cuts_boarding() -> None:
@@ -252,7 +141,7 @@ def test_daytime_discharge_keeps_the_midnight_census_exactly() -> None:
     unlimited = hospital(
         medicine=math.inf, surgery=math.inf, ed_spaces=math.inf, discharge="exact", n=120
     )
-    daytime = replace(unlimited, discharge=DischargeRule("daytime", PROFILES["discharge"].hourly))
+    daytime = replace(unlimited, discharge=replace(unlimited.discharge, kind="daytime"))
     inputs = draw_inputs(unlimited, 4, 0)
     a, b = run(unlimited, inputs), run(daytime, inputs)
     np.testing.assert_array_equal(a.midnight_census, b.midnight_census)
@@ -282,6 +171,16 @@ def test_clinic_diversions_feed_the_ed() -> None:
     )
 
 
+def _onward(c: DesConfig, stages: tuple[tuple[str, float], ...]) -> DesConfig:
+    """``c`` with these onward stages on its first admission stream (surgical electives)."""
+    return replace(c, admissions=(replace(c.admissions[0], onward=stages), *c.admissions[1:]))
+
+
+def _ed(c: DesConfig, **changes: object) -> DesConfig:
+    assert c.ed is not None
+    return replace(c, ed=replace(c.ed, **changes))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -301,8 +200,52 @@ def test_clinic_diversions_feed_the_ed() -> None:
             "one value per simulated day",
         ),
         (lambda c: replace(c, pooling=WholeHospitalPooling(0.8)), "los_multiplier"),
+        (lambda c: _onward(c, (("icu", 0.2),)), r"admissions\[surgery_elective\]\.onward.*'icu'"),
+        (lambda c: _onward(c, (("surgery", 0.2),)), "must differ from the stage before"),
+        (
+            lambda c: _onward(c, (("medicine", 0.3), ("medicine", 0.2))),
+            "must differ from the stage before",
+        ),
+        (lambda c: _onward(c, (("medicine", 0.0),)), r"share = 0\.0: .*\(0, 1\)"),
+        (lambda c: _onward(c, (("medicine", math.nan),)), "share = nan"),
+        (lambda c: _onward(c, (("medicine", 0.6), ("surgery", 0.4))), "must sum to < 1"),
+        (
+            lambda c: _ed(c, admitted_onward=(("icu", (("medicine", 0.2),)),)),
+            "ed.admitted_onward = 'icu': keys must be pools the ED admits to",
+        ),
+        (
+            lambda c: _ed(c, admitted_onward=(("medicine", (("medicine", 0.2),)),)),
+            r"ed\.admitted_onward\[medicine\]\[0\]\.pool",
+        ),
+        (lambda c: _ed(c, policy="triage"), "ed.policy = 'triage': must be an EDQueuePolicy"),
+        (
+            lambda c: replace(c, pooling=WholeHospitalPooling(1.2, share=(0.5,) * 29)),
+            r"pooling\.share = '29 values'.*\(30\)",
+        ),
+        (
+            lambda c: replace(c, pooling=WholeHospitalPooling(1.2, share=(0.5,) * 29 + (1.5,))),
+            r"pooling\.share = 1\.5: .*\[0, 1\]",
+        ),
+        (
+            lambda c: replace(c, pooling=WholeHospitalPooling(1.2, policy=None)),  # type: ignore[arg-type]
+            "pooling.policy = None: must be a BedAllocationPolicy",
+        ),
     ],
 )
 def test_bad_configurations_fail_naming_the_field(change: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         change(hospital(n=30))  # type: ignore[operator]
+
+
+def test_onward_stages_policies_and_the_reforms_path_are_accepted() -> None:
+    cfg = hospital(
+        n=30,
+        onward={"surgery": (("medicine", 0.3),)},
+        ed_policy=MaxWaitTriage(),
+        pooling=WholeHospitalPooling(1.2, share=(0.0,) * 10 + (0.5,) * 20),
+    )
+    assert cfg.admissions[0].onward == (("medicine", 0.3),)
+    assert cfg.ed is not None and cfg.ed.admitted_onward == (("surgery", (("medicine", 0.3),)),)
+    assert cfg.ed.policy == MaxWaitTriage()
+    two_stages = (("medicine", 0.4), ("surgery", 0.5))  # back to the first pool is allowed
+    assert _onward(cfg, two_stages).admissions[0].onward == two_stages

@@ -414,97 +414,70 @@ class DesConfig:
 
     def validate(self) -> None:
         """Check every field and cross-field rule; raise ValueError on the first problem."""
+        self._validate_run()
+        names = self.pool_names
+        self._validate_pools()
+        _unique("admissions", [s.name for s in self.admissions])
+        for s in self.admissions:
+            self._validate_admission(s, names)
+        self._validate_electives()
+        self._validate_discharge()
+        if self.ed is not None:
+            self._validate_ed(self.ed, names)
+        _unique("clinics", [c.name for c in self.clinics])
+        for c in self.clinics:
+            self._validate_clinic(c)
+        if self.ambulance is not None:
+            self._validate_ambulance(self.ambulance)
+        if self.pooling is not None:
+            self._validate_pooling(self.pooling, names)
+
+    def _validate_run(self) -> None:
         if self.n_days < 1:
             _fail("n_days", self.n_days, "must be >= 1")
         if self.warmup_days < 0:
             _fail("warmup_days", self.warmup_days, "must be >= 0")
         if self.warmup not in ("cyclic", "first_year", "mean"):
             _fail("warmup", self.warmup, "must be 'cyclic', 'first_year' or 'mean'")
-        names = self.pool_names
-        _unique("pools", names)
+
+    def _validate_pools(self) -> None:
+        _unique("pools", self.pool_names)
         for pool in self.pools:
             if pool.elective_reserve < 0:
                 _fail(f"pools[{pool.name}].elective_reserve", pool.elective_reserve, "must be >= 0")
-        _unique("admissions", [s.name for s in self.admissions])
-        for s in self.admissions:
-            if s.pool not in names:
-                _fail(f"admissions[{s.name}].pool", s.pool, f"must be one of {', '.join(names)}")
-            if s.route not in ("elective", "maternity", "direct"):
-                _fail(
-                    f"admissions[{s.name}].route", s.route, "must be elective, maternity or direct"
-                )
-            if s.when_full not in ("queue", "lose"):
-                _fail(f"admissions[{s.name}].when_full", s.when_full, "must be 'queue' or 'lose'")
-            s.arrivals.check(f"admissions[{s.name}].arrivals", self.n_days)
+
+    def _validate_admission(self, s: AdmissionStream, names: tuple[str, ...]) -> None:
+        if s.pool not in names:
+            _fail(f"admissions[{s.name}].pool", s.pool, f"must be one of {', '.join(names)}")
+        if s.route not in ("elective", "maternity", "direct"):
+            _fail(f"admissions[{s.name}].route", s.route, "must be elective, maternity or direct")
+        if s.when_full not in ("queue", "lose"):
+            _fail(f"admissions[{s.name}].when_full", s.when_full, "must be 'queue' or 'lose'")
+        s.arrivals.check(f"admissions[{s.name}].arrivals", self.n_days)
+        _check_onward(f"admissions[{s.name}].onward", s.pool, s.onward, names)
+
+    def _validate_electives(self) -> None:
         if any(s.route == "elective" for s in self.admissions) and self.electives is None:
             _fail("electives", None, "an elective stream needs an ElectiveBooking rule")
-        if self.electives is not None:
-            if len(self.electives.booking_days) != self.n_days:
-                _fail(
-                    "electives.booking_days",
-                    len(self.electives.booking_days),
-                    f"needs one flag per simulated day ({self.n_days})",
-                )
-            if not 0.0 <= self.electives.retry_hour < 24.0:
-                _fail("electives.retry_hour", self.electives.retry_hour, "must lie in [0, 24)")
+        if self.electives is None:
+            return
+        if len(self.electives.booking_days) != self.n_days:
+            _fail(
+                "electives.booking_days",
+                len(self.electives.booking_days),
+                f"needs one flag per simulated day ({self.n_days})",
+            )
+        if not 0.0 <= self.electives.retry_hour < 24.0:
+            _fail("electives.retry_hour", self.electives.retry_hour, "must lie in [0, 24)")
+
+    def _validate_discharge(self) -> None:
         if self.discharge.kind not in ("exact", "daytime"):
             _fail("discharge.kind", self.discharge.kind, "must be 'exact' or 'daytime'")
         _check_shares("discharge.hourly", self.discharge.hourly, 24)
-        if self.ed is not None:
-            self._validate_ed(self.ed, names)
-        _unique("clinics", [c.name for c in self.clinics])
-        for c in self.clinics:
-            _check_series(f"clinics[{c.name}].demand", c.demand, self.n_days)
-            _check_series(f"clinics[{c.name}].capacity", c.capacity, self.n_days)
-            if any(v != int(v) for v in c.capacity):
-                _fail(
-                    f"clinics[{c.name}].capacity",
-                    "a fraction",
-                    "appointments must be whole numbers",
-                )
-            for pname in ("p_abandon", "p_divert_ed", "p_divert_outpatient"):
-                _check_probability(f"clinics[{c.name}].{pname}", getattr(c, pname))
-            if c.p_abandon + c.p_divert_ed + c.p_divert_outpatient > 1.0 + 1e-12:
-                _fail(
-                    f"clinics[{c.name}]",
-                    "p_abandon + p_divert_ed + p_divert_outpatient",
-                    "must not exceed 1",
-                )
-            _check_shares(f"clinics[{c.name}].ed_acuity", c.ed_acuity, len(ACUITY_LEVELS))
-            _check_shares(f"clinics[{c.name}].ed_hourly", c.ed_hourly, 24)
-            if c.max_wait_days < 1:
-                _fail(f"clinics[{c.name}].max_wait_days", c.max_wait_days, "must be >= 1")
-            if c.p_divert_ed > 0 and self.ed is None:
-                _fail(
-                    f"clinics[{c.name}].p_divert_ed",
-                    c.p_divert_ed,
-                    "diversion to the ED needs an ed",
-                )
-        if self.ambulance is not None:
-            self.ambulance.dispatches.check("ambulance.dispatches", self.n_days)
-            if not self.ambulance.response_target_minutes > 0:
-                _fail(
-                    "ambulance.response_target_minutes",
-                    self.ambulance.response_target_minutes,
-                    "must be > 0",
-                )
-        if self.pooling is not None:
-            if not (
-                math.isfinite(self.pooling.los_multiplier) and self.pooling.los_multiplier >= 1.0
-            ):
-                _fail(
-                    "pooling.los_multiplier",
-                    self.pooling.los_multiplier,
-                    "must be a finite number >= 1",
-                )
-            bad = set(self.pooling.routes) - set(ROUTES)
-            if bad:
-                _fail("pooling.routes", sorted(bad), f"routes must be among {', '.join(ROUTES)}")
-            for p in self.pooling.pools or ():
-                if p not in names:
-                    _fail("pooling.pools", p, f"must be one of {', '.join(names)}")
 
     def _validate_ed(self, ed: EmergencyDepartment, names: tuple[str, ...]) -> None:
+        if not isinstance(ed.policy, EDQueuePolicy):
+            _fail("ed.policy", ed.policy, "must be an EDQueuePolicy (sim.des.policies)")
         _unique("ed.arrivals", [s.name for s in ed.arrivals])
         for s in ed.arrivals:
             if s.acuity not in ACUITY_LEVELS:
@@ -515,26 +488,14 @@ class DesConfig:
         treat = dict(ed.treatment)
         if sorted(treat) != list(ACUITY_LEVELS):
             _fail("ed.treatment", sorted(treat), "needs one treatment time for each acuity 1..4")
+        for d in ed.dispositions:
+            _check_disposition(d, names)
+        self._validate_ed_coverage(ed)
+        self._validate_ed_admitted(ed, names)
+
+    def _validate_ed_coverage(self, ed: EmergencyDepartment) -> None:
         keys = [(d.acuity, d.age_band) for d in ed.dispositions]
         _unique("ed.dispositions (acuity, age_band)", keys)
-        for d in ed.dispositions:
-            for p, prob in d.admit:
-                if p not in names:
-                    _fail(
-                        f"ed.dispositions[{d.acuity},{d.age_band}].admit",
-                        p,
-                        f"must be one of {', '.join(names)}",
-                    )
-                _check_probability(f"ed.dispositions[{d.acuity},{d.age_band}].admit[{p}]", prob)
-            _check_probability(f"ed.dispositions[{d.acuity},{d.age_band}].home", d.home)
-            _check_probability(f"ed.dispositions[{d.acuity},{d.age_band}].transfer", d.transfer)
-            total = d.home + d.transfer + sum(p for _, p in d.admit)
-            if abs(total - 1.0) > 1e-9:
-                _fail(
-                    f"ed.dispositions[{d.acuity},{d.age_band}]",
-                    round(total, 12),
-                    "probabilities must sum to 1",
-                )
         needed = {(s.acuity, s.age_band) for s in ed.arrivals}
         if self.clinics and any(c.p_divert_ed > 0 for c in self.clinics):
             needed |= {(a, "all") for a in ACUITY_LEVELS}
@@ -545,13 +506,104 @@ class DesConfig:
                 missing,
                 "every (acuity, age_band) that arrives needs a disposition",
             )
-        los = dict(ed.admitted_los)
+
+    def _validate_ed_admitted(self, ed: EmergencyDepartment, names: tuple[str, ...]) -> None:
         admitted_to = {p for d in ed.dispositions for p, prob in d.admit if prob > 0}
-        missing_los = sorted(admitted_to - set(los))
+        missing_los = sorted(admitted_to - {p for p, _ in ed.admitted_los})
         if missing_los:
             _fail(
                 "ed.admitted_los", missing_los, "every pool the ED admits to needs a length of stay"
             )
+        _unique("ed.admitted_onward", [p for p, _ in ed.admitted_onward])
+        for pool, onward in ed.admitted_onward:
+            if pool not in admitted_to:
+                _fail(
+                    "ed.admitted_onward",
+                    pool,
+                    f"keys must be pools the ED admits to ({', '.join(sorted(admitted_to))})",
+                )
+            _check_onward(f"ed.admitted_onward[{pool}]", pool, onward, names)
+
+    def _validate_clinic(self, c: ClinicGroup) -> None:
+        name = f"clinics[{c.name}]"
+        _check_series(f"{name}.demand", c.demand, self.n_days)
+        _check_series(f"{name}.capacity", c.capacity, self.n_days)
+        if any(v != int(v) for v in c.capacity):
+            _fail(f"{name}.capacity", "a fraction", "appointments must be whole numbers")
+        for pname in ("p_abandon", "p_divert_ed", "p_divert_outpatient"):
+            _check_probability(f"{name}.{pname}", getattr(c, pname))
+        if c.p_abandon + c.p_divert_ed + c.p_divert_outpatient > 1.0 + 1e-12:
+            _fail(name, "p_abandon + p_divert_ed + p_divert_outpatient", "must not exceed 1")
+        _check_shares(f"{name}.ed_acuity", c.ed_acuity, len(ACUITY_LEVELS))
+        _check_shares(f"{name}.ed_hourly", c.ed_hourly, 24)
+        if c.max_wait_days < 1:
+            _fail(f"{name}.max_wait_days", c.max_wait_days, "must be >= 1")
+        if c.p_divert_ed > 0 and self.ed is None:
+            _fail(f"{name}.p_divert_ed", c.p_divert_ed, "diversion to the ED needs an ed")
+
+    def _validate_ambulance(self, amb: AmbulanceService) -> None:
+        amb.dispatches.check("ambulance.dispatches", self.n_days)
+        if not amb.response_target_minutes > 0:
+            _fail("ambulance.response_target_minutes", amb.response_target_minutes, "must be > 0")
+
+    def _validate_pooling(self, pooling: WholeHospitalPooling, names: tuple[str, ...]) -> None:
+        if not (math.isfinite(pooling.los_multiplier) and pooling.los_multiplier >= 1.0):
+            _fail("pooling.los_multiplier", pooling.los_multiplier, "must be a finite number >= 1")
+        bad = set(pooling.routes) - set(ROUTES)
+        if bad:
+            _fail("pooling.routes", sorted(bad), f"routes must be among {', '.join(ROUTES)}")
+        for p in pooling.pools or ():
+            if p not in names:
+                _fail("pooling.pools", p, f"must be one of {', '.join(names)}")
+        if len(pooling.share) not in (0, self.n_days):
+            _fail(
+                "pooling.share",
+                f"{len(pooling.share)} values",
+                f"needs no value (always 1) or one per simulated day ({self.n_days})",
+            )
+        bad_share = [s for s in pooling.share if not (math.isfinite(s) and 0.0 <= s <= 1.0)]
+        if bad_share:
+            _fail("pooling.share", bad_share[0], "every value must be finite and in [0, 1]")
+        if not isinstance(pooling.policy, BedAllocationPolicy):
+            _fail(
+                "pooling.policy", pooling.policy, "must be a BedAllocationPolicy (sim.des.policies)"
+            )
+
+
+def _check_disposition(d: Disposition, names: tuple[str, ...]) -> None:
+    name = f"ed.dispositions[{d.acuity},{d.age_band}]"
+    for p, prob in d.admit:
+        if p not in names:
+            _fail(f"{name}.admit", p, f"must be one of {', '.join(names)}")
+        _check_probability(f"{name}.admit[{p}]", prob)
+    _check_probability(f"{name}.home", d.home)
+    _check_probability(f"{name}.transfer", d.transfer)
+    total = d.home + d.transfer + sum(p for _, p in d.admit)
+    if abs(total - 1.0) > 1e-9:
+        _fail(name, round(total, 12), "probabilities must sum to 1")
+
+
+def _check_onward(
+    name: str, first: str, onward: tuple[tuple[str, float], ...], names: tuple[str, ...]
+) -> None:
+    """Onward stages after a first stage in pool ``first``: each pool exists and differs
+    from the stage before; each share of the whole stay is finite in (0, 1); they sum < 1."""
+    previous = first
+    for k, (pool, share) in enumerate(onward):
+        if pool not in names:
+            _fail(f"{name}[{k}].pool", pool, f"must be one of {', '.join(names)}")
+        if pool == previous:
+            _fail(f"{name}[{k}].pool", pool, f"must differ from the stage before ({previous})")
+        if not (math.isfinite(share) and 0.0 < share < 1.0):
+            _fail(f"{name}[{k}].share", share, "must be a finite share of the stay in (0, 1)")
+        previous = pool
+    total = sum(share for _, share in onward)
+    if onward and not total < 1.0:
+        _fail(
+            f"{name} shares",
+            round(total, 12),
+            "must sum to < 1 (the first stage takes the rest of the stay)",
+        )
 
 
 def _unique(name: str, items: Iterable[object]) -> None:
