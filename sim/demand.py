@@ -272,7 +272,8 @@ class YearDemand:
     los_mean: FloatArray
     """[pool, route, age] mean stay (days) after reforms."""
     bed_days: FloatArray
-    """[pool] bed-days in district hospitals, after the elderly-care transfers."""
+    """[pool] bed-days in district hospitals, after the elderly-care transfers and the ICU
+    step-down (``DemandModel.components`` splits them the same way)."""
     day_cases: float
     """Elective surgical day cases created by the day-surgery reform (served)."""
     transfers: float
@@ -461,6 +462,11 @@ class DemandModel:
         moved, transfers = self._transfers(adm, los, inp.elderly_care_transfer)
         bed_days[med] -= moved
         bed_days[_POOL["elderly_care"]] += moved
+        step_pool, step_share = self.icu_step_down()
+        if step_share > 0.0:  # the ward part of ICU episodes (LOS-ICU-STEP-DOWN)
+            stepped = step_share * bed_days[_POOL["icu"]]
+            bed_days[_POOL["icu"]] -= stepped
+            bed_days[_POOL[step_pool]] += stepped
         return YearDemand(
             visits_resident=v.resident,
             visits=v.served,
@@ -521,12 +527,24 @@ class DemandModel:
                     patients += n * transfer * float(dist.survival(after))
         return moved, patients
 
+    def icu_step_down(self) -> tuple[str, float]:
+        """(ward pool, share of an ICU episode's stay spent there after the ICU)."""
+        step = self.section.icu_step_down
+        return str(step.pool), float(step.share)
+
     def components(self, demand: YearDemand, transfer: float) -> tuple[AdmissionComponent, ...]:
         """Served admissions of a year grouped by LOS distribution, for the occupancy
-        convolution. A transferable group's bed-days split between medicine and
-        elderly care in proportion E[min(S, T)] : E[(S − T)+] (exact for bed-days; the
-        day-by-day lag of the moved part is approximated by that of the whole stay)."""
+        convolution and the DES. ``weights`` = (the group's own pool, the share of the
+        stay there) first, then the later stages of the stay in other pools:
+
+        * a transferable group's bed-days split between medicine and elderly care in
+          proportion E[min(S, T)] : E[(S − T)+] (exact for bed-days; the day-by-day lag
+          of the moved part is approximated by that of the whole stay);
+        * an ICU group's bed-days split between the ICU and the step-down ward in
+          proportion 1 − s : s (``demand.icu_step_down``, the same share for every stay).
+        """
         after = float(self.section.reforms.elderly_care_after_days)
+        step_pool, step_share = self.icu_step_down()
         out: list[AdmissionComponent] = []
         for p, pool in enumerate(POOLS):
             for r, route in enumerate(ROUTES):
@@ -537,6 +555,8 @@ class DemandModel:
                     if transferable:
                         w = transfer * dist.excess_mean(after) / dist.mean
                         weights = ((pool, 1.0 - w), ("elderly_care", w))
+                    elif pool == "icu" and step_share > 0.0:
+                        weights = ((pool, 1.0 - step_share), (step_pool, step_share))
                     out.append(AdmissionComponent(pool, route, dist, n, weights))
         return tuple(out)
 

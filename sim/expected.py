@@ -337,6 +337,9 @@ def expected_level(
         adm_pool = d.admissions.sum(axis=(1, 2))
         episodes = adm_pool.copy()  # stays begun in each pool: elderly care also takes transfers
         episodes[POOLS.index("elderly_care")] += d.transfers
+        step_pool, step_share = model.icu_step_down()
+        if step_share > 0.0:  # every ICU stay ends with a step-down stay on a ward
+            episodes[POOLS.index(step_pool)] += adm_pool[POOLS.index("icu")]
         for p in range(npool):
             mean_occ = float(occ[p].mean())
             design = _design(occ[p])

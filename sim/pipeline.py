@@ -11,8 +11,15 @@ translation, each bounded in bed-days (which are kept exactly):
   horizon; the other emergency admissions keep their own distributions;
 * ED admission probabilities by triage level are fixed over the horizon, scaled
   so the horizon's admissions through the ED equal the expected level's;
-* a stay split by the integrated elderly-care reform is two stays: one in
-  medicine and one in elderly care, with the two parts' mean bed-days.
+* a stay split over pools (the integrated elderly-care transfer, the ICU
+  step-down: ``AdmissionComponent.weights``) is one patient with onward stages
+  (``AdmissionStream.onward``): share 1 − w of the drawn stay in the first pool,
+  then share w in the next; every stay of the component is split, where the
+  expected level moves only the transferred patients' excess (same bed-days);
+* ED admissions to a pool share one set of onward shares, the bed-day-weighted
+  share of its via-ED components' stays spent in each later pool (``_ed_onward``);
+* the one-bed-pool reform takes each simulated day's year's share of the
+  scenario's path (``capacity.bed_pool.share``), as the expected level does.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from sim.data.profiles import (
     working_days,
 )
 from sim.data.service_tables import ACUITIES, POOLS, ServiceTables, load_service_tables
-from sim.demand import SERVICES
+from sim.demand import SERVICES, AdmissionComponent
 from sim.demography import project
 from sim.des.config import (
     AdmissionStream,
@@ -147,6 +154,61 @@ class _Mixture:
         return LosDistribution("lognormal", mean, cv)
 
 
+_StreamKey = tuple[str, str, LosDistribution, str, tuple[tuple[str, float], ...]]
+"""(pool, kind, length of stay, arrival profile, onward stages) of an admission stream."""
+
+
+def _onward_stages(c: AdmissionComponent) -> tuple[tuple[str, float], ...]:
+    """The stages after the first of a component's stay: ``c.weights`` after its own pool
+    (the first stage, which takes the rest of the stay), parts of zero left out."""
+    (first, _), *rest = c.weights
+    if first != c.pool:
+        raise ValueError(f"component of {c.pool}: its first weight is for {first}")
+    return tuple((pool, float(w)) for pool, w in rest if w > 0)
+
+
+def _ed_onward(
+    mix: dict[str, _Mixture], later: dict[str, dict[str, float]], admitted: dict[str, float]
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """Onward stages of ED admissions by the pool admitted to.
+
+    The ED admits to a pool with one length-of-stay mixture (``_Mixture``) over all of
+    the pool's via-ED components and years, so the onward share of pool q is the
+    bed-day-weighted share of those components' stays spent in q:
+    Σ n·L·w_q / Σ n·L (n admissions, L mean stay, w_q the component's share in q; 0 for
+    a component that does not move). The ED's bed-days in each pool over the horizon
+    are then exactly the expected level's; within a year, only while w_q is the same
+    every year (a transfer share that rises over the horizon is averaged over it)."""
+    out = []
+    for pool in POOLS:
+        if admitted.get(pool, 0.0) <= 0 or not later.get(pool):
+            continue
+        stages = tuple((q, bd / mix[pool].s1) for q, bd in later[pool].items() if bd > 0)
+        if stages:
+            out.append((pool, stages))
+    return tuple(out)
+
+
+def _admit_probabilities(
+    visits: np.ndarray, weights: np.ndarray, transfer: np.ndarray, admissions: float
+) -> np.ndarray:
+    """Admission probability by triage level: ``weights × scale``, capped at 1 − transfer,
+    with the scale chosen so that visits · probabilities = ``admissions`` (the capped
+    levels' shortfall is spread over the others; all capped if even that falls short)."""
+    cap = 1.0 - transfer
+    capped = np.zeros(weights.size, dtype=bool)
+    for _ in range(weights.size + 1):
+        rest = admissions - float(visits[capped] @ cap[capped])
+        free = float(visits[~capped] @ weights[~capped])
+        scale = rest / free if free > 0 and rest > 0 else 0.0
+        p = np.where(capped, cap, np.minimum(weights * scale, cap))
+        newly = ~capped & (weights * scale >= cap)
+        if not newly.any():
+            return p
+        capped |= newly
+    return cap.copy()
+
+
 def des_config(
     sc: Scenario,
     state: ExpectedState,
@@ -168,12 +230,13 @@ def des_config(
     def rate(daily: np.ndarray, profile: str) -> ArrivalRate:
         return ArrivalRate(tuple(daily.tolist()), inputs.profiles[profile].hourly)
 
-    # --- admissions: one stream per (pool, kind, length-of-stay distribution)
-    streams: dict[tuple[str, str, LosDistribution, str], np.ndarray] = defaultdict(
-        lambda: np.zeros(n_days)
-    )
+    # --- admissions: one stream per (pool, kind, length of stay, profile, onward stages);
+    # a stay split over pools (elderly-care transfer, ICU step-down) is one patient who
+    # moves on (AdmissionStream.onward), never a second, independent stream
+    streams: dict[_StreamKey, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
     via_ed: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
     ed_mix: dict[str, _Mixture] = defaultdict(_Mixture)
+    ed_onward: dict[str, dict[str, float]] = defaultdict(dict)  # bed-days of later stages
     for y, k, n in spans:
         d = state.demands[y]
         for c in state.model.components(d, d.elderly_care_transfer):
@@ -186,25 +249,31 @@ def des_config(
                 if c.route == "elective"
                 else ("maternity" if c.pool in MATERNITY_POOLS else "direct")
             )
-            for pool, w in c.weights:
-                los = c.los if w == 1.0 else c.los.with_mean(c.los.mean * w)
-                if pool == c.pool and f_ed > 0:
-                    ed_mix[pool].add(c.admissions * f_ed, los)
-                    via_ed[pool][k : k + n] += c.admissions * f_ed * shape
-                elif f_ed > 0:  # the elderly-care part of a stay that began through the ED
-                    ed_shape = shapes(ED_WALK_IN, y)[:n]
-                    streams[(pool, "direct", los, ED_WALK_IN)][k : k + n] += (
-                        c.admissions * f_ed * ed_shape
-                    )
-                # a transfer into another pool (integrated elderly care) is never booked
-                part_kind = kind if pool == c.pool else "direct"
-                streams[(pool, part_kind, los, profile)][k : k + n] += (
+            onward = _onward_stages(c)
+            if f_ed > 0:
+                ed_mix[c.pool].add(c.admissions * f_ed, c.los)
+                via_ed[c.pool][k : k + n] += c.admissions * f_ed * shape
+                for pool, w in onward:
+                    later = ed_onward[c.pool]
+                    later[pool] = later.get(pool, 0.0) + c.admissions * f_ed * c.los.mean * w
+            if f_ed < 1:
+                streams[(c.pool, kind, c.los, profile, onward)][k : k + n] += (
                     c.admissions * (1.0 - f_ed) * shape
                 )
     admissions = tuple(
-        AdmissionStream(f"{pool}.{kind}.{i}", pool, kind, rate(daily, profile), Duration(los))  # type: ignore[arg-type]
-        for i, ((pool, kind, los, profile), daily) in enumerate(
-            sorted(streams.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].mean, kv[0][2].cv))
+        AdmissionStream(
+            f"{pool}.{kind}.{i}",
+            pool,
+            kind,  # type: ignore[arg-type]
+            rate(daily, profile),
+            Duration(los),
+            onward=onward,
+        )
+        for i, ((pool, kind, los, profile, onward), daily) in enumerate(
+            sorted(
+                streams.items(),
+                key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].mean, kv[0][2].cv, kv[0][4]),
+            )
         )
         if daily.sum() > 0
     )
@@ -258,19 +327,17 @@ def des_config(
         )
     total_visits = np.array([sum(ed_visits[a].values()) for a in ACUITIES])
     total_admit = sum(float(v.sum()) for v in via_ed.values())
-    weights = np.array(des.ed.admit_weights, dtype=float)
-    scale = (
-        total_admit / float(total_visits @ weights) if float(total_visits @ weights) > 0 else 0.0
-    )
     transfer = np.array(des.ed.transfer, dtype=float)
-    p_admit = np.minimum(weights * scale, 1.0 - transfer)
+    p_admit = _admit_probabilities(
+        total_visits, np.array(des.ed.admit_weights, dtype=float), transfer, total_admit
+    )
     pool_share = {
         p: float(via_ed[p].sum()) / total_admit for p in POOLS if p in via_ed and total_admit > 0
     }
     dispositions = tuple(
         Disposition(
             a,
-            float(1.0 - p_admit[i] - transfer[i]),
+            max(float(1.0 - p_admit[i] - transfer[i]), 0.0),
             float(transfer[i]),
             tuple((p, float(p_admit[i] * s)) for p, s in pool_share.items() if s > 0),
         )
@@ -301,6 +368,7 @@ def des_config(
         admitted_los=tuple(
             (p, Duration(ed_mix[p].distribution())) for p in POOLS if p in pool_share
         ),
+        admitted_onward=_ed_onward(ed_mix, ed_onward, pool_share),
     )
 
     # --- community clinics
@@ -364,12 +432,17 @@ def des_config(
         ),
     )
 
-    share = float(path_at(sc.capacity.bed_pool.share, state.years[-1]))
+    # --- the one-bed-pool reform: each day takes its year's share, as the expected level
+    reform = np.zeros(n_days)
+    for y, k, n in spans:
+        reform[k : k + n] = float(path_at(sc.capacity.bed_pool.share, y))
     pooling = (
         WholeHospitalPooling(
-            float(des.pooling_los_multiplier), pools=tuple(sc.capacity.bed_pool.pools)
+            float(des.pooling_los_multiplier),
+            pools=tuple(sc.capacity.bed_pool.pools),
+            share=tuple(reform.tolist()),
         )
-        if share > 0 and not unlimited
+        if reform.max() > 0 and not unlimited
         else None
     )
     return DesConfig(
@@ -389,6 +462,11 @@ def des_config(
 
 
 # ------------------------------------------------------------------ one replicate
+ENGINES: tuple[str, ...] = ("compiled", "reference")
+"""The DES engines ``run_replicate_all`` can use (``sim.des.engine.run_replicate``)."""
+DEFAULT_ENGINE = "compiled"
+
+
 def _des_part(ds: xr.Dataset) -> xr.Dataset:
     keep = []
     for name, var in ds.data_vars.items():
@@ -410,10 +488,13 @@ def run_replicate_all(
     des: bool = True,
     unlimited: bool = False,
     inputs: BaseInputs | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> xr.Dataset:
     """Projection, expected level and (optionally) DES of a *resolved* scenario replicate,
     merged into one Dataset (projection variables that clash are renamed; DES variables
-    carry the prefix ``des_`` and a ``date`` dimension)."""
+    carry the prefix ``des_`` and a ``date`` dimension). ``engine`` is the DES engine
+    (:data:`ENGINES`): ``"compiled"`` (numba) or ``"reference"`` (SimPy); both give the
+    same numbers (``sim/des/RULES.md``)."""
     inputs = inputs or base_inputs(sc)
     projection = project(sc, inputs.demographic)
     state = prepare_expected(sc, projection, inputs.service, inputs.profiles, inputs.calendar)
@@ -423,7 +504,24 @@ def run_replicate_all(
     parts = [projection.rename(PROJECTION_RENAMES), expected.rename({"day": "day_of_year"})]
     if des:
         config = des_config(sc, state, expected, inputs, unlimited=unlimited)
-        parts.append(_des_part(run_replicate(config, seed, replicate)))
+        parts.append(_des_part(run_replicate(config, seed, replicate, engine=engine)))
     merged = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="drop_conflicts")
     merged.attrs = {}
     return merged
+
+
+def prepare_engine(engine: str) -> float | None:
+    """Make the DES engine ready before a batch's tasks start: the compiled engine is
+    compiled (numba; the first time) or loaded from numba's on-disk cache, so that the
+    worker processes load the cache and no task's time includes a compilation. Returns
+    the wall seconds it took (numba's import included), or None for an engine that needs
+    nothing (the reference)."""
+    if engine != "compiled":
+        return None
+    import time
+
+    start = time.perf_counter()
+    from sim.des.compiled import compile_engine  # numba: only when a batch needs it
+
+    compile_engine()
+    return time.perf_counter() - start

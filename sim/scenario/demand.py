@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from sim.scenario.capacity import PoolName
 from sim.scenario.types import (
     Interval80,
     Strict,
@@ -32,6 +33,7 @@ __all__ = [
     "DemandSection",
     "Flows",
     "Growth",
+    "IcuStepDown",
     "Maternity",
     "Reforms",
 ]
@@ -179,6 +181,27 @@ class Reforms(Strict):
     """Days in a medical bed before such a transfer; 1-90 (REF-ELDERLY-AFTER, assumption)."""
 
 
+class IcuStepDown(Strict):
+    """ICU step-down: an ICU episode ends in a ward bed. A share of every ICU stay (the
+    stay of ``los.csv``'s ICU line is the whole episode) is spent in a bed of ``pool``
+    after the ICU; the expected level moves that share of ICU bed-days to ``pool``, the
+    DES moves the patient there for that share of the stay (DATA.md LOS-ICU-STEP-DOWN)."""
+
+    share: uncertain(0.0, 0.9, "fraction of the ICU episode's stay") = _tri_field(0.1, 0.25, 0.5)  # type: ignore[valid-type]
+    """Share of an ICU episode's stay spent in a ward step-down bed after the ICU; 0-0.9
+    (0 = the whole stay in the ICU) (LOS-ICU-STEP-DOWN: triangular 0.1 / 0.25 / 0.5,
+    assumption, grade S)."""
+    pool: PoolName = "medicine"
+    """Ward pool of the step-down beds: medicine, surgery, paediatrics, obstetrics, neonatal
+    or elderly_care, not icu (LOS-ICU-STEP-DOWN)."""
+
+    @model_validator(mode="after")
+    def _ward(self) -> IcuStepDown:
+        if self.pool == "icu":
+            raise cross_error("pool", self.pool, "the step-down pool must be a ward, not icu")
+        return self
+
+
 REFORM_LEVERS = (
     "ed_diversion",
     "family_doctor",
@@ -210,6 +233,8 @@ class DemandSection(Strict):
     ed_older_rr: uncertain(0.5, 3.0, "times") = _tri_field(1.0, 1.0, 2.0)  # type: ignore[valid-type]
     """ED visits per head at 65+ relative to the flat age shape; 0.5-3
     (ED-OLDER-RR: 1.0, sensitivity 1.0-2.0, grade S)."""
+    icu_step_down: IcuStepDown = Field(default_factory=IcuStepDown)
+    """Part of each ICU episode spent in a ward bed after the ICU (LOS-ICU-STEP-DOWN)."""
 
     @model_validator(mode="after")
     def _reforms_start_at_zero(self) -> DemandSection:
