@@ -32,6 +32,7 @@ def run_batch(
     scheduler: str | None = None,
     folder: str | Path | None = None,
     des_replicates: int | None = None,
+    engine: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """Run (or resume) a batch of scenario files or Scenario objects and return its
@@ -39,7 +40,9 @@ def run_batch(
 
     ``seed`` defaults to ``run.seed`` of the first scenario; ``des_replicates=K`` runs
     the DES on replicates 0..K-1 only (default: every replicate; 0: expected level
-    only). The batch folder (default ``results/batch-<plan hash>``) keeps the task
+    only); ``engine`` is the DES engine, ``"compiled"`` (the default: numba, compiled
+    once before the tasks, then loaded from its cache) or ``"reference"`` (SimPy). The
+    batch folder (default ``results/batch-<plan hash>``) keeps the task
     files, ``results.nc`` and ``manifest.json``; its path is in the Dataset's
     ``batch_folder`` attribute. See ``sim.batch`` for resuming and faults."""
     loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
@@ -48,6 +51,8 @@ def run_batch(
     opts = dict(options or {})
     if des_replicates is not None:
         opts["des_replicates"] = des_replicates
+    if engine is not None:
+        opts["engine"] = engine
     root_seed = loaded[0].run.seed if seed is None else seed
     plan = batch.make_plan(loaded, replicates, root_seed, options=opts)
     out = Path(folder) if folder is not None else default_batch_folder(plan)

@@ -40,7 +40,7 @@ import xarray as xr
 from sim import names
 from sim.data import table_path
 from sim.errors import ScenarioError
-from sim.pipeline import run_replicate_all
+from sim.pipeline import DEFAULT_ENGINE, ENGINES, prepare_engine, run_replicate_all
 from sim.scenario import Scenario, draw, load_dict
 from sim.scenario.sweep import apply_point
 from sim.store import (
@@ -103,7 +103,8 @@ class Plan:
     replicates: list[int]
     seed: int
     options: dict[str, Any] = field(default_factory=dict)
-    """What each task computes (levels, DES replicates, end year...)."""
+    """What each task computes and how (DES replicates, the DES ``engine``...); part of
+    the fingerprint, so a batch run with another engine never reuses these task files."""
     tables: dict[str, str] = field(default_factory=dict)
     """SHA-256 (hex) of each data table file the scenarios read, by reference: the CSV's
     path, or ``<table>:<built-in name>`` (see :func:`table_digests`). Editing a table
@@ -139,7 +140,9 @@ def make_plan(
     points: dict[str, list[dict[str, Any]]] | None = None,
     options: dict[str, Any] | None = None,
 ) -> Plan:
-    """A run plan over ``scenarios`` × sweep points × replicates 0..replicates-1."""
+    """A run plan over ``scenarios`` × sweep points × replicates 0..replicates-1.
+    ``options["engine"]`` (the DES engine, :data:`sim.pipeline.ENGINES`) is set to the
+    default, ``"compiled"``, when not given."""
     if replicates < 1:
         raise ScenarioError(None, "--replicates", replicates, "must be a whole number >= 1")
     seen: set[str] = set()
@@ -148,12 +151,16 @@ def make_plan(
             raise ScenarioError(None, "name", sc.name, "two scenarios in one batch share this name")
         seen.add(sc.name)
     pts = {sc.name: (points or {}).get(sc.name, [{}]) for sc in scenarios}
+    opts = dict(options or {})
+    engine = opts.setdefault("engine", DEFAULT_ENGINE)
+    if engine not in ENGINES:
+        raise ScenarioError(None, "--engine", engine, f"allowed: {', '.join(ENGINES)}")
     return Plan(
         scenarios={sc.name: sc.model_dump(mode="json") for sc in scenarios},
         points=pts,
         replicates=list(range(replicates)),
         seed=seed,
-        options=dict(options or {}),
+        options=opts,
         tables=table_digests(scenarios),
     )
 
@@ -193,11 +200,19 @@ def runs_des(plan: Plan, task: Task) -> bool:
     return des_replicates is None or task.replicate < int(des_replicates)
 
 
+def des_engine(plan: Plan) -> str:
+    """The DES engine of the plan's tasks (the ``engine`` option; default compiled)."""
+    return str(plan.options.get("engine", DEFAULT_ENGINE))
+
+
 def run_task(plan: Plan, task: Task) -> xr.Dataset:
     """Compute one task: projection, expected level and, for replicates below the plan's
-    ``des_replicates`` option (default: all), the discrete-event model."""
+    ``des_replicates`` option (default: all), the discrete-event model on the plan's
+    engine."""
     sc = draw(task_scenario(plan, task), task.replicate, task.seed)
-    return run_replicate_all(sc, task.seed, task.replicate, des=runs_des(plan, task))
+    return run_replicate_all(
+        sc, task.seed, task.replicate, des=runs_des(plan, task), engine=des_engine(plan)
+    )
 
 
 TaskFunction = Callable[[Plan, Task], xr.Dataset]
@@ -590,6 +605,9 @@ class BatchResult:
     seconds: float
     isolated: int = 0
     """Tasks run alone (local processes) because a worker died while they were running."""
+    compile_seconds: float | None = None
+    """Seconds the compiled DES engine took to compile or load its cache before the tasks
+    (not in ``seconds``); None when no task of this run needed it."""
 
 
 def _now() -> str:
@@ -619,6 +637,7 @@ def run_batch(
     task_fn: TaskFunction = run_task,
     on_start: Callable[[int, int], None] | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    on_compile: Callable[[float], None] | None = None,
 ) -> BatchResult:
     """Run (or resume) a batch into ``folder`` and return the combined Dataset.
 
@@ -629,11 +648,19 @@ def run_batch(
     before work starts. Only one run at a time may use a folder: a second one fails
     with a ScenarioError before any work.
 
+    When tasks with the DES on the compiled engine are to be computed, this process
+    first compiles the engine (or loads numba's cache; :func:`sim.pipeline.prepare_engine`)
+    so that the workers load the cache; ``on_compile`` is called with its seconds, before
+    ``on_start``. That time is in the manifest as ``des_compile_seconds`` (null when no
+    compilation was needed) and in this run's entry of ``runs``, never in ``seconds`` nor
+    in ``task_seconds``.
+
     The folder's ``manifest.json`` holds, besides the provenance and the plan, the run
     plan rows (``run_plan``), this run's ``started`` and ``finished`` times (UTC),
     ``task_seconds`` (wall seconds of each task computed in this run, measured in the
-    worker) and ``runs``: one entry per run of this plan into the folder that finished
-    (``extra_manifest`` keys are added last and win)."""
+    worker), ``seconds`` (this run's wall time, the compilation left out) and ``runs``:
+    one entry per run of this plan into the folder that finished (``extra_manifest`` keys
+    are added last and win)."""
     start = time.perf_counter()
     started = _now()
     out = Path(folder)
@@ -652,6 +679,11 @@ def run_batch(
         kinds = ["des" if runs_des(plan, t) else "expected" for t in todo]
         check_space(out, 2 * sum(TASK_FILE_BYTES[k] for k in kinds))
         report = progress or (lambda done, retried: None)
+        compile_seconds = None
+        if any(runs_des(plan, t) for t in todo):
+            compile_seconds = prepare_engine(des_engine(plan))
+        if compile_seconds is not None and on_compile is not None:
+            on_compile(compile_seconds)
         if on_start is not None:
             on_start(len(todo), reused)
         tally = _Tally()
@@ -663,8 +695,9 @@ def run_batch(
         clean_temporaries(out)  # of writes stopped when a worker died
         ds = combine(out, plan)
         save_dataset(ds, out / RESULTS_FILE)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - (compile_seconds or 0.0)
         finished = _now()
+        compile_field = None if compile_seconds is None else round(compile_seconds, 3)
         run = {
             "started": started,
             "finished": finished,
@@ -673,6 +706,8 @@ def run_batch(
             "isolated": tally.isolated,
             "workers": workers,
             "scheduler": scheduler,
+            "engine": des_engine(plan),
+            "des_compile_seconds": compile_field,
         }
         fields: dict[str, Any] = {
             "kind": "batch",
@@ -691,13 +726,14 @@ def run_batch(
             "started": started,
             "finished": finished,
             "seconds": round(seconds, 3),
+            "des_compile_seconds": compile_field,
             "task_seconds": {k: round(v, 3) for k, v in sorted(tally.seconds.items())},
             "runs": [*earlier, run],
             "run_plan": list(plan_tasks(plan)),
             **(extra_manifest or {}),
         }
         save_manifest(out, provenance(**fields))
-    return BatchResult(out, ds, len(todo), reused, seconds, tally.isolated)
+    return BatchResult(out, ds, len(todo), reused, seconds, tally.isolated, compile_seconds)
 
 
 def plan_tasks(plan: Plan) -> Iterable[dict[str, Any]]:

@@ -22,7 +22,7 @@ from sim.api import default_batch_folder
 from sim.data import load_demographic_tables
 from sim.demography import project_replicates
 from sim.errors import ScenarioError
-from sim.pipeline import DES_PREFIX
+from sim.pipeline import DEFAULT_ENGINE, DES_PREFIX, ENGINES
 from sim.plots import plot_pyramid
 from sim.scenario import Scenario, load
 from sim.scenario.sweep import Sweep, load_sweep
@@ -162,6 +162,7 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
             retries=args.retries,
             progress=progress,
             on_start=on_start,
+            on_compile=_compiled,
         )
     except (batch.BatchError, OSError) as exc:
         if bar:
@@ -179,22 +180,36 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
     return result
 
 
-def _des_option(args: argparse.Namespace) -> dict[str, int]:
+def _compiled(seconds: float) -> None:
+    """Said once before a batch whose tasks run the compiled DES engine."""
+    print(
+        f"compiled DES engine ready in {seconds:.1f} s "
+        "(first run compiles; later runs load the cache)",
+        flush=True,
+    )
+
+
+def _des_option(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan options the DES flags give: ``engine`` always, ``des_replicates`` if set."""
+    if args.engine not in ENGINES:
+        raise ScenarioError(None, "--engine", args.engine, f"allowed: {', '.join(ENGINES)}")
+    options: dict[str, Any] = {"engine": args.engine}
     if args.des_replicates is None:
-        return {}
+        return options
     if args.des_replicates < 0:
         raise ScenarioError(
             None, "--des-replicates", args.des_replicates, "must be a whole number >= 0"
         )
-    return {"des_replicates": args.des_replicates}
+    return {**options, "des_replicates": args.des_replicates}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    options = _des_option(args)
     scenarios = [load(f) for f in args.scenarios]
     for sc in scenarios:
         _tables_for(sc)
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    plan = batch.make_plan(scenarios, args.replicates, seed, options=_des_option(args))
+    plan = batch.make_plan(scenarios, args.replicates, seed, options=options)
     _execute(plan, args, "run")
     return 0
 
@@ -202,6 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sensitivity import analyse
 
+    options = _des_option(args)
     scenarios = [load(f) for f in args.scenario]
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
     sweeps = {sc.name: load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios}
@@ -210,7 +226,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         scenarios,
         args.replicates,
         seed,
-        options=_des_option(args),
+        options=options,
         points={n: list(s.points) for n, s in sweeps.items()},
     )
     wants_indices = sweep.method in ("sobol", "morris") and bool(sweep.outputs)
@@ -247,30 +263,30 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 MAIN_REPLICATES = 20
-"""Replicates of the expected level per scenario in the main job (uncertainty fans)."""
-MAIN_DES_REPLICATES = 1
-"""Replicates that also run the DES in the main job (2025-2030, ~45 s each on one core);
-chosen so that the main job ends within 5 minutes on a 2-core machine."""
+"""Replicates per scenario in the main job (uncertainty fans); every one runs the DES
+(2025-2030, a few seconds each on the compiled engine) unless ``--des-replicates K``."""
 FULL_REPLICATES = 30
 
 
 def cmd_main(args: argparse.Namespace) -> int:
-    files = sorted((ROOT / "scenarios").glob("*.toml"))
-    scenarios = [load(f) for f in files]
-    for sc in scenarios:
-        _tables_for(sc)
     if args.replicates is None:
         args.replicates = FULL_REPLICATES if args.full else MAIN_REPLICATES
     replicates = args.replicates
     if args.des_replicates is None:
-        args.des_replicates = replicates if args.full else MAIN_DES_REPLICATES
-    des_replicates = _des_option(args)["des_replicates"]
+        args.des_replicates = replicates  # the DES on every replicate
+    options = _des_option(args)
+    files = sorted((ROOT / "scenarios").glob("*.toml"))
+    scenarios = [load(f) for f in files]
+    for sc in scenarios:
+        _tables_for(sc)
+    des_replicates = min(int(options["des_replicates"]), replicates)
     seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    plan = batch.make_plan(scenarios, replicates, seed, options={"des_replicates": des_replicates})
+    plan = batch.make_plan(scenarios, replicates, seed, options=options)
     what = "full batch" if args.full else "main job"
     print(
         f"{what}: {len(scenarios)} scenarios x {replicates} replicates (expected level), "
-        f"the DES on {min(des_replicates, replicates)} of them; {args.workers} workers"
+        f"the DES ({plan.options['engine']} engine) on {des_replicates} of them; "
+        f"{args.workers} workers"
     )
     result = _execute(plan, args, what)
     _write_report(result.folder)
@@ -424,6 +440,14 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"run the DES on replicates 0..K-1 only (default: {des_replicates[1]})",
         )
         p.add_argument(
+            "--engine",
+            default=DEFAULT_ENGINE,
+            metavar="|".join(ENGINES),
+            help="the DES engine: compiled (numba; compiled once, then loaded from its "
+            "cache) or reference (SimPy; the same numbers, slower); "
+            f"default {DEFAULT_ENGINE}",
+        )
+        p.add_argument(
             "--batch-dir",
             default=None,
             metavar="DIR",
@@ -452,13 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "main",
-        help="the main job: every shipped scenario (expected level with uncertainty, the DES, "
-        "report)",
+        help="the main job: every shipped scenario (expected level and the DES on every "
+        "replicate, with uncertainty; report)",
     )
     batch_options(
         p,
         replicates=(None, f"{MAIN_REPLICATES} ({FULL_REPLICATES} with --full)"),
-        des_replicates=(None, f"{MAIN_DES_REPLICATES} (every replicate with --full)"),
+        des_replicates=(None, "every replicate"),
     )
     p.add_argument(
         "--full",

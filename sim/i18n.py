@@ -74,7 +74,7 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "ed_boarding": ("急诊滞留（入院决定至上床）", "ED boarding (decision to admit → bed)"),
     "hours_mean": ("平均小时数", "mean hours"),
     "elective_deferrals": ("择期住院推迟", "Elective admissions deferred"),
-    "persons_per_year": ("人次/年", "persons per year"),
+    "persons_per_year": ("人/年", "persons per year"),
     "clinic_unmet": ("社康未满足需求（放弃或转诊）", "Community-clinic unmet demand"),
     "ambulance_delay": ("等待空闲救护车", "Wait for a free ambulance"),
     "minutes_mean": ("平均分钟数", "mean minutes"),
@@ -123,10 +123,15 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "report_key_note": (
         "中心值为重复 0（各不确定输入取中心值）；区间为随机抽样重复的 5%–95% 分位数；"
-        "“达标概率”为满足目标的抽样重复所占比例。",
+        "“达标概率”为满足目标的抽样重复所占比例。离散事件模拟（DES）指标显示运行 DES 的各重复的"
+        "中位数（每个重复为一次模拟历程）及同样的 90% 区间；Δ 为与基准情景的平均配对差异及其 "
+        "95% 置信区间。",
         "Central = replicate 0 (every uncertain input at its central value); the range is the "
         "5%–95% quantiles over the randomly drawn replicates; 'P(meets)' is the share of "
-        "drawn replicates that meet the target.",
+        "drawn replicates that meet the target. Discrete-event (DES) figures show the median "
+        "over the replicates that ran the DES (each is one simulated history) with the same "
+        "90% range; Δ is the mean paired difference from the baseline with its 95% "
+        "confidence interval.",
     ),
     "report_assumptions": ("各情景的假设", "Each scenario's assumptions"),
     "report_differs": (
@@ -191,7 +196,14 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Days with district midnight occupancy ≥ 85% (DES)",
     ),
     "kf_des_ed_boarding": ("急诊平均滞留时间（DES）", "Mean ED boarding time (DES)"),
-    "kf_des_elective_deferrals": ("择期住院推迟人次（DES）", "Elective admissions deferred (DES)"),
+    "kf_des_elective_patients_deferred": (
+        "择期住院推迟人数（DES）",
+        "Elective admissions deferred, patients (DES)",
+    ),
+    "kf_des_elective_deferral_events": (
+        "择期住院推迟次数（DES）",
+        "Elective deferral events (DES)",
+    ),
     "kf_des_clinic_unmet": ("社康未满足需求（DES）", "Community-clinic requests unmet (DES)"),
     "kf_des_ambulance_within_target": (
         "救护车在响应目标内到达的比例（DES）",
@@ -200,6 +212,7 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "unit_thousand_persons": ("千人", "thousand persons"),
     "unit_percent": ("%", "%"),
     "unit_persons_per_year": ("人/年", "persons per year"),
+    "unit_events_per_year": ("次/年", "events per year"),
     "unit_years": ("岁", "years"),
     "unit_beds": ("张", "beds"),
     "unit_per_1000": ("每千人", "per 1,000"),
@@ -269,14 +282,17 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "whiskers: 5% and 95% quantiles); the red dotted line is 85%.",
     ),
     "cap_occupancy_risk": (
-        "高占用率时间占比：占用率 ≥ 85%、≥ 95% 与床位全满（各 DES 重复的均值，须为范围）。",
-        "Share of time at occupancy ≥ 85%, ≥ 95% and with every bed full (mean over the DES "
-        "replicates; whiskers: their range).",
+        "高占用率时间占比：占用率 ≥ 85%、≥ 95% 与床位全满"
+        "（柱为各 DES 重复的中位数，须线为 90% 区间）。",
+        "Share of time at occupancy ≥ 85%, ≥ 95% and with every bed full (bars: median over "
+        "the DES replicates; whiskers: their 90% range).",
     ),
     "cap_pressure": (
-        "系统压力：急诊滞留、择期住院推迟、社康未满足需求与等待救护车时间（DES）。",
-        "System pressure: ED boarding, deferred electives, unmet community-clinic demand and "
-        "the wait for an ambulance (DES).",
+        "系统压力：急诊滞留、择期住院推迟人数、社康未满足需求与等待救护车时间（DES；点为各重复的"
+        "中位数，须线为 90% 区间）。",
+        "System pressure: ED boarding, electives deferred (patients), unmet community-clinic "
+        "demand and the wait for an ambulance (DES; markers: median over the replicates, "
+        "whiskers: their 90% range).",
     ),
     "cap_sensitivity": (
         "参数敏感性（参数扫描的 Sobol 或 Morris 指数）。",

@@ -9,7 +9,9 @@ plain text (no mathtext).
 
 Uncertainty: fans show the median and the 50% and 90% bands over a batch's drawn
 replicates (:func:`sim.summary.quantiles`); central values are replicate 0. The
-discrete-event (DES) figures use the replicates that ran the DES.
+discrete-event (DES) figures use the replicates that ran the DES: the same quantiles
+(median and 90% range) of their uncertainty sample, and the days of all of them pooled
+for the occupancy distribution.
 """
 
 from __future__ import annotations
@@ -538,8 +540,9 @@ def plot_occupancy_risk(
     lang: str = "en",
 ) -> Figure:
     """Share of the year's time with occupancy >= 85%, >= 95% and with every bed full,
-    per bed pool (bars: mean over the DES replicates; whiskers: their range), one colour
-    per scenario; default year: the plan's 2030 or the last year."""
+    per bed pool (bars: median over the DES replicates' uncertainty sample; whiskers: its
+    90% range, :func:`sim.summary.quantiles`), one colour per scenario; default year: the
+    plan's 2030 or the last year."""
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, panels = _panels(axes, len(OCCUPANCY_RISKS), 3, (14.0, 4.5))
@@ -548,8 +551,6 @@ def plot_occupancy_risk(
                 _note(ax, i18n.text("no_des", lang))
                 ax.set_title(i18n.text(key, lang))
             return fig
-        reps = summary.des_replicates(ds)
-        dim = summary.sample_dim(ds["des_p_full"])
         if year is None:
             years = [int(y) for y in ds["des_p_full"][names.YEAR].values]
             year = PlanTargets().year if PlanTargets().year in years else years[-1]
@@ -558,19 +559,18 @@ def plot_occupancy_risk(
         width = 0.8 / len(scen)
         x = np.arange(len(pools))
         for ax, (var, key) in zip(panels, OCCUPANCY_RISKS, strict=True):
-            da = ds[var].sel({dim: reps, names.YEAR: year}) * 100.0
+            da = ds[var].sel({names.YEAR: year}) * 100.0
+            q = summary.quantiles(da, summary.RANGE_QUANTILES)
+            ranged = summary.sample_size(da) >= 2
             for i, (code, lab) in enumerate(scen):
-                v = _pick(da, code).transpose(names.POOL, dim)
-                vals = np.asarray(v.values, dtype=float)
-                mean = np.nanmean(vals, axis=1)
-                err = np.vstack([mean - np.nanmin(vals, axis=1), np.nanmax(vals, axis=1) - mean])
+                mid, err = _median_and_range(_pick(q, code).sel({names.POOL: pools}))
                 ax.bar(
                     x + (i - (len(scen) - 1) / 2) * width,
-                    mean,
+                    mid,
                     width * 0.95,
                     color=_colour(i),
                     label=lab,
-                    yerr=err if vals.shape[1] > 1 else None,
+                    yerr=err if ranged else None,
                     capsize=2,
                 )
             ax.set_xticks(x)
@@ -585,13 +585,25 @@ def plot_occupancy_risk(
     return fig
 
 
+def _median_and_range(q: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """From quantiles (:data:`sim.summary.RANGE_QUANTILES` along ``quantile``, one other
+    dimension): the medians and the (2, n) whisker lengths down to the 5% and up to the
+    95% quantile (0 where there is none)."""
+    lo, mid, hi = (
+        np.asarray(q.sel({summary.QUANTILE: p}).values, dtype=float)
+        for p in summary.RANGE_QUANTILES
+    )
+    err = np.vstack([mid - lo, hi - mid])
+    return mid, np.where(np.isfinite(err), err, 0.0)
+
+
 # ------------------------------------------------------------------ DES pressure
 PRESSURE_PANELS: tuple[tuple[str, str, Callable[[xr.Dataset], xr.DataArray]], ...] = (
     ("ed_boarding", "hours_mean", lambda d: d["des_ed_boarding_mean"]),
     (
         "elective_deferrals",
         "persons_per_year",
-        lambda d: d["des_elective_deferrals_year"].sum(names.POOL, min_count=1),
+        lambda d: d["des_elective_patients_deferred_year"].sum(names.POOL, min_count=1),
     ),
     (
         "clinic_unmet",
@@ -606,32 +618,30 @@ PRESSURE_PANELS: tuple[tuple[str, str, Callable[[xr.Dataset], xr.DataArray]], ..
 def plot_pressure(
     ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str = "en"
 ) -> Figure:
-    """ED boarding, elective deferrals, community-clinic unmet demand and ambulance delay
-    by year from the DES: mean over the DES replicates (markers) and their range
-    (whiskers), one colour per scenario, side by side."""
+    """ED boarding, electives deferred (patients), community-clinic unmet demand and
+    ambulance delay by year from the DES: median over the DES replicates' uncertainty
+    sample (markers) and its 90% range (whiskers; :func:`sim.summary.quantiles`), one
+    colour per scenario, side by side."""
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, panels = _panels(axes, len(PRESSURE_PANELS), 2, (11.0, 7.5))
         des = summary.has_des(ds)
-        reps = summary.des_replicates(ds)
-        dim = summary.sample_dim(ds) if des else names.REPLICATE
         scen = _scenarios(ds)
         for ax, (title, ylabel, value) in zip(panels, PRESSURE_PANELS, strict=True):
             ax.set_title(i18n.text(title, lang))
             if not des:
                 _note(ax, i18n.text("no_des", lang))
                 continue
-            da = _years_with_data(value(ds).sel({dim: reps}))
+            da = _years_with_data(value(ds))
+            q = summary.quantiles(da, summary.RANGE_QUANTILES)
+            ranged = summary.sample_size(da) >= 2
             years = np.asarray(da[names.YEAR].values, dtype=float)
             for i, (code, lab) in enumerate(scen):
-                v = _pick(da, code).transpose(names.YEAR, dim)
-                vals = np.asarray(v.values, dtype=float)
-                mean = np.nanmean(vals, axis=1)
-                err = np.vstack([mean - np.nanmin(vals, axis=1), np.nanmax(vals, axis=1) - mean])
+                mid, err = _median_and_range(_pick(q, code).transpose(summary.QUANTILE, ...))
                 ax.errorbar(
                     years + (i - (len(scen) - 1) / 2) * 0.12,
-                    mean,
-                    yerr=err if len(reps) > 1 else None,
+                    mid,
+                    yerr=err if ranged else None,
                     color=_colour(i),
                     marker="o",
                     markersize=4,
@@ -854,6 +864,8 @@ DIFFERENCE_KEYS: tuple[str, ...] = (
     "bed_days",
     "beds_needed_occupancy",
     "gp_utilisation",
+    "des_ed_boarding",
+    "des_elective_patients_deferred",
     "des_clinic_unmet",
 )
 """Key figures (:data:`sim.summary.KEY_FIGURES`) in the paired-difference plot."""

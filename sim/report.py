@@ -142,7 +142,8 @@ INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
         ("des.prof.discharge", "S"),
     ),
     "des_ed_boarding": (("ED-TREATMENT", "S"), ("CAP-POOL-SPLIT", "S"), ("LOS-CV", "S")),
-    "des_elective_deferrals": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
+    "des_elective_patients_deferred": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
+    "des_elective_deferral_events": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
     "des_clinic_unmet": (
         ("CAP-GP-VISITS", "D"),
         ("des.prof.clinic", "S"),
@@ -289,6 +290,15 @@ def _signed(value: float | None, unit: str) -> str:
         return "0"
     text = format_number(value, unit)
     return text if text.startswith("-") else f"+{text}"
+
+
+def headline(kf: KeyFigure) -> float:
+    """The value a key figure is shown with: replicate 0 (central inputs) for the
+    expected level; for the DES (one simulated history per replicate) the median over
+    its sample when it has two or more."""
+    if kf.des and kf.n >= 2 and math.isfinite(kf.median):
+        return kf.median
+    return kf.central
 
 
 def _target_text(kf: KeyFigure, lang: str) -> str:
@@ -533,7 +543,7 @@ def _key_table(
             cls = ""
             if kf.meets_central is not None:
                 cls = " meets" if kf.meets_central else " misses"
-            parts = [f"<b>{_e(format_number(kf.central, kf.unit))}</b>"]
+            parts = [f"<b>{_e(format_number(headline(kf), kf.unit))}</b>"]
             if kf.n >= 2 and math.isfinite(kf.low):
                 rng = f"{format_number(kf.low, kf.unit)} – {format_number(kf.high, kf.unit)}"
                 parts.append(f'<span class="range">{_e(t("col_range", lang))}: {_e(rng)}</span>')

@@ -9,6 +9,10 @@ fewer than two drawn replicates hold data, the sample is every replicate that do
 (replicate 0 included), so that a batch whose DES ran on replicates 0 and 1 still has a
 spread, and a batch with one DES replicate has a sample of one (no interval).
 
+The discrete-event (DES) results are reduced the same way: their sample is the drawn
+replicates that ran the DES (every replicate in the main job), and each carries, besides
+the arrivals' and stays' randomness, the draw of the uncertain inputs.
+
 A sweep has a ``point`` dimension: :func:`flatten_sweep` stacks (point, replicate) into
 one ``sample`` dimension, all of which is the uncertainty sample; its central value is
 the median over the samples.
@@ -40,6 +44,8 @@ SAMPLE: str = "sample"
 QUANTILE: str = "quantile"
 FAN_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Median with the 50% and 90% bands of the uncertainty fans."""
+RANGE_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
+"""Median with the 90% range: key figures and the DES figures' whiskers."""
 BASELINE_NAME = "baseline"
 """Scenario name taken as the baseline when present (else the batch's first scenario)."""
 
@@ -335,8 +341,18 @@ def district_high_occupancy(ds: xr.Dataset, threshold: float = 0.85) -> xr.DataA
     return by_year.rename({"year": names.YEAR}) if "year" in by_year.dims else by_year
 
 
-def _des_sum(var: str, dim: str) -> Callable[[xr.Dataset], xr.DataArray]:
-    return lambda ds: ds[var].sum(dim, min_count=1)
+def _des_sum(var: str | tuple[str, ...], dim: str) -> Callable[[xr.Dataset], xr.DataArray]:
+    """Sum over ``dim`` of the first of ``var``'s names the Dataset holds (KeyError if none:
+    the figure is then left out)."""
+    candidates = (var,) if isinstance(var, str) else var
+
+    def f(ds: xr.Dataset) -> xr.DataArray:
+        name = next((v for v in candidates if v in ds), None)
+        if name is None:
+            raise KeyError(candidates[0])
+        return ds[name].sum(dim, min_count=1)
+
+    return f
 
 
 KEY_FIGURES: tuple[KeyFigureSpec, ...] = (
@@ -436,9 +452,16 @@ KEY_FIGURES: tuple[KeyFigureSpec, ...] = (
     ),
     KeyFigureSpec("des_ed_boarding", "hours", _total("des_ed_boarding_mean"), des=True),
     KeyFigureSpec(
-        "des_elective_deferrals",
+        "des_elective_patients_deferred",
         "persons_per_year",
-        _des_sum("des_elective_deferrals_year", names.POOL),
+        _des_sum("des_elective_patients_deferred_year", names.POOL),
+        des=True,
+    ),
+    KeyFigureSpec(
+        "des_elective_deferral_events",
+        "events_per_year",
+        # a patient deferred again at later booking sessions counts each time
+        _des_sum(("des_elective_deferral_events_year", "des_elective_deferrals_year"), names.POOL),
         des=True,
     ),
     KeyFigureSpec(
@@ -479,6 +502,9 @@ class KeyFigure:
     diff_low: float | None = None
     diff_high: float | None = None
     """Paired difference from the baseline scenario with its 95% confidence interval."""
+    des: bool = False
+    """From the discrete-event model: the report shows the median over the sample (each
+    replicate is one simulated history) rather than replicate 0."""
 
 
 def _f(x: Any) -> float:
@@ -529,7 +555,7 @@ def key_figures(
         values = key_figure_in_year(ds, spec, year)
         if values is None:
             continue
-        qs = quantiles(values, (0.05, 0.5, 0.95))
+        qs = quantiles(values, RANGE_QUANTILES)
         cen = central(values)
         size = uncertainty_sample(values)
         n_by_sc = size.notnull().sum(sample_dim(size))
@@ -571,6 +597,7 @@ def key_figures(
                     diff_mean=dm,
                     diff_low=dl,
                     diff_high=dh,
+                    des=spec.des,
                 )
             )
     return out

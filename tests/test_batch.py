@@ -22,6 +22,7 @@ import pytest
 import xarray as xr
 
 import sim.batch
+from sim.api import default_batch_folder
 from sim.batch import (
     TASK_SUFFIX,
     BatchError,
@@ -502,3 +503,68 @@ def test_morris_ranks_ishigami_parameters(tmp_path):
     mu = res["mu_star"].values
     assert mu[3] == pytest.approx(0.0, abs=1e-12), "a parameter the function ignores has no effect"
     assert min(mu[:3]) > 0.5, "every parameter the function uses has an effect"
+
+
+# ------------------------------------------------------------------ the DES engine
+def test_the_des_engine_is_a_plan_option_in_the_fingerprint():
+    scenarios = _scenarios()[1:]
+    default = make_plan(scenarios, 1, seed=3, options=WITH_DES)
+    compiled = make_plan(scenarios, 1, seed=3, options={**WITH_DES, "engine": "compiled"})
+    reference = make_plan(scenarios, 1, seed=3, options={**WITH_DES, "engine": "reference"})
+    assert default.options["engine"] == "compiled" and sim.batch.des_engine(default) == "compiled"
+    assert default.fingerprint() == compiled.fingerprint(), "the default is the compiled engine"
+    assert reference.fingerprint() != compiled.fingerprint()
+    assert default_batch_folder(reference) != default_batch_folder(compiled), "other folders"
+    with pytest.raises(ScenarioError, match=r"--engine = 'numba': allowed: compiled, reference"):
+        make_plan(scenarios, 1, seed=3, options={"engine": "numba"})
+
+
+def test_engine_reaches_the_des_and_compiling_is_reported_apart(tmp_path, monkeypatch):
+    """The engine goes from the plan to run_replicate_all (the DES itself is skipped
+    here: the engines' numbers are the equivalence tests' business); the compiled engine
+    is made ready once before the tasks, and its time is in the manifest, not in the
+    tasks'; a reference-engine batch never reuses compiled-engine task files."""
+    engines: list[str] = []
+    compiles: list[str] = []
+    real = sim.batch.run_replicate_all
+
+    def recording(sc, seed, replicate, *, des, engine):
+        engines.append(engine)
+        return real(sc, seed, replicate, des=False)
+
+    def fake_prepare(engine):
+        compiles.append(engine)
+        if engine != "compiled":
+            return None
+        time.sleep(0.2)
+        return 0.2
+
+    monkeypatch.setattr(sim.batch, "run_replicate_all", recording)
+    monkeypatch.setattr(sim.batch, "prepare_engine", fake_prepare)
+    scenarios = _scenarios()[1:]
+    told: list[float] = []
+    compiled = make_plan(scenarios, 2, seed=3, options={"des_replicates": 1})
+    start = time.perf_counter()
+    result = run_batch(compiled, tmp_path, workers=0, on_compile=told.append)
+    wall = time.perf_counter() - start
+    assert engines == ["compiled", "compiled"] and compiles == ["compiled"] and told == [0.2]
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["des_compile_seconds"] == 0.2 == result.compile_seconds
+    assert manifest["runs"][-1]["des_compile_seconds"] == 0.2
+    assert manifest["options"]["engine"] == "compiled" == manifest["runs"][-1]["engine"]
+    assert sum(manifest["task_seconds"].values()) < manifest["seconds"] <= wall - 0.2
+
+    engines.clear()
+    reference = make_plan(
+        scenarios, 2, seed=3, options={"des_replicates": 1, "engine": "reference"}
+    )
+    again = run_batch(reference, tmp_path, workers=0, on_compile=told.append)
+    assert (again.computed, again.reused) == (2, 0), "compiled-engine task files not reused"
+    assert engines == ["reference", "reference"] and told == [0.2], "nothing to compile"
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["des_compile_seconds"] is None and manifest["options"]["engine"] == "reference"
+
+    compiles.clear()
+    expected_only = make_plan(scenarios, 1, seed=3, options=NO_DES)
+    run_batch(expected_only, tmp_path / "expected", workers=0)
+    assert compiles == [], "no DES task: nothing to compile"

@@ -182,13 +182,91 @@ def test_too_little_disk_space_is_reported_before_work(tmp_path):
 
 
 def test_main_help_states_the_defaults_it_uses(capsys):
-    from sim.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
+    from sim.cli import FULL_REPLICATES, MAIN_REPLICATES
 
     with pytest.raises(SystemExit):
         main(["main", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"default {MAIN_REPLICATES} ({FULL_REPLICATES} with --full)" in text
-    assert f"(default: {MAIN_DES_REPLICATES} (every replicate with --full))" in text
+    assert "run the DES on replicates 0..K-1 only (default: every replicate)" in text
+    assert "--engine compiled|reference" in text and "default compiled" in text
+
+
+def _planned(monkeypatch, argv: list[str]):
+    """The plan a batch command hands to the batch (which is stopped there: nothing runs)."""
+    seen: list[object] = []
+
+    def stop(plan, *args, **kwargs):
+        seen.append(plan)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.batch.run_batch", stop)
+    with pytest.raises(SystemExit):
+        main(argv)
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "replicates", "des"),
+    [([], 20, 20), (["--full"], 30, 30), (["--des-replicates", "3"], 20, 3)],
+)
+def test_main_job_runs_the_des_on_every_replicate_by_default(
+    tmp_path, capsys, monkeypatch, extra, replicates, des
+):
+    from sim.batch import runs_des
+
+    plan = _planned(monkeypatch, ["main", *extra, "--out", str(tmp_path)])
+    assert plan.replicates == list(range(replicates)) and len(plan.scenarios) == 8
+    assert plan.options["engine"] == "compiled"
+    tasks = plan.tasks()
+    assert sum(runs_des(plan, t) for t in tasks) == des * len(plan.scenarios)
+    assert f"the DES (compiled engine) on {des} of them" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_engine_option_reaches_the_plan(tmp_path, scenario, capsys, monkeypatch, command):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('method = "grid"\n[parameters]\n"demography.srb" = [1.05, 1.1]\n')
+    head = ["run", str(scenario)] if command == "run" else ["sweep", str(sweep), "--scenario"]
+    argv = [*head, *([str(scenario)] if command == "sweep" else []), "--out", str(tmp_path)]
+    assert _planned(monkeypatch, argv).options["engine"] == "compiled", "the default"
+    reference = _planned(monkeypatch, [*argv, "--engine", "reference"])
+    assert reference.options["engine"] == "reference"
+    assert reference.fingerprint() != _planned(monkeypatch, argv).fingerprint()
+
+
+def test_compiling_the_engine_is_one_line_before_the_tasks(tmp_path, scenario, capsys, monkeypatch):
+    """The line and the manifest's des_compile_seconds (the compilation faked, the DES
+    skipped: the engines are tested in tests/test_des_equivalence.py)."""
+    import time as clock
+
+    import sim.batch
+
+    real = sim.batch.run_replicate_all
+
+    def no_des(sc, seed, replicate, *, des, engine):
+        return real(sc, seed, replicate, des=False)
+
+    def ready(engine):
+        clock.sleep(0.05)
+        return 4.1 if engine == "compiled" else None
+
+    monkeypatch.setattr(sim.batch, "run_replicate_all", no_des)
+    monkeypatch.setattr(sim.batch, "prepare_engine", ready)
+    argv = ["run", str(scenario), "--des-replicates", "1", "--workers", "0"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0]
+        == "compiled DES engine ready in 4.1 s (first run compiles; later runs load the cache)"
+    )
+    folder = next((tmp_path / "c").glob("batch-*"))
+    assert json.loads((folder / "manifest.json").read_text())["des_compile_seconds"] == 4.1
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    assert "compiled DES engine" not in capsys.readouterr().out, "all reused: nothing to compile"
+    assert main([*argv, "--engine", "reference", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "compiled DES engine" not in out and "1 tasks computed, 0 reused" in out
 
 
 def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
@@ -208,6 +286,9 @@ def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
         (["run", "{s}", "--des-replicates", "-1"], "--des-replicates = -1"),
         (["run", "{s}", "--workers", "-2"], "--workers = -2"),
         (["run", "{s}", "--retries", "-1"], "--retries = -1: must be a whole number >= 0"),
+        (["run", "{s}", "--engine", "numba"], "--engine = 'numba': allowed: compiled, reference"),
+        (["sweep", "{tmp}/x.toml", "--scenario", "{s}", "--engine", ""], "--engine = ''"),
+        (["main", "--engine", "Compiled", "--out", "{tmp}"], "--engine = 'Compiled': allowed"),
         (["report", "{tmp}"], "not a batch folder"),
         (["run", "{tmp}/absent.toml"], "absent.toml: file not found"),
     ],

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from sim import i18n, plots, summary
@@ -135,7 +136,7 @@ def test_occupancy_distribution_per_pool_and_year(ds):
     assert len(fig.axes[0].patches) == 2 * 3, "a box per scenario and year"
 
 
-def test_occupancy_risk_bars_are_the_mean_over_des_replicates(ds):
+def test_occupancy_risk_bars_are_the_median_over_des_replicates(ds):
     fig = plots.plot_occupancy_risk(ds)
     assert _titles(fig) == ["occupancy ≥ 85%", "occupancy ≥ 95%", "every bed full"]
     assert fig.get_suptitle() == "Share of time at high occupancy (2027)"
@@ -144,7 +145,11 @@ def test_occupancy_risk_bars_are_the_mean_over_des_replicates(ds):
     p85 = ds["des_p_occupancy_ge_85"].sel(
         scenario="baseline", pool="medicine", year=2027, replicate=list(range(DES_REPLICATES))
     )
-    assert first_bar.get_height() == pytest.approx(float(p85.mean()) * 100)
+    assert first_bar.get_height() == pytest.approx(float(p85.median()) * 100)
+    bars = next(c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer))
+    whiskers = bars.lines[2][0].get_segments()  # baseline's, one per pool
+    low, high = np.quantile(p85.values, [0.05, 0.95]) * 100
+    assert (whiskers[0][0][1], whiskers[0][1][1]) == pytest.approx((low, high)), "90% range"
 
 
 def test_pressure_panels(ds):
@@ -162,6 +167,18 @@ def test_pressure_panels(ds):
         "mean minutes",
     ]
     assert _legend(fig.axes[0]) == SCENARIO_LABELS
+    reps = list(range(DES_REPLICATES))
+    panels = {
+        1: ds["des_elective_patients_deferred_year"].sum("pool"),  # persons, not events
+        2: ds["des_clinic_unmet_year"].sum("clinic") * 1e-3,
+    }
+    for panel, values in panels.items():
+        v = values.sel(scenario="baseline", replicate=reps, year=[2025, 2026, 2027])
+        line = fig.axes[panel].containers[0]  # baseline: markers and whiskers
+        np.testing.assert_allclose(line.lines[0].get_ydata(), v.median("replicate"))
+        spans = [(seg[0][1], seg[1][1]) for seg in line.lines[2][0].get_segments()]
+        q = np.quantile(v.values, [0.05, 0.95], axis=list(v.dims).index("replicate"))
+        np.testing.assert_allclose(spans, q.T, rtol=1e-6)
 
 
 def test_des_figures_say_so_when_the_batch_has_no_des(ds):
@@ -216,6 +233,7 @@ def test_paired_differences_against_the_baseline(ds):
     assert _legend(ax) == [REFORM_LABEL]
     rows = [t.get_text() for t in ax.get_yticklabels()]
     assert rows[0] == "Resident population (end of year)" and "Bed-days" in rows
+    assert {"Mean ED boarding time (DES)", "Community-clinic requests unmet (DES)"} <= set(rows)
     values = ds["bed_days"].sum("pool").sel(year=2027)
     rel = summary.paired_difference(values, "baseline", relative=True)
     xs = ax.lines[0].get_xdata()  # reform points, one per row

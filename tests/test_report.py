@@ -107,6 +107,26 @@ def test_csv_text_cells_never_start_a_formula():
     assert rows[1][2] == "'=cmd" and rows[1][3] == "'+SUM(A1)"
 
 
+def test_des_figures_show_the_median_with_a_range_and_persons_apart_from_events(batch):
+    ds = xr.load_dataset(batch / "results.nc", engine="h5netcdf")
+    figures = summary.key_figures(ds)
+    table = report._key_table(figures, ["baseline", "reform"], summary.scenario_labels(ds), "en")
+    row = re.search(r"<tr><td>Community-clinic requests unmet \(DES\)</td>.*?</tr>", table)
+    assert row is not None
+    unmet = next(k for k in figures if (k.key, k.scenario) == ("des_clinic_unmet", "baseline"))
+    assert unmet.median != unmet.central, "the two DES replicates differ"
+    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(0))
+    shown = f"<b>{report.format_number(unmet.median, unmet.unit)}</b>"
+    assert cells[1].startswith(shown), "a DES figure is shown by its median"
+    low, high = (report.format_number(v, unmet.unit) for v in (unmet.low, unmet.high))
+    assert f"90% range: {low} – {high}" in cells[1]
+    assert "Δ" in cells[2], "the reform's paired difference from the baseline"
+    rows = {r[0]: r for r in report.key_figure_rows(figures, {}, "en")[1:]}
+    persons, events = rows["des_elective_patients_deferred"], rows["des_elective_deferral_events"]
+    assert persons[1] == "Elective admissions deferred, patients (DES)"
+    assert persons[5] == "persons per year" and events[5] == "events per year"
+
+
 # ------------------------------------------------------------------ HTML text
 def test_scenario_text_is_escaped(built):
     page = built["en"]["html"].read_text(encoding="utf-8")

@@ -207,3 +207,88 @@ def test_batch_facts(batch):
     assert summary.baseline_scenario(batch) == "baseline"
     assert summary.base_year(batch) == 2025 and summary.end_year(batch) == 2027
     assert summary.scenario_labels(batch)["baseline"] == "Baseline"
+
+
+# ------------------------------------------------------------------ DES figures
+def _des_batch(des_replicates: int, replicates: int = 6) -> xr.Dataset:
+    """Expected-level bed-days and a DES figure (ED boarding) for two scenarios with common
+    random numbers: replicate r of both shares its noise; the DES ran on replicates
+    0..des_replicates-1."""
+    rng = generator(4, 0, "test:summary")
+    noise = rng.normal(0.0, 1.0, size=(replicates, 1))
+    boarding = np.stack([5.0 + noise, 6.0 + noise + 0.1 * rng.normal(size=(replicates, 1))])
+    boarding[:, des_replicates:, :] = np.nan
+    bed_days = np.ones((2, replicates, 1, 1))
+    coords = {names.SCENARIO: ["baseline", "b"], names.REPLICATE: np.arange(replicates)}
+    return xr.Dataset(
+        {
+            "bed_days": ((names.SCENARIO, names.REPLICATE, names.YEAR, names.POOL), bed_days),
+            "des_ed_boarding_mean": ((names.SCENARIO, names.REPLICATE, names.YEAR), boarding),
+        },
+        coords={**coords, names.YEAR: [2030], names.POOL: ["medicine"]},
+    )
+
+
+def test_des_figures_on_every_replicate_have_a_median_range_and_paired_interval():
+    from sim.report import headline
+
+    ds = _des_batch(des_replicates=6)
+    figures = {(k.key, k.scenario): k for k in summary.key_figures(ds)}
+    b = figures[("des_ed_boarding", "b")]
+    drawn = ds["des_ed_boarding_mean"].sel(year=2030, replicate=[1, 2, 3, 4, 5])
+    low, median, high = np.quantile(drawn.sel(scenario="b").values.ravel(), [0.05, 0.5, 0.95])
+    assert b.des and b.n == 5, "the drawn replicates, as for the expected level"
+    assert (b.low, b.median, b.high) == pytest.approx((low, median, high))
+    assert low < median < high, "a 90% range"
+    assert b.central == pytest.approx(float(ds["des_ed_boarding_mean"][1, 0, 0]))
+    assert headline(b) == b.median, "the report shows a DES figure's median"
+    paired = (drawn.sel(scenario="b") - drawn.sel(scenario="baseline")).values.ravel()
+    half = stats.t.ppf(0.975, 4) * paired.std(ddof=1) / math.sqrt(5)
+    assert b.diff_mean == pytest.approx(paired.mean())
+    assert (b.diff_low, b.diff_high) == pytest.approx((paired.mean() - half, paired.mean() + half))
+    assert b.diff_high - b.diff_low < 0.5 * (high - low), "common random numbers: narrow"
+    assert headline(figures[("bed_days", "b")]) == figures[("bed_days", "b")].central
+
+
+def test_one_des_replicate_has_no_range():
+    b = next(
+        k
+        for k in summary.key_figures(_des_batch(des_replicates=1))
+        if (k.key, k.scenario) == ("des_ed_boarding", "b")
+    )
+    assert b.n == 1 and b.low == b.median == b.high == b.central
+    assert b.diff_low is not None and math.isnan(b.diff_low), "no interval from one pair"
+
+
+@pytest.fixture(scope="module")
+def figures(batch) -> dict[tuple[str, str], summary.KeyFigure]:
+    return {(k.key, k.scenario): k for k in summary.key_figures(batch)}
+
+
+def test_des_key_figures_of_a_real_batch_have_ranges_and_differences(batch, figures):
+    specs = {s.key: s for s in summary.KEY_FIGURES if s.des}
+    assert {"des_elective_patients_deferred", "des_elective_deferral_events"} <= set(specs)
+    reps = list(range(DES_REPLICATES))  # fewer than two drawn: every replicate with the DES
+    for key, spec in specs.items():
+        values = summary.key_figure_in_year(batch, spec, 2027).sel(replicate=reps)
+        for sc in ("baseline", "reform"):
+            kf = figures[(key, sc)]
+            expected = np.quantile(values.sel(scenario=sc).values, [0.05, 0.5, 0.95])
+            assert kf.des and kf.n == DES_REPLICATES
+            assert (kf.low, kf.median, kf.high) == pytest.approx(tuple(expected)), key
+        paired = values.sel(scenario="reform") - values.sel(scenario="baseline")
+        reform = figures[(key, "reform")]
+        assert reform.diff_mean == pytest.approx(float(paired.mean())), key
+    unmet = figures[("des_clinic_unmet", "baseline")]
+    assert unmet.low < unmet.high, "the DES replicates differ: a range"
+
+
+def test_deferred_electives_are_persons_and_events_apart(batch, figures):
+    persons = figures[("des_elective_patients_deferred", "baseline")]
+    events = figures[("des_elective_deferral_events", "baseline")]
+    assert (persons.unit, events.unit) == ("persons_per_year", "events_per_year")
+    patients = batch["des_elective_patients_deferred_year"].sel(
+        scenario="baseline", replicate=0, year=2027
+    )
+    assert persons.central == pytest.approx(float(patients.sum()))
+    assert events.central >= persons.central, "a patient is deferred at least once"
