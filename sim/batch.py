@@ -483,6 +483,10 @@ def _run_dask(
         return client.submit(_remote_entry, plan, task, task_fn, key=key, pure=False)
 
     with client:
+        if any(runs_des(plan, t) for t in todo):
+            # every worker compiles (or loads its cache) before its first task, so that
+            # no task's time includes a compilation (the workers' own disks and caches)
+            client.run(prepare_engine, des_engine(plan))
         running = as_completed([submit(t) for t in todo])
         for fut in running:
             task = by_key.pop(fut.key)

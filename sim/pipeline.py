@@ -510,18 +510,20 @@ def run_replicate_all(
     return merged
 
 
-def prepare_engine(engine: str) -> float | None:
-    """Make the DES engine ready before a batch's tasks start: the compiled engine is
-    compiled (numba; the first time) or loaded from numba's on-disk cache, so that the
-    worker processes load the cache and no task's time includes a compilation. Returns
-    the wall seconds it took (numba's import included), or None for an engine that needs
-    nothing (the reference)."""
-    if engine != "compiled":
-        return None
+def prepare_engine(engine: str) -> float:
+    """Make the DES ready before a batch's tasks start: its numba kernels (drawing,
+    outputs and, for ``engine="compiled"``, the engine itself) are compiled the first
+    time or loaded from numba's on-disk cache, so that the worker processes load the
+    cache and no task's time includes a compilation. Returns the wall seconds it took
+    (numba's import included)."""
     import time
 
     start = time.perf_counter()
-    from sim.des.compiled import compile_engine  # numba: only when a batch needs it
+    from sim.des.engine import compile_kernels  # numba: only when a batch needs it
 
-    compile_engine()
+    compile_kernels()
+    if engine == "compiled":
+        from sim.des.compiled import compile_engine
+
+        compile_engine()
     return time.perf_counter() - start
