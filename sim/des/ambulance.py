@@ -13,10 +13,11 @@ busy one when it returns).
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
+from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -38,6 +39,65 @@ class AmbulanceOutcome:
     """Delay plus travel time to the scene (days)."""
     busy: FloatArray
     """Travel + job time: how long the call holds an ambulance (days)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(heap: Any, size: int, x: float) -> int:
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap[parent] <= x:
+            break
+        heap[i] = heap[parent]
+        i = parent
+    heap[i] = x
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(heap: Any, size: int, x: float) -> None:
+    """Put ``x`` in place of the root of the min-heap ``heap[:size]``."""
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and heap[c + 1] < heap[c]:
+            c += 1
+        if x <= heap[c]:
+            break
+        heap[i] = heap[c]
+        i = c
+    heap[i] = x
+
+
+@numba.njit(cache=True, nogil=True)
+def _fifo_delays(times: Any, busy: Any, fleet: Any, t0: float) -> tuple[Any, int]:
+    """Each call, in order, takes the ambulance free first (a min-heap of "free again
+    at" times); returns the delays and the first call that finds no ambulance (-1)."""
+    heap = np.empty(max(int(fleet.max()), 1))
+    size = 0
+    for _ in range(fleet[0]):
+        size = _push(heap, size, t0)
+    delay = np.zeros(times.size)
+    d = 1
+    for i in range(times.size):
+        t = times[i]
+        while d < fleet.size and t0 + d <= t:  # fleet changes at 00:00 of day d
+            change = fleet[d] - fleet[d - 1]
+            for _ in range(change):  # added ambulances are free at once
+                size = _push(heap, size, t0 + d)
+            for _ in range(min(-change, size)):  # the first free are retired
+                size -= 1
+                if size > 0:
+                    _sift_down(heap, size, heap[size])
+            d += 1
+        if size == 0:
+            return delay, i
+        start = max(t, heap[0])
+        delay[i] = start - t
+        _sift_down(heap, size, start + busy[i])
+    return delay, -1
 
 
 def simulate_ambulance(
@@ -63,36 +123,14 @@ def simulate_ambulance(
         delay = np.zeros(n)
         return AmbulanceOutcome(times, delay, delay + draws.travel, busy)
     fleet = fleet_by_day.astype(np.int64)
-    free: list[float] = [t0] * int(fleet[0])
-    heapq.heapify(free)
-    changes = [
-        (t0 + d, int(fleet[d] - fleet[d - 1]))
-        for d in range(1, fleet.size)
-        if fleet[d] != fleet[d - 1]
-    ]
-    ci = 0
-    delay_list = [0.0] * n
-    t_list = times.tolist()
-    busy_list = busy.tolist()
-    heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    for i in range(n):
-        t = t_list[i]
-        while ci < len(changes) and changes[ci][0] <= t:
-            at, delta = changes[ci]
-            if delta > 0:
-                for _ in range(delta):
-                    heappush(free, at)
-            else:
-                for _ in range(min(-delta, len(free))):
-                    heappop(free)
-            ci += 1
-        if not free:
-            raise ValueError(f"an ambulance call at day {t:.3f} finds an empty fleet")
-        first_free = free[0]
-        start = t if first_free <= t else first_free
-        delay_list[i] = start - t
-        heapreplace(free, start + busy_list[i])
-    delay = np.array(delay_list)
+    delay, empty_at = _fifo_delays(
+        np.ascontiguousarray(times, dtype=np.float64),
+        np.ascontiguousarray(busy, dtype=np.float64),
+        fleet,
+        float(t0),
+    )
+    if empty_at >= 0:
+        raise ValueError(f"an ambulance call at day {times[empty_at]:.3f} finds an empty fleet")
     if not math.isfinite(float(delay.max(initial=0.0))):
         raise ValueError("an ambulance delay is not finite")
     return AmbulanceOutcome(times, delay, delay + draws.travel, busy)

@@ -43,14 +43,25 @@ and the requests it diverts to the ED join the pre-drawn ED arrays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
-from sim.des.clinics import ClinicOutcome, simulate_clinic
-from sim.des.config import ED_MODES, ArrivalRate, DesConfig, Duration, EmergencyDepartment
+from sim.des.clinics import ClinicOutcome, compile_clinics, simulate_clinic
+from sim.des.config import (
+    _UNIT_DAYS,
+    ED_MODES,
+    ArrivalRate,
+    DesConfig,
+    Duration,
+    EmergencyDepartment,
+)
+from sim.los import gamma_params, lognormal_params
 from sim.rng import generator
 
 __all__ = [
@@ -61,10 +72,12 @@ __all__ = [
     "BedDraws",
     "EDDraws",
     "RandomInputs",
+    "compile_draws",
     "draw_inputs",
     "extend_for_warmup",
     "nhpp_times",
     "piecewise_uniform_ppf",
+    "ppf_days",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -189,16 +202,75 @@ def nhpp_times(
         return np.empty(0)
     # Unit-rate Poisson points on [0, total): draw in chunks from one stream; the
     # sequence of exponentials does not depend on the chunk sizes.
-    chunks = [np.cumsum(rng.standard_exponential(int(total + 6.0 * np.sqrt(total) + 16)))]
+    points = np.cumsum(rng.standard_exponential(int(total + 6.0 * np.sqrt(total) + 16)))
+    chunks = [points]
     while chunks[-1][-1] < total:
         chunks.append(
             chunks[-1][-1] + np.cumsum(rng.standard_exponential(int(np.sqrt(total)) + 16))
         )
-    points = np.concatenate(chunks)
-    points = points[points < total]
+    if len(chunks) > 1:
+        points = np.concatenate(chunks)
+    del chunks
+    # The points are sorted: those below the total are a prefix.
+    points = points[: int(np.searchsorted(points, total, side="left"))]
     # Hour bin j holds cum[j] <= point < cum[j + 1]; such a bin has a positive rate.
-    j = np.searchsorted(cum, points, side="right") - 1
-    return t0 + (j + (points - cum[j]) / per_hour[j]) / 24.0
+    return _hour_bins_to_times(points, cum, per_hour, t0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hour_bins_to_times(points: Any, cum: Any, per_hour: Any, t0: float) -> Any:
+    """``t0 + (j + (point - cum[j]) / per_hour[j]) / 24`` for the bin j of each sorted
+    point (cum[j] <= point < cum[j + 1]), by one merge of points and bins."""
+    out = np.empty(points.size)
+    j = 0
+    for k in range(points.size):
+        p = points[k]
+        while p >= cum[j + 1]:
+            j += 1
+        out[k] = t0 + (j + (p - cum[j]) / per_hour[j]) / 24.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_le(u: Any, cum: Any) -> Any:
+    """``np.searchsorted(cum, u, side="right")``: entries of the sorted ``cum`` <= u."""
+    out = np.empty(u.size, np.int64)
+    n = cum.size
+    for k in range(u.size):
+        x = u[k]
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cum[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+    return out
+
+
+_LUT_CELLS = 4096
+"""Cells of [0, 1) (a power of 2: ``u * cells`` is exact) for the bin search of u."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _piecewise(u: Any, shares: Any, cum: Any) -> Any:
+    """The bins of :func:`piecewise_uniform_ppf`: ``searchsorted(cum, u, "right")``
+    started from the count at the cell of u (m / cells <= u < (m + 1) / cells)."""
+    n_cum = cum.size
+    start = _count_le(np.arange(_LUT_CELLS) / _LUT_CELLS, cum)
+    out = np.empty(u.size)
+    top = 1.0 - 1e-12
+    for k in range(u.size):
+        x = u[k]
+        c = start[int(x * _LUT_CELLS)]
+        while c < n_cum and cum[c] <= x:
+            c += 1
+        h = min(max(c - 1, 0), 23)
+        width = shares[h] if shares[h] > 0 else 1.0
+        out[k] = (h + min(max((x - cum[h]) / width, 0.0), top)) / 24.0
+    return out
 
 
 def piecewise_uniform_ppf(u: FloatArray, hourly: FloatArray) -> FloatArray:
@@ -210,20 +282,89 @@ def piecewise_uniform_ppf(u: FloatArray, hourly: FloatArray) -> FloatArray:
     shares = np.asarray(hourly, dtype=float)
     cum = np.concatenate([[0.0], np.cumsum(shares)])
     cum[-1] = 1.0
-    h = np.clip(np.searchsorted(cum, u, side="right") - 1, 0, 23)
-    # A zero-share hour is never chosen (its bin is empty); guard the division.
-    width = np.where(shares[h] > 0, shares[h], 1.0)
-    return (h + np.clip((u - cum[h]) / width, 0.0, 1.0 - 1e-12)) / 24.0
+    # A zero-share hour is never chosen (its bin is empty); its width is not used.
+    return _piecewise(np.ascontiguousarray(u, dtype=float), shares, cum)
+
+
+def ppf_days(duration: Duration, u: FloatArray) -> FloatArray:
+    """``duration.ppf_days(u)``, the very same numbers, without scipy's per-call checks:
+    the lognormal as ``exp(sigma * ndtri(u)) * scale``, the gamma as ``gammaincinv``
+    (what ``scipy.stats`` computes for u in [0, 1))."""
+    dist = duration.dist
+    factor = _UNIT_DAYS[duration.unit]
+    if dist.family == "lognormal":
+        mu, sigma = lognormal_params(dist.mean_days, dist.cv)
+        out: FloatArray = np.asarray(special.ndtri(u), dtype=np.float64)
+        out *= np.float64(sigma)
+        np.exp(out, out=out)
+        out *= math.exp(mu)
+    elif dist.family in ("gamma", "exponential"):  # as LosDistribution: a gamma
+        shape, scale = gamma_params(dist.mean_days, dist.cv)
+        out = np.asarray(special.gammaincinv(shape, u), dtype=np.float64)
+        out *= scale
+    else:
+        return duration.ppf_days(u)
+    out *= factor
+    return out
 
 
 def _rate_series(rate: ArrivalRate, config: DesConfig) -> FloatArray:
     return extend_for_warmup(np.asarray(rate.daily, dtype=float), config.warmup_days, config.warmup)
 
 
+@numba.njit(cache=True, nogil=True)
+def _scatter(values: Any, pos: Any, at: int, out: Any) -> None:
+    """``out[pos[at + k]] = values[k]``: one run's column into the merged order."""
+    for k in range(values.size):
+        out[pos[at + k]] = values[k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _positions(order: Any, offsets: Any) -> tuple[Any, Any]:
+    """The merged row of each input element (the inverse of ``order``) and the run of
+    each merged row (runs ``offsets[r]:offsets[r + 1]`` of the input)."""
+    pos = np.empty(order.size, np.int64)
+    for k in range(order.size):
+        pos[order[k]] = k
+    run_of = np.empty(order.size, np.int32)
+    for r in range(offsets.size - 1):
+        for k in range(offsets[r], offsets[r + 1]):
+            run_of[pos[k]] = r
+    return pos, run_of
+
+
+def _merged(parts: list[NDArray[Any]], pos: NDArray[np.int64]) -> NDArray[Any]:
+    """The columns of the runs ``parts`` in merged order (``pos`` from :func:`_merge`),
+    read-only: each run scattered straight into place, no concatenation."""
+    out = np.empty(pos.size, dtype=parts[0].dtype)
+    at = 0
+    for part in parts:
+        _scatter(part, pos, at, out)
+        at += part.size
+    out.flags.writeable = False
+    return out
+
+
+def _merge(times: list[FloatArray]) -> tuple[FloatArray, IntArray, NDArray[np.int64]]:
+    """Stable merge of the sorted runs ``times``: by time, equal times by run, within
+    a run in order. Returns the merged times (read-only), the run of each merged row
+    and the merged row of each input element (the runs concatenated).
+
+    numpy's stable sort is a timsort, which finds the sorted runs and merges them
+    (galloping): a k-way merge in compiled code.
+    """
+    offsets = np.cumsum([0, *(t.size for t in times)]).astype(np.int64)
+    cat = times[0] if len(times) == 1 else np.concatenate(times)
+    pos, run_of = _positions(np.argsort(cat, kind="stable"), offsets)
+    del cat
+    return _merged(times, pos), run_of, pos
+
+
 def _draw_beds(config: DesConfig, seed: int, rep: int) -> BedDraws:
     t0 = -float(config.warmup_days)
-    parts: list[tuple[FloatArray, IntArray, FloatArray, FloatArray]] = []
-    for k, s in enumerate(config.admissions):
+    cols: dict[str, list[NDArray[Any]]] = {k: [] for k in ("time", "los", "dh")}
+    hourly = np.asarray(config.discharge.hourly)
+    for s in config.admissions:
         times = nhpp_times(
             generator(seed, rep, f"des.arrivals.{s.name}"),
             _rate_series(s.arrivals, config),
@@ -231,22 +372,23 @@ def _draw_beds(config: DesConfig, seed: int, rep: int) -> BedDraws:
             t0,
         )
         n = times.size
-        los = s.los.ppf_days(generator(seed, rep, f"des.los.{s.name}").random(n))
-        dh = piecewise_uniform_ppf(
-            generator(seed, rep, f"des.discharge_hour.{s.name}").random(n),
-            np.asarray(config.discharge.hourly),
+        cols["time"].append(times)
+        cols["los"].append(ppf_days(s.los, generator(seed, rep, f"des.los.{s.name}").random(n)))
+        cols["dh"].append(
+            piecewise_uniform_ppf(
+                generator(seed, rep, f"des.discharge_hour.{s.name}").random(n), hourly
+            )
         )
-        parts.append((times, np.full(n, k, dtype=np.int32), los, dh))
-    if not parts:
+    if not cols["time"]:
         empty = np.empty(0)
         return BedDraws(empty, np.empty(0, dtype=np.int32), empty, empty)
-    time = np.concatenate([p[0] for p in parts])
-    order = np.argsort(time, kind="stable")
+    time, stream, pos = _merge(cols.pop("time"))  # the stream is the run
+    stream.flags.writeable = False
     return BedDraws(
-        time=_frozen(time[order]),
-        stream=_frozen(np.concatenate([p[1] for p in parts])[order]),
-        los=_frozen(np.concatenate([p[2] for p in parts])[order]),
-        discharge_hour=_frozen(np.concatenate([p[3] for p in parts])[order]),
+        time=time,
+        stream=stream,
+        los=_merged(cols.pop("los"), pos),
+        discharge_hour=_merged(cols.pop("dh"), pos),
     )
 
 
@@ -262,27 +404,40 @@ def _ed_attributes(
     """Treatment, disposition, LOS and discharge hour of n ED patients of one stream."""
     n = acuity.size
     pools = config.pool_names
-    treat_by_acuity: dict[int, Duration] = dict(ed.treatment)
+    # np.unique(acuity), without its hash pass when the stream has one level
+    single = acuity.size > 0 and not (acuity != acuity[0]).any()
+    levels = acuity[:1].copy() if single else np.unique(acuity)
     u_treat = generator(seed, rep, f"des.ed.treatment.{key}").random(n)
     treatment = np.empty(n)
-    for a, dur in treat_by_acuity.items():
-        sel = acuity == a
-        treatment[sel] = dur.ppf_days(u_treat[sel])
+    for a, dur in ed.treatment:
+        if levels.size == 1 and levels[0] == a:
+            treatment = ppf_days(dur, u_treat)
+        elif a in levels:
+            sel = acuity == a
+            treatment[sel] = ppf_days(dur, u_treat[sel])
+    del u_treat
     u_disp = generator(seed, rep, f"des.ed.disposition.{key}").random(n)
     disposition = np.empty(n, dtype=np.int32)
     table = {(d.acuity, d.age_band): d for d in ed.dispositions}
-    for a in np.unique(acuity):
-        sel = acuity == a
+    for a in levels:
         cum = np.cumsum(table[(int(a), age_band)].probabilities(pools))
         cum[-1] = 1.0
-        disposition[sel] = np.minimum(np.searchsorted(cum, u_disp[sel], side="right"), cum.size - 1)
+        if levels.size == 1:
+            disposition[:] = np.minimum(_count_le(u_disp, cum), cum.size - 1)
+        else:
+            sel = acuity == a
+            disposition[sel] = np.minimum(_count_le(u_disp[sel], cum), cum.size - 1)
+    del u_disp
     u_los = generator(seed, rep, f"des.los.ed.{key}").random(n)
     los = np.full(n, np.nan)
+    admitted = np.flatnonzero(disposition >= FIRST_POOL_DISPOSITION)
+    pool_of = disposition[admitted] - FIRST_POOL_DISPOSITION
     los_by_pool = dict(ed.admitted_los)
     for k, pool in enumerate(pools):
-        sel = disposition == FIRST_POOL_DISPOSITION + k
-        if sel.any():
-            los[sel] = los_by_pool[pool].ppf_days(u_los[sel])
+        rows = admitted[pool_of == k]
+        if rows.size:
+            los[rows] = ppf_days(los_by_pool[pool], u_los[rows])
+    del u_los
     dh = piecewise_uniform_ppf(
         generator(seed, rep, f"des.discharge_hour.ed.{key}").random(n),
         np.asarray(config.discharge.hourly),
@@ -298,19 +453,20 @@ def _draw_ed(
         return None
     t0 = -float(config.warmup_days)
     cols: dict[str, list[NDArray[np.generic]]] = {
-        k: [] for k in ("time", "source", "acuity", "mode", "treatment", "disposition", "los", "dh")
+        k: [] for k in ("time", "acuity", "treatment", "disposition", "los", "dh")
     }
+    run_source: list[int] = []
+    run_mode: list[int] = []
 
     def add(
         times: FloatArray, source: int, acuity: NDArray[np.int8], mode: int, key: str, band: str
     ) -> None:
         treatment, disposition, los, dh = _ed_attributes(config, ed, seed, rep, key, acuity, band)
-        n = times.size
+        run_source.append(source)
+        run_mode.append(mode)
         for name, values in (
             ("time", times),
-            ("source", np.full(n, source, dtype=np.int32)),
             ("acuity", acuity),
-            ("mode", np.full(n, mode, dtype=np.int8)),
             ("treatment", treatment),
             ("disposition", disposition),
             ("los", los),
@@ -344,7 +500,7 @@ def _draw_ed(
         cum = np.cumsum(group.ed_acuity)
         cum[-1] = 1.0
         u_acuity = generator(seed, rep, f"des.ed.acuity.diverted.{group.name}").random(n)
-        acuity = (np.searchsorted(cum, u_acuity, side="right") + 1).astype(np.int8)
+        acuity = (_count_le(u_acuity, cum) + 1).astype(np.int8)
         add(
             times,
             len(ed.arrivals) + c,
@@ -365,21 +521,18 @@ def _draw_ed(
             empty,
             empty,
         )
-    time = np.concatenate(cols["time"])
-    order = np.argsort(time, kind="stable")
-
-    def merged(name: str) -> NDArray[np.generic]:
-        return _frozen(np.concatenate(cols[name])[order])
-
+    time, run_of, pos = _merge(cols.pop("time"))  # type: ignore[arg-type]
+    merged = {name: _merged(cols.pop(name), pos) for name in list(cols)}
+    del pos
     return EDDraws(
-        time=merged("time"),  # type: ignore[arg-type]
-        source=merged("source"),  # type: ignore[arg-type]
-        acuity=merged("acuity"),  # type: ignore[arg-type]
-        mode=merged("mode"),  # type: ignore[arg-type]
-        treatment=merged("treatment"),  # type: ignore[arg-type]
-        disposition=merged("disposition"),  # type: ignore[arg-type]
-        los=merged("los"),  # type: ignore[arg-type]
-        discharge_hour=merged("dh"),  # type: ignore[arg-type]
+        time=time,
+        source=_frozen(np.array(run_source, dtype=np.int32)[run_of]),
+        acuity=merged["acuity"],
+        mode=_frozen(np.array(run_mode, dtype=np.int8)[run_of]),
+        treatment=merged["treatment"],
+        disposition=merged["disposition"],
+        los=merged["los"],
+        discharge_hour=merged["dh"],
     )
 
 
@@ -394,8 +547,8 @@ def _draw_ambulance(config: DesConfig, seed: int, rep: int) -> AmbulanceDraws | 
         -float(config.warmup_days),
     )
     n = times.size
-    travel = amb.travel.ppf_days(generator(seed, rep, "des.ambulance.travel").random(n))
-    job = amb.job.ppf_days(generator(seed, rep, "des.ambulance.job").random(n))
+    travel = ppf_days(amb.travel, generator(seed, rep, "des.ambulance.travel").random(n))
+    job = ppf_days(amb.job, generator(seed, rep, "des.ambulance.job").random(n))
     return AmbulanceDraws(_frozen(times), _frozen(travel), _frozen(job))
 
 
@@ -403,6 +556,20 @@ def _frozen(a: ArrayT) -> ArrayT:
     out = np.ascontiguousarray(a)
     out.flags.writeable = False
     return out  # type: ignore[return-value]
+
+
+def compile_draws() -> None:
+    """Compile (or load from numba's on-disk cache) the kernels of the drawing and of
+    the clinic day book, on tiny inputs."""
+    rng = generator(0, 0, "des.compile")
+    one = np.array([0.5])
+    nhpp_times(rng, np.ones(1), np.full(24, 1.0 / 24.0), 0.0)
+    piecewise_uniform_ppf(one, np.full(24, 1.0 / 24.0))
+    _count_le(one, np.array([0.0, 1.0]))
+    _merge([one, one])
+    for dtype in (np.int8, np.int32):
+        _merged([np.zeros(1, dtype)], np.zeros(1, np.int64))
+    compile_clinics()
 
 
 def draw_inputs(config: DesConfig, root_seed: int, replicate: int) -> RandomInputs:

@@ -19,14 +19,17 @@ of ``max_wait_days`` or more share the last bucket.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
 from sim.des.config import ClinicGroup
+from sim.rng import generator
 
-__all__ = ["ClinicOutcome", "simulate_clinic"]
+__all__ = ["ClinicOutcome", "compile_clinics", "simulate_clinic"]
 
 IntArray = NDArray[np.int64]
 
@@ -54,12 +57,66 @@ class ClinicOutcome:
     """Diversions to the ED on every day including the warm-up (feeds the ED draws)."""
 
 
-def _thin(rng: np.random.Generator, n: IntArray, p: float) -> IntArray:
+@numba.njit(cache=True, nogil=True)
+def _thin(rng: Any, n: Any, p: float) -> Any:
+    """Binomial thinning of each count (the draws of ``rng.binomial(n, p)``)."""
+    out = np.zeros_like(n)
     if p <= 0.0:
-        return np.zeros_like(n)
+        return out
     if p >= 1.0:
         return n.copy()
-    return rng.binomial(n, p).astype(np.int64)
+    for k in range(n.size):
+        out[k] = rng.binomial(n[k], p)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_book(
+    rng: Any,
+    demand: Any,
+    cap: Any,
+    buckets: int,
+    warmup_days: int,
+    p_ed: float,
+    q_op: float,
+    q_ab: float,
+) -> tuple[Any, Any, int]:
+    """The day loop: served by wait (n_all, buckets), the daily totals (5, n_all:
+    served, to the ED, to outpatients, abandoned, waiting at the end) and the count
+    waiting at the start of day ``warmup_days``."""
+    n_all = demand.size
+    served_by_wait = np.zeros((n_all, buckets), np.int64)
+    totals = np.zeros((5, n_all), np.int64)
+    waiting_start = 0
+    book = np.zeros(buckets, np.int64)
+    served = np.zeros(buckets, np.int64)
+    for d in range(n_all):
+        if d == warmup_days:
+            waiting_start = book.sum()
+        book[0] += demand[d]
+        # Serve the longest-waiting first: walk the buckets from the oldest.
+        before = 0
+        for w in range(buckets - 1, -1, -1):
+            served[w] = min(max(cap[d] - before, 0), book[w])
+            before += book[w]
+        unmet = book - served
+        to_ed = _thin(rng, unmet, p_ed)
+        rest = unmet - to_ed
+        to_op = _thin(rng, rest, q_op)
+        rest -= to_op
+        gone = _thin(rng, rest, q_ab)
+        rest -= gone
+        served_by_wait[d] = served
+        totals[0, d] = served.sum()
+        totals[1, d] = to_ed.sum()
+        totals[2, d] = to_op.sum()
+        totals[3, d] = gone.sum()
+        totals[4, d] = rest.sum()
+        # Age the book by one day; the last bucket is open.
+        book[1:] = rest[:-1]
+        book[0] = 0
+        book[-1] += rest[-1]
+    return served_by_wait, totals, waiting_start
 
 
 def simulate_clinic(
@@ -94,34 +151,10 @@ def simulate_clinic(
     q_op = p_op / (1.0 - p_ed) if p_ed < 1.0 else 0.0
     q_ab = p_ab / (1.0 - p_ed - p_op) if p_ed + p_op < 1.0 else 0.0
 
-    served_by_wait = np.zeros((n_all, buckets), dtype=np.int64)
-    out = {k: np.zeros(n_all, dtype=np.int64) for k in ("served", "waiting", "ed", "op", "ab")}
-    waiting_start = 0
-    book = np.zeros(buckets, dtype=np.int64)
-    for d in range(n_all):
-        if d == warmup_days:
-            waiting_start = int(book.sum())
-        book[0] += demand[d]
-        # Serve the longest-waiting first: walk the buckets from the oldest.
-        oldest_first = book[::-1]
-        before = np.cumsum(oldest_first) - oldest_first
-        served = np.clip(cap[d] - before, 0, oldest_first)[::-1]
-        unmet = book - served
-        to_ed = _thin(outcome_rng, unmet, p_ed)
-        rest = unmet - to_ed
-        to_op = _thin(outcome_rng, rest, q_op)
-        rest -= to_op
-        gone = _thin(outcome_rng, rest, q_ab)
-        rest -= gone
-        served_by_wait[d] = served
-        out["served"][d] = served.sum()
-        out["ed"][d] = to_ed.sum()
-        out["op"][d] = to_op.sum()
-        out["ab"][d] = gone.sum()
-        out["waiting"][d] = rest.sum()
-        # Age the book by one day; the last bucket is open.
-        book = np.concatenate([[0], rest[:-1]])
-        book[-1] += rest[-1]
+    served_by_wait, totals, waiting_start = _run_book(
+        outcome_rng, demand, cap, buckets, warmup_days, p_ed, q_op, q_ab
+    )
+    out = dict(zip(("served", "ed", "op", "ab", "waiting"), totals, strict=True))
     run = slice(warmup_days, n_all)
     return ClinicOutcome(
         name=group.name,
@@ -133,6 +166,12 @@ def simulate_clinic(
         diverted_outpatient=out["op"][run],
         abandoned=out["ab"][run],
         served_by_wait=served_by_wait[run],
-        waiting_start=waiting_start,
+        waiting_start=int(waiting_start),
         diverted_ed_all_days=out["ed"],
     )
+
+
+def compile_clinics() -> None:
+    """Compile (or load from numba's on-disk cache) the day book, on a tiny input."""
+    ones = np.ones(2, np.int64)
+    _run_book(generator(0, 0, "des.compile"), ones, ones, 2, 1, 0.1, 0.1, 0.1)

@@ -2,20 +2,49 @@
 
 :func:`run` takes a frozen :class:`~sim.des.config.DesConfig` and the
 pre-drawn :class:`~sim.des.arrivals.RandomInputs`; :func:`run_replicate` draws
-the inputs first. The engine knows no files, scenarios or sweeps: the runner
+the inputs first. Both build the :class:`~sim.des.workload.Workload`, run one of
+the two hospital engines on it (``"compiled"``: :mod:`sim.des.compiled`, numba;
+``"reference"``: :mod:`sim.des.hospital`, SimPy, and the only one that runs a
+policy of your own), cut the log (:func:`~sim.des.workload.finish_log`) and compute
+the outputs from it. The engine knows no files, scenarios or sweeps: the runner
 combines replicates (``xarray.concat(..., dim="replicate")``).
 
 Every variable carries ``units`` and ``long_name``. Dimensions: ``pool``,
-``day`` (dates, warm-up excluded), ``year``, ``acuity`` and ``clinic``.
-Percentiles are time-weighted for occupancy (share of time) and per patient
-for waits.
+``day`` (dates, warm-up excluded), ``year``, ``acuity`` and ``clinic``. Per-day
+series are float32. Percentiles are time-weighted for occupancy (share of time)
+and per patient for waits.
+
+Conventions of the outputs:
+
+* **Occupancy** of a pool counts every stage in one of its beds (outliers
+  included), from the stage's start to its end; ``bed_queue_midnight`` counts the
+  emergency class waiting for the pool (ED boarders, direct and maternity
+  admissions, and patients blocked in an earlier stage of their stay).
+* **Waits for a bed** are from the first stage's request to its start, by home
+  pool and year of the start (the bed taken): by route (``bed_wait_*_emergency``
+  = through the ED, from the decision to admit; ``_direct``; ``_maternity``), all
+  non-electives together (``emergency_bed_wait_*``, the emergency class), and
+  electives apart in days (booked date to admission).
+* **Step-down blocking**: a later stage of a stay (e.g. the ward after the ICU)
+  waits from its request (the end of the earlier stage's stay) to its start,
+  keeping the earlier stage's bed: ``stepdown_wait_mean`` by the pool waited for
+  and year of the start; ``stepdown_blocked_bed_days`` by the pool of the bed held,
+  counted in the year the bed is held.
+* **Elective deferrals**: a deferral *event* at booking when no bed is free and at
+  each later booking session the patient is still on the waiting list
+  (``BedLog.deferral_events``); events are counted on the day and in the year they
+  happen (the booking date for the first, the session's date for the others).
+  ``elective_patients_deferred_year`` counts *persons* deferred at least once, by
+  the year of their booking.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
+import numba
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
@@ -25,13 +54,38 @@ from sim.des.arrivals import (
     DISPOSITION_HOME,
     DISPOSITION_TRANSFER,
     FIRST_POOL_DISPOSITION,
-    EDDraws,
+    AmbulanceDraws,
     RandomInputs,
+    compile_draws,
     draw_inputs,
 )
-from sim.des.config import ACUITY_LEVELS, ELECTIVE_ROUTE, AmbulanceService, DesConfig
-from sim.des.monitor import level_stats, weighted_quantile_from_hist
-from sim.des.pathways import EDLog, HospitalLog, simulate_hospital
+from sim.des.clinics import ClinicOutcome
+from sim.des.config import ACUITY_LEVELS, ROUTES, AmbulanceService, DesConfig
+from sim.des.monitor import (
+    Grouped,
+    LevelStats,
+    census,
+    compile_monitor,
+    counts_by_day,
+    grouped_stats,
+    level_stats,
+    level_stats_by_group,
+    readonly,
+    weighted_quantile_from_hist,
+)
+from sim.des.policies import MostFreeBeds, StrictTriage
+from sim.des.workload import (
+    DIRECT,
+    ELECTIVE,
+    EMERGENCY,
+    MATERNITY,
+    HospitalLog,
+    RawLog,
+    Workload,
+    build_workload,
+    compile_log,
+    finish_log,
+)
 from sim.names import (
     ACUITY,
     DAY,
@@ -44,96 +98,239 @@ from sim.names import (
     YEAR,
 )
 
-__all__ = ["CLINIC", "run", "run_replicate"]
+__all__ = [
+    "CLINIC",
+    "ENGINES",
+    "compile_kernels",
+    "outputs",
+    "run",
+    "run_replicate",
+    "simulate_hospital",
+]
 
 CLINIC = "clinic"
+ENGINES: Final = ("compiled", "reference")
+"""The hospital engines :func:`run` can use."""
 UNIT_MINUTES = "minutes"
 UNIT_PER_DAY = "persons day-1"
 HOURS_PER_DAY = 24.0
 OCCUPANCY_THRESHOLDS = (0.85, 0.95, 1.0)
+WAIT_QUANTILE = 0.9
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+Data = dict[str, xr.Variable]
 
 
-def run_replicate(config: DesConfig, root_seed: int, replicate: int) -> xr.Dataset:
-    """Draw the inputs of ``(root_seed, replicate)`` and run them."""
-    return run(config, draw_inputs(config, root_seed, replicate))
+# ------------------------------------------------------------------ running
+@dataclass(frozen=True, eq=False)
+class _Kept:
+    """What the outputs read of the random inputs once the workload is built."""
+
+    root_seed: int
+    replicate: int
+    ed_disposition: NDArray[np.int16] | None
+    ed_acuity: NDArray[np.int8] | None
 
 
-def _var(dims: tuple[str, ...], data: Any, units: str, long_name: str) -> xr.Variable:
-    return xr.Variable(dims, np.asarray(data), attrs={"units": units, "long_name": long_name})
+@dataclass(frozen=True, eq=False)
+class _Axes:
+    """The days and years of the outputs."""
+
+    n: int
+    """Simulated days."""
+    dates: NDArray[np.datetime64]
+    years: IntArray
+    year_of_day: IntArray
+    year_first_day: IntArray
+    """First day of each year (for ``np.add.reduceat``)."""
+
+    @property
+    def ny(self) -> int:
+        return int(self.years.size)
+
+    @property
+    def t_end(self) -> float:
+        return float(self.n)
+
+    def per_year(self, values: FloatArray, how: str = "sum") -> FloatArray:
+        """Reduce a per-day series (last axis) over the days of each year."""
+        total = np.add.reduceat(np.asarray(values, dtype=np.float64), self.year_first_day, axis=-1)
+        return total if how == "sum" else total / np.diff([*self.year_first_day, self.n])
 
 
-def _per_year(
-    values: FloatArray, year_of_day: NDArray[np.int64], n_years: int, how: str
-) -> FloatArray:
-    """Reduce a per-day series (last axis) over the days of each year."""
-    out = np.empty((*values.shape[:-1], n_years))
-    for y in range(n_years):
-        sel = values[..., year_of_day == y]
-        out[..., y] = sel.sum(axis=-1) if how == "sum" else sel.mean(axis=-1)
-    return out
-
-
-def _count_by_day(times: FloatArray, n_days: int) -> FloatArray:
-    t = times[~np.isnan(times)]
-    t = t[(t >= 0) & (t < n_days)]
-    return np.bincount(t.astype(np.int64), minlength=n_days).astype(float)
-
-
-def _by_year_stats(
-    values: FloatArray,
-    when: FloatArray,
-    n_days: int,
-    year_of_day: NDArray[np.int64],
-    n_years: int,
-    q: float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Mean, q-quantile and sum of ``values`` grouped by the year of ``when`` (days)."""
-    mean = np.full(n_years, np.nan)
-    quant = np.full(n_years, np.nan)
-    total = np.zeros(n_years)
-    ok = ~np.isnan(when) & (when >= 0) & (when < n_days) & ~np.isnan(values)
-    years = year_of_day[when[ok].astype(np.int64)]
-    vals = values[ok]
-    for y in range(n_years):
-        v = vals[years == y]
-        if v.size:
-            mean[y] = v.mean()
-            quant[y] = np.quantile(v, q)
-            total[y] = v.sum()
-    return mean, quant, total
-
-
-def run(config: DesConfig, inputs: RandomInputs) -> xr.Dataset:
-    """Simulate one replicate from pre-drawn inputs; see the module doc for the outputs."""
+def _axes(config: DesConfig) -> _Axes:
     n = config.n_days
-    w = config.warmup_days
-    t_end = float(n)
-    dates = np.array([np.datetime64(config.start + dt.timedelta(days=k), "D") for k in range(n)])
-    years_of_day = dates.astype("datetime64[Y]").astype(int) + 1970
-    years = np.unique(years_of_day)
-    year_idx = np.searchsorted(years, years_of_day).astype(np.int64)
-    ny = years.size
-    pools = config.pool_names
-    n_pools = len(pools)
+    dates = np.datetime64(config.start, "D") + np.arange(n)
+    years_of_day = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+    years, first = np.unique(years_of_day, return_index=True)
+    return _Axes(
+        n=n,
+        dates=dates,
+        years=years.astype(np.int64),
+        year_of_day=np.searchsorted(years, years_of_day).astype(np.int64),
+        year_first_day=first.astype(np.int64),
+    )
 
-    log = simulate_hospital(config, inputs)
-    data: dict[str, xr.Variable] = {}
-    _bed_outputs(config, log, data, n, t_end, year_idx, ny)
-    if log.ed is not None and inputs.ed is not None:
-        _ed_outputs(config, log.ed, inputs.ed, log, data, n, t_end, year_idx, ny)
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}")
+
+
+def _simulate(work: Workload, config: DesConfig, engine: str) -> RawLog:
+    if engine == "compiled":
+        from sim.des import compiled
+
+        return compiled.simulate(work)
+    from sim.des import hospital
+
+    ed_policy = config.ed.policy if config.ed is not None else StrictTriage()
+    bed_policy = config.pooling.policy if config.pooling is not None else MostFreeBeds()
+    return hospital.simulate(work, ed_policy, bed_policy)
+
+
+def run_replicate(
+    config: DesConfig, root_seed: int, replicate: int, engine: str = "compiled"
+) -> xr.Dataset:
+    """Draw the inputs of ``(root_seed, replicate)`` and run them (the draws are let go
+    as soon as the workload holds them).
+
+    Raises:
+        ValueError: ``engine`` is not one of :data:`ENGINES`.
+    """
+    _check_engine(engine)
+    inputs = draw_inputs(config, root_seed, replicate)
+    side = _side_outputs(config, inputs)  # before the engine, and let go
+    kept = _keep(inputs)
+    work = [build_workload(config, inputs)]
+    del inputs
+    return _run(config, work, kept, side, engine)
+
+
+def run(config: DesConfig, inputs: RandomInputs, engine: str = "compiled") -> xr.Dataset:
+    """Simulate one replicate from pre-drawn inputs; see the module doc for the outputs.
+
+    Raises:
+        ValueError: ``engine`` is not one of :data:`ENGINES`.
+    """
+    _check_engine(engine)
+    side = _side_outputs(config, inputs)
+    return _run(config, [build_workload(config, inputs)], _keep(inputs), side, engine)
+
+
+def simulate_hospital(
+    config: DesConfig, inputs: RandomInputs, engine: str = "compiled"
+) -> HospitalLog:
+    """The patient log of one replicate from pre-drawn inputs, cut at the end of the
+    run (:func:`~sim.des.workload.finish_log`), without the outputs.
+
+    Raises:
+        ValueError: ``engine`` is not one of :data:`ENGINES`.
+    """
+    _check_engine(engine)
+    work = build_workload(config, inputs)
+    return finish_log(work, _simulate(work, config, engine), config)
+
+
+def _keep(inputs: RandomInputs) -> _Kept:
+    return _Kept(
+        root_seed=inputs.root_seed,
+        replicate=inputs.replicate,
+        # int16 (codes 0 .. 1 + pools): half the drawn int32 column
+        ed_disposition=inputs.ed.disposition.astype(np.int16) if inputs.ed is not None else None,
+        ed_acuity=inputs.ed.acuity if inputs.ed is not None else None,
+    )
+
+
+def _slim(work: Workload) -> Workload:
+    """The workload without the arrays only the engines read (``finish_log`` does not)."""
+    none_f, none_i = np.empty(0), np.empty(0, np.int32)
+    return replace(
+        work,
+        lose=np.empty(0, np.bool_),
+        discharge_hour=none_f,
+        stage_los=none_f,
+        ed_treatment=none_f,
+        ed_patient=none_i,
+    )
+
+
+def _run(
+    config: DesConfig, box: list[Workload], kept: _Kept, side: Data, engine: str
+) -> xr.Dataset:
+    """Run the workload in the one-item list ``box`` (emptied, so that each array can
+    be let go as soon as nothing reads it) and compute the outputs."""
+    work = box.pop()
+    raw = _simulate(work, config, engine)
+    work = _slim(work)
+    log = finish_log(work, raw, config)
+    del raw, work  # the log holds what the outputs read
+    return _outputs(config, kept, [log], side, engine)
+
+
+def outputs(
+    config: DesConfig, inputs: RandomInputs, log: HospitalLog, engine: str = "compiled"
+) -> xr.Dataset:
+    """The outputs (see the module doc) of a replicate's cut patient log; ``engine``
+    only names the engine that wrote it (``attrs["des_engine"]``)."""
+    _check_engine(engine)
+    return _outputs(config, _keep(inputs), [log], _side_outputs(config, inputs), engine)
+
+
+def _outputs(
+    config: DesConfig, kept: _Kept, box: list[HospitalLog], side: Data, engine: str
+) -> xr.Dataset:
+    log = box.pop()
+    ax = _axes(config)
+    data: Data = {}
+    _bed_outputs(log, config.warmup_days, ax, data)
+    if log.ed is not None and kept.ed_disposition is not None and kept.ed_acuity is not None:
+        _ed_outputs(log, kept.ed_disposition, kept.ed_acuity, config.warmup_days, ax, data)
+    del log
+    data.update(side)
+    return _dataset(config, kept, ax, data, engine)
+
+
+def _side_outputs(config: DesConfig, inputs: RandomInputs) -> Data:
+    """The outputs of the clinics and the ambulances (they share nothing with the
+    hospital, so they are done before it, and their arrays let go)."""
+    ax = _axes(config)
+    data: Data = {}
     if config.clinics:
-        _clinic_outputs(inputs, data, year_idx, ny)
+        _clinic_outputs(inputs.clinics, ax, data)
     if config.ambulance is not None and inputs.ambulance is not None:
-        fleet = config.ambulance.fleet.by_day(config.start, n)
+        w = config.warmup_days
+        fleet = config.ambulance.fleet.by_day(config.start, ax.n)
         fleet_all = np.concatenate([np.full(w, fleet[0]), fleet]) if w else fleet
         amb = simulate_ambulance(inputs.ambulance, fleet_all, -float(w))
-        _ambulance_outputs(config.ambulance, amb, fleet, data, n, year_idx, ny)
+        _ambulance_outputs(config.ambulance, amb, fleet, ax, data)
+    return data
 
+
+def compile_kernels() -> float:
+    """Compile (the first time) or load from numba's on-disk cache the kernels of the
+    drawing, the ambulances and the outputs, which both engines use, and the modules
+    xarray imports on its first variable (dask, when installed: about a second, once
+    per process); returns the wall seconds."""
+    start = time.perf_counter()
+    compile_draws()
+    compile_log()
+    compile_monitor()
+    one = readonly(np.ones(1))
+    simulate_ambulance(AmbulanceDraws(one, one, one), np.ones(2), 0.0)
+    zero = readonly(np.zeros(1, np.int32), np.int32)
+    _flows(one, one, zero, 1, 1.0)
+    route, lost = readonly(np.zeros(1, np.int8), np.int8), readonly(np.zeros(1, np.bool_), np.bool_)
+    _flow_counts(zero, zero, one, one, one, zero, route, lost, zero, zero, one, one, 1, 2)
+    _var((DAY,), np.ones(1), UNIT_DAYS, "warm-up")
+    return time.perf_counter() - start
+
+
+def _dataset(config: DesConfig, kept: _Kept, ax: _Axes, data: Data, engine: str) -> xr.Dataset:
     coords: dict[str, Any] = {
-        POOL: list(pools),
-        DAY: dates,
-        YEAR: years,
+        POOL: list(config.pool_names),
+        DAY: ax.dates,
+        YEAR: ax.years,
         ACUITY: list(ACUITY_LEVELS),
     }
     if config.clinics:
@@ -143,340 +340,520 @@ def run(config: DesConfig, inputs: RandomInputs) -> xr.Dataset:
     # this day is a date here, a day of the year in the expected level
     ds[DAY].attrs.update(long_name="simulated day (00:00 to 24:00)")
     ds.attrs.update(
-        root_seed=inputs.root_seed,
-        replicate=inputs.replicate,
+        root_seed=kept.root_seed,
+        replicate=kept.replicate,
         start=config.start.isoformat(),
-        n_days=n,
-        warmup_days=w,
+        n_days=ax.n,
+        warmup_days=config.warmup_days,
         warmup=config.warmup,
         discharge_rule=config.discharge.kind,
         whole_hospital_pooling=int(config.pooling is not None),
-        n_pools=n_pools,
+        n_pools=len(config.pools),
+        des_engine=engine,
     )
     return ds
 
 
-def _bed_outputs(
-    config: DesConfig,
-    log: HospitalLog,
-    data: dict[str, xr.Variable],
-    n: int,
-    t_end: float,
-    year_idx: NDArray[np.int64],
-    ny: int,
-) -> None:
-    b = log.beds
-    w = config.warmup_days
-    cap = log.capacity[:, w:]
-    n_pools = cap.shape[0]
-    d2 = (POOL, DAY)
-    d_y = (POOL, YEAR)
-    shape = (n_pools, n)
-    out: dict[str, FloatArray] = {
-        k: np.zeros(shape)
-        for k in (
-            "mean",
-            "peak",
-            "midnight",
-            "queue",
-            "waitlist",
-            "admissions",
-            "outliers",
-            "discharges",
-            "lost",
-            "deferrals",
-            "deferred_patients",
-            "ge85",
-            "ge95",
-            "full",
-        )
-    }
-    year_stats = {
-        k: np.full((n_pools, ny), np.nan)
-        for k in (
-            "p95",
-            "emerg_wait_mean",
-            "emerg_wait_p90",
-            "emerg_wait_share",
-            "elective_wait_mean",
-        )
-    }
-    little = {k: np.zeros(n_pools) for k in ("arrivals", "in_start", "departures", "L", "W")}
-    elective = b.route == ELECTIVE_ROUTE
-    departure = np.where(b.lost, b.request, b.bed_end)
-    sessions = log.booking_sessions
-    run_sessions = sessions[(sessions >= 0) & (sessions < t_end)]
-    for k in range(n_pools):
-        in_k = b.bed_pool == k
-        occ = level_stats(
-            b.bed_start[in_k],
-            b.bed_end[in_k],
-            n,
-            capacity=cap[k],
-            fractions=OCCUPANCY_THRESHOLDS,
-            year_of_day=year_idx,
-            n_years=ny,
-        )
-        out["mean"][k], out["peak"][k], out["midnight"][k] = (
-            occ.daily_mean,
-            occ.daily_peak,
-            occ.midnight,
-        )
-        out["ge85"][k], out["ge95"][k], out["full"][k] = (
-            occ.time_ge[f] for f in OCCUPANCY_THRESHOLDS
-        )
-        for y in range(ny):
-            year_stats["p95"][k, y] = weighted_quantile_from_hist(occ.year_hist[y], 0.95)
-        home = b.home_pool == k
-        waiting = home & ~elective & ~b.lost
-        out["queue"][k] = level_stats(b.request[waiting], b.bed_start[waiting], n).midnight
-        el = home & elective
-        out["waitlist"][k] = level_stats(b.request[el], b.bed_start[el], n).midnight
-        out["admissions"][k] = _count_by_day(b.bed_start[home], n)
-        out["outliers"][k] = _count_by_day(
-            b.bed_start[home & (b.bed_pool != k) & (b.bed_pool >= 0)], n
-        )
-        out["discharges"][k] = _count_by_day(b.bed_end[in_k], n)
-        out["lost"][k] = _count_by_day(b.request[home & b.lost], n)
-        # Deferrals: electives not admitted at their booked time, plus each booking
-        # session at which a waiting-list patient is still not admitted.
-        start_el = np.where(np.isnan(b.bed_start[el]), np.inf, b.bed_start[el])
-        deferred = start_el > b.request[el]
-        out["deferrals"][k] = _count_by_day(b.request[el][deferred], n)
-        out["deferred_patients"][k] = out["deferrals"][k]
-        if run_sessions.size:
-            req_sorted = np.sort(b.request[el][deferred])
-            start_sorted = np.sort(start_el[deferred])
-            not_admitted = np.searchsorted(req_sorted, run_sessions, side="left") - np.searchsorted(
-                start_sorted, run_sessions, side="right"
-            )
-            out["deferrals"][k] += np.bincount(
-                run_sessions.astype(np.int64), weights=not_admitted, minlength=n
-            )
-        wait_h = (b.bed_start - b.request) * HOURS_PER_DAY
-        em = home & ~elective
-        m, q, _ = _by_year_stats(wait_h[em], b.bed_start[em], n, year_idx, ny, 0.9)
-        year_stats["emerg_wait_mean"][k], year_stats["emerg_wait_p90"][k] = m, q
-        year_stats["emerg_wait_share"][k], _, _ = _by_year_stats(
-            (wait_h[em] > 0).astype(float), b.bed_start[em], n, year_idx, ny, 0.5
-        )
-        m, _, _ = _by_year_stats(
-            b.bed_start[el] - b.request[el], b.bed_start[el], n, year_idx, ny, 0.5
-        )
-        year_stats["elective_wait_mean"][k] = m
-        # Conservation and Little's law, by home pool.
-        req = b.request[home]
-        dep = departure[home]
-        little["arrivals"][k] = np.count_nonzero((req >= 0) & (req < t_end))
-        little["in_start"][k] = np.count_nonzero((req < 0) & ~(dep < 0))
-        little["departures"][k] = np.count_nonzero((dep >= 0) & (dep < t_end))
-        system = level_stats(req, dep, n)
-        little["L"][k] = system.daily_mean.mean()
-        done = (req >= 0) & (dep < t_end)
-        little["W"][k] = float(np.mean(dep[done] - req[done])) if done.any() else np.nan
+# ------------------------------------------------------------------ helpers
+def _var(dims: tuple[str, ...], data: Any, units: str, long_name: str) -> xr.Variable:
+    values = np.asarray(data)
+    if DAY in dims:
+        values = values.astype(np.float32)
+    return xr.Variable(dims, values, attrs={"units": units, "long_name": long_name})
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        finite = np.isfinite(cap)
-        cap_f = np.where(finite, cap, np.nan)
-        rate = _per_year(np.where(finite, out["mean"], np.nan), year_idx, ny, "sum") / _per_year(
-            cap_f, year_idx, ny, "sum"
-        )
-        p = {
-            f: np.where(
-                _per_year(finite.astype(float), year_idx, ny, "sum") > 0,
-                _per_year(out[key], year_idx, ny, "mean"),
-                np.nan,
-            )
-            for f, key in zip(OCCUPANCY_THRESHOLDS, ("ge85", "ge95", "full"), strict=True)
-        }
+
+def _stats(
+    values: FloatArray,
+    when: FloatArray,
+    group: NDArray[np.integer],
+    n_groups: int,
+    ax: _Axes,
+    since: FloatArray | None = None,
+    scale: float = 1.0,
+) -> Grouped:
+    """Mean, 90th percentile and share > 0 of ``values`` (``(values - since) * scale``
+    with ``since``) by group and year of ``when``."""
+    return grouped_stats(
+        values,
+        when,
+        group,
+        n_groups,
+        ax.year_of_day,
+        ax.ny,
+        WAIT_QUANTILE,
+        since=since,
+        scale=scale,
+    )
+
+
+# ------------------------------------------------------------------ beds
+def _bed_outputs(log: HospitalLog, w: int, ax: _Axes, data: Data) -> None:
+    cap = log.capacity[:, w:]
+    _occupancy_outputs(log, cap, ax, data)
+    _flow_outputs(log, cap.shape[0], ax, data)
+    _wait_outputs(log, cap.shape[0], ax, data)
+    _stepdown_outputs(log, cap.shape[0], ax, data)
+    _deferral_outputs(log, cap.shape[0], ax, data)
+    _little_outputs(log, cap.shape[0], ax, data)
+
+
+def _occupancy_outputs(log: HospitalLog, cap: FloatArray, ax: _Axes, data: Data) -> None:
+    st = log.stages
+    n_pools = cap.shape[0]
+    occ = level_stats_by_group(
+        st.start,
+        st.end,
+        st.bed_pool,
+        n_pools,
+        ax.n,
+        capacity=cap,
+        fractions=OCCUPANCY_THRESHOLDS,
+        year_of_day=ax.year_of_day,
+        n_years=ax.ny,
+    )
+    mean = np.array([o.daily_mean for o in occ]).reshape(n_pools, ax.n)
+    peak = np.array([o.daily_peak for o in occ]).reshape(n_pools, ax.n)
+    d2 = (POOL, DAY)
     data["bed_capacity"] = _var(d2, cap, UNIT_BEDS, "beds available")
     data["midnight_census"] = _var(
-        d2, out["midnight"], UNIT_BEDS, "occupied beds at the midnight ending the day"
+        d2,
+        np.array([o.midnight for o in occ]).reshape(n_pools, ax.n),
+        UNIT_BEDS,
+        "occupied beds at the midnight ending the day",
     )
     data["occupancy_daily_mean"] = _var(
-        d2, out["mean"], UNIT_BEDS, "occupied beds, time-averaged over the day"
+        d2, mean, UNIT_BEDS, "occupied beds, time-averaged over the day"
     )
     data["occupancy_daily_peak"] = _var(
-        d2, out["peak"], UNIT_BEDS, "largest number of occupied beds in the day"
+        d2, peak, UNIT_BEDS, "largest number of occupied beds in the day"
     )
-    data["bed_queue_midnight"] = _var(
-        d2,
-        out["queue"],
-        UNIT_PERSONS,
-        "emergency-class patients (incl. ED boarders) waiting for a bed at midnight",
-    )
-    data["elective_waiting_list"] = _var(
-        d2, out["waitlist"], UNIT_PERSONS, "deferred electives on the waiting list at midnight"
-    )
-    data["admissions"] = _var(
-        d2, out["admissions"], UNIT_PER_DAY, "patients of the pool taking a bed (any pool)"
-    )
-    data["admissions_outlying"] = _var(
-        d2, out["outliers"], UNIT_PER_DAY, "patients of the pool placed in another pool's bed"
-    )
-    data["discharges"] = _var(
-        d2, out["discharges"], UNIT_PER_DAY, "discharges from the pool's beds"
-    )
-    data["turned_away"] = _var(
-        d2, out["lost"], UNIT_PER_DAY, "admissions turned away because the pool was full"
-    )
-    data["elective_deferrals"] = _var(
-        d2,
-        out["deferrals"],
-        UNIT_PER_DAY,
-        "elective admissions deferred (at booking or at a booking session)",
-    )
+    _occupancy_years(occ, mean, peak, cap, ax, data)
+
+
+def _occupancy_years(
+    occ: list[LevelStats],
+    mean: FloatArray,
+    peak: FloatArray,
+    cap: FloatArray,
+    ax: _Axes,
+    data: Data,
+) -> None:
+    """The yearly occupancy statistics of the pools (``occ``: one per pool)."""
+    n_pools = cap.shape[0]
+    p95 = np.array(
+        [[weighted_quantile_from_hist(h, 0.95) for h in o.year_hist] for o in occ]
+    ).reshape(n_pools, ax.ny)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        finite = np.isfinite(cap)
+        rate = ax.per_year(np.where(finite, mean, np.nan)) / ax.per_year(
+            np.where(finite, cap, np.nan)
+        )
+        any_finite = ax.per_year(finite.astype(float)) > 0
+        p = {
+            f: np.where(
+                any_finite, ax.per_year(np.array([o.time_ge[f] for o in occ]), "mean"), np.nan
+            ).reshape(n_pools, ax.ny)
+            for f in OCCUPANCY_THRESHOLDS
+        }
+    dy = (POOL, YEAR)
     data["occupancy_mean"] = _var(
-        d_y,
-        _per_year(out["mean"], year_idx, ny, "mean"),
-        UNIT_BEDS,
-        "occupied beds, time-averaged over the year",
+        dy, ax.per_year(mean, "mean"), UNIT_BEDS, "occupied beds, time-averaged over the year"
     )
     data["occupancy_p95"] = _var(
-        d_y, year_stats["p95"], UNIT_BEDS, "95th percentile of occupied beds over the year's time"
+        dy, p95, UNIT_BEDS, "95th percentile of occupied beds over the year's time"
     )
     data["occupancy_rate_mean"] = _var(
-        d_y, rate, UNIT_FRACTION, "time-averaged occupied beds / beds available (NaN if unlimited)"
+        dy, rate, UNIT_FRACTION, "time-averaged occupied beds / beds available (NaN if unlimited)"
     )
-    data["p_occupancy_ge_85"] = _var(
-        d_y, p[0.85], UNIT_FRACTION, "share of time with occupancy >= 85% of beds"
-    )
-    data["p_occupancy_ge_95"] = _var(
-        d_y, p[0.95], UNIT_FRACTION, "share of time with occupancy >= 95% of beds"
-    )
-    data["p_full"] = _var(d_y, p[1.0], UNIT_FRACTION, "share of time with every bed occupied")
+    for f, name, text in (
+        (0.85, "p_occupancy_ge_85", "share of time with occupancy >= 85% of beds"),
+        (0.95, "p_occupancy_ge_95", "share of time with occupancy >= 95% of beds"),
+        (1.0, "p_full", "share of time with every bed occupied"),
+    ):
+        data[name] = _var(dy, p[f], UNIT_FRACTION, text)
     data["days_full"] = _var(
-        d_y,
-        _per_year((out["peak"] >= cap).astype(float), year_idx, ny, "sum"),
+        dy,
+        ax.per_year((peak >= cap).astype(float)),
         UNIT_DAYS,
         "days on which every bed was occupied at some moment",
     )
-    data["elective_deferrals_year"] = _var(
-        d_y,
-        _per_year(out["deferrals"], year_idx, ny, "sum"),
+
+
+def _later(log: HospitalLog) -> NDArray[np.bool_]:
+    """Stage rows that are not a patient's first stage."""
+    patient = log.stages.patient
+    if patient.size == log.beds.home_pool.size:  # one stage each
+        return np.zeros(patient.size, np.bool_)
+    return np.concatenate([[False], patient[1:] == patient[:-1]])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _midnight_add(step: Any, g: int, s: float, e: float, t_end: float) -> None:
+    """Add the stay [s, e) (days; NaN e = still there) of group g to the midnight-count
+    steps, under the rules of :func:`sim.des.monitor.census` (``g`` < 0: left out)."""
+    if g < 0 or not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
+        return
+    step[g, 0 if s <= 0.0 else int(np.floor(s)) + 1] += 1
+    if e < t_end:
+        step[g, int(np.ceil(e))] -= 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _count_add(out: Any, g: int, t: float, t_end: float) -> None:
+    """Count an event at time t (days) in group g's day (as ``counts_by_day``)."""
+    if g >= 0 and t >= 0.0 and t < t_end:  # NaN fails
+        out[g, int(t)] += 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _flow_counts(
+    patient: Any,
+    s_pool: Any,
+    s_request: Any,
+    s_start: Any,
+    s_end: Any,
+    s_bed_pool: Any,
+    route: Any,
+    lost: Any,
+    home: Any,
+    bed_pool: Any,
+    request: Any,
+    bed_start: Any,
+    n_pools: int,
+    n_days: int,
+) -> Any:
+    """The flow outputs by (pool, day), in one pass over the stages and one over the
+    patients, with no per-row array: midnight counts of the emergency-class queue
+    (first stages that are not electives and not turned away, and every later stage,
+    by the pool waited for) and of the elective waiting list (by home pool); and per
+    day: admissions and outlying admissions (by home pool), discharges (last stages,
+    by the pool of the bed) and patients turned away (by home pool)."""
+    t_end = float(n_days)
+    q_step = np.zeros((n_pools, n_days + 2), np.int64)
+    w_step = np.zeros((n_pools, n_days + 2), np.int64)
+    counts = np.zeros((4, n_pools, n_days))
+    n = patient.size
+    for r in range(n):
+        b = patient[r]
+        first = r == 0 or patient[r - 1] != b
+        out = first and (route[b] == ELECTIVE or lost[b])
+        _midnight_add(q_step, -1 if out else s_pool[r], s_request[r], s_start[r], t_end)
+        if r == n - 1 or patient[r + 1] != b:
+            _count_add(counts[2], s_bed_pool[r], s_end[r], t_end)
+    for b in range(home.size):
+        h = home[b]
+        _midnight_add(w_step, h if route[b] == ELECTIVE else -1, request[b], bed_start[b], t_end)
+        _count_add(counts[0], h, bed_start[b], t_end)
+        _count_add(
+            counts[1], h if bed_pool[b] != h and bed_pool[b] >= 0 else -1, bed_start[b], t_end
+        )
+        _count_add(counts[3], h if lost[b] else -1, request[b], t_end)
+    midnight = np.empty((2, n_pools, n_days))
+    for g in range(n_pools):
+        q = q_step[g, 0]
+        w = w_step[g, 0]
+        for d in range(n_days):
+            q += q_step[g, d + 1]
+            w += w_step[g, d + 1]
+            midnight[0, g, d] = q
+            midnight[1, g, d] = w
+    return midnight, counts
+
+
+def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+    b, st = log.beds, log.stages
+    midnight, counts = _flow_counts(
+        readonly(st.patient, np.int32),
+        readonly(st.pool, np.int32),
+        readonly(st.request),
+        readonly(st.start),
+        readonly(st.end),
+        readonly(st.bed_pool, np.int32),
+        readonly(b.route, np.int8),
+        readonly(b.lost, np.bool_),
+        readonly(b.home_pool, np.int32),
+        readonly(b.bed_pool, np.int32),
+        readonly(b.request),
+        readonly(b.bed_start),
+        n_pools,
+        ax.n,
+    )
+    queue_midnight, waitlist_midnight = midnight
+    admissions, outlying, discharges, turned = counts
+    d2 = (POOL, DAY)
+    data["bed_queue_midnight"] = _var(
+        d2,
+        queue_midnight,
         UNIT_PERSONS,
-        "elective deferral events in the year: at the booked time, and again at each "
-        "booking session a patient on the waiting list is still not admitted",
+        "emergency-class patients waiting for a bed of the pool at midnight "
+        "(ED boarders, direct and maternity admissions, blocked step-downs)",
     )
-    data["elective_patients_deferred_year"] = _var(
-        d_y,
-        _per_year(out["deferred_patients"], year_idx, ny, "sum"),
-        UNIT_PERSONS,
-        "elective patients not admitted at their booked time (by booked date)",
+    data["elective_waiting_list"] = _var(
+        d2, waitlist_midnight, UNIT_PERSONS, "deferred electives on the waiting list at midnight"
     )
-    data["elective_wait_mean"] = _var(
-        d_y,
-        year_stats["elective_wait_mean"],
-        UNIT_DAYS,
-        "mean days from booked date to admission, electives admitted in the year",
+    data["admissions"] = _var(
+        d2,
+        admissions,
+        UNIT_PER_DAY,
+        "patients of the pool taking a bed (any pool)",
     )
+    data["admissions_outlying"] = _var(
+        d2,
+        outlying,
+        UNIT_PER_DAY,
+        "patients of the pool placed in another pool's bed",
+    )
+    data["discharges"] = _var(
+        d2,
+        discharges,
+        UNIT_PER_DAY,
+        "discharges from the pool's beds (end of the last stage of a stay)",
+    )
+    data["turned_away"] = _var(
+        d2,
+        turned,
+        UNIT_PER_DAY,
+        "admissions turned away because the pool was full",
+    )
+
+
+def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+    """Waits for the first bed, by home pool and year of the start (two passes: by
+    route, and the emergency class together)."""
+    b = log.beds
+    start, request, h = b.bed_start, b.request, HOURS_PER_DAY  # waits in hours, on the fly
+    route_pool = b.route.astype(np.int32) * n_pools + b.home_pool
+    by_route = _stats(start, start, route_pool, 4 * n_pools, ax, request, h)
+    del route_pool
+    em = _stats(
+        start, start, np.where(b.route == ELECTIVE, -1, b.home_pool), n_pools, ax, request, h
+    )
+    dy = (POOL, YEAR)
     data["emergency_bed_wait_mean"] = _var(
-        d_y,
-        year_stats["emerg_wait_mean"],
+        dy,
+        em.mean,
         UNIT_HOURS,
         "mean wait for a bed of emergency-class patients admitted in the year",
     )
+    data["emergency_bed_wait_p90"] = _var(
+        dy, em.quantile, UNIT_HOURS, "90th percentile wait for a bed, emergency-class patients"
+    )
     data["p_bed_wait"] = _var(
-        d_y,
-        year_stats["emerg_wait_share"],
+        dy,
+        em.share_positive,
         UNIT_FRACTION,
         "share of emergency-class patients admitted in the year who waited for a bed",
     )
-    data["emergency_bed_wait_p90"] = _var(
-        d_y,
-        year_stats["emerg_wait_p90"],
-        UNIT_HOURS,
-        "90th percentile wait for a bed, emergency-class patients",
+    texts = {
+        EMERGENCY: "patients admitted through the ED (decision to admit -> bed)",
+        DIRECT: "direct admissions",
+        MATERNITY: "maternity admissions",
+    }
+    rows = slice(None)
+    for route, text in texts.items():
+        rows = slice(route * n_pools, (route + 1) * n_pools)
+        name = ROUTES[route]
+        data[f"bed_wait_mean_{name}"] = _var(
+            dy,
+            by_route.mean[rows],
+            UNIT_HOURS,
+            f"mean wait for a bed, {text}, admitted in the year",
+        )
+        data[f"bed_wait_p90_{name}"] = _var(
+            dy, by_route.quantile[rows], UNIT_HOURS, f"90th percentile wait for a bed, {text}"
+        )
+    rows = slice(ELECTIVE * n_pools, (ELECTIVE + 1) * n_pools)
+    data["elective_wait_mean"] = _var(
+        dy,
+        by_route.mean[rows] / HOURS_PER_DAY,
+        UNIT_DAYS,
+        "mean days from booked date to admission, electives admitted in the year",
     )
+    data["elective_wait_p90"] = _var(
+        dy,
+        by_route.quantile[rows] / HOURS_PER_DAY,
+        UNIT_DAYS,
+        "90th percentile days from booked date to admission, electives",
+    )
+
+
+def _stepdown_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+    st = log.stages
+    later = np.flatnonzero(_later(log))
+    request, start = st.request[later], st.start[later]
+    wait = _stats((start - request) * HOURS_PER_DAY, start, st.pool[later], n_pools, ax)
+    held = census(request, start, ax.n, st.bed_pool[later - 1], n_pools)
+    dy = (POOL, YEAR)
+    data["stepdown_wait_mean"] = _var(
+        dy,
+        wait.mean,
+        UNIT_HOURS,
+        "mean wait of a later stage of a stay (e.g. a ward after the ICU) for a bed of "
+        "the pool, from the end of the earlier stage; stages started in the year",
+    )
+    data["stepdown_blocked_bed_days"] = _var(
+        dy,
+        ax.per_year(held.daily_mean),
+        UNIT_DAYS,
+        "bed-days of the pool held by patients waiting for a later stage's bed elsewhere",
+    )
+
+
+def _deferral_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+    """Deferral events by the day they happen: the booking, then the sessions after
+    it (``deferral_events - 1`` of them: the patient is admitted at the next)."""
+    b = log.beds
+    deferred = np.flatnonzero(b.deferral_events > 0)
+    pool = b.home_pool[deferred].astype(np.int64)
+    request = b.request[deferred]
+    sessions = log.booking_sessions
+    n_s = sessions.size
+    first = np.searchsorted(sessions, request, side="right")
+    stop = np.minimum(first + b.deferral_events[deferred].astype(np.int64) - 1, n_s)
+    width = n_s + 1
+    step = np.bincount(pool * width + first, minlength=n_pools * width) - np.bincount(
+        pool * width + stop, minlength=n_pools * width
+    )
+    waiting = np.cumsum(step.reshape(n_pools, width), axis=1)[:, :n_s]  # still listed after
+    in_run = (sessions >= 0) & (sessions < ax.t_end)
+    session_day = sessions[in_run].astype(np.int64)
+    events = counts_by_day(request, pool, n_pools, ax.n)
+    for k in range(n_pools):
+        events[k] += np.bincount(session_day, weights=waiting[k, in_run], minlength=ax.n)
+    persons = _stats(np.ones(deferred.size), request, pool, n_pools, ax).count
+    data["elective_deferrals"] = _var(
+        (POOL, DAY),
+        events,
+        UNIT_PER_DAY,
+        "elective deferral events: at booking when no bed is free, and at each booking "
+        "session a patient on the waiting list is still not admitted",
+    )
+    data["elective_deferral_events_year"] = _var(
+        (POOL, YEAR),
+        ax.per_year(events),
+        "events",
+        "elective deferral events in the year (at booking, and at each booking session "
+        "a patient on the waiting list is still not admitted), by the day they happen",
+    )
+    data["elective_patients_deferred_year"] = _var(
+        (POOL, YEAR),
+        persons.astype(np.float64),
+        UNIT_PERSONS,
+        "elective patients deferred at least once, by the year of their booking",
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _flows(request: Any, departure: Any, pool: Any, n_pools: int, t_end: float) -> Any:
+    """By pool: requests in the run, present at its start, departures in the run, and
+    the count and total time in the system of those who came and left in the run."""
+    out = np.zeros((5, n_pools))
+    for i in range(request.size):
+        r, d, k = request[i], departure[i], pool[i]
+        came = r >= 0.0 and r < t_end
+        out[0, k] += came
+        out[1, k] += r < 0.0 and not d < 0.0
+        out[2, k] += d >= 0.0 and d < t_end
+        if came and d < t_end:
+            out[3, k] += 1.0
+            out[4, k] += d - r
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+def _little_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+    """Conservation and Little's law, by home pool."""
+    b = log.beds
+    t_end = ax.t_end
+    dep = np.where(b.lost, b.request, b.bed_end)
+    system = census(b.request, dep, ax.n, b.home_pool, n_pools)
+    arrivals, in_start, left, n_done, w_sum = _flows(
+        readonly(b.request), readonly(dep), readonly(b.home_pool, np.int32), n_pools, t_end
+    )
+    del dep
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w_mean = w_sum / n_done
+    dp = (POOL,)
     data["bed_arrivals"] = _var(
-        (POOL,),
-        little["arrivals"],
+        dp,
+        arrivals,
         UNIT_PERSONS,
         "bed requests (incl. deferred electives) during the run, by home pool",
     )
     data["bed_in_system_start"] = _var(
-        (POOL,),
-        little["in_start"],
+        dp,
+        in_start,
         UNIT_PERSONS,
         "patients waiting for or in a bed at the start (after warm-up)",
     )
     data["bed_departures"] = _var(
-        (POOL,),
-        little["departures"],
+        dp,
+        left,
         UNIT_PERSONS,
         "discharges and turned-away requests during the run, by home pool",
     )
+    # A patient blocked in an earlier stage is in a bed (of their home pool's count)
+    # and queued (for the pool they wait for): counted once, in the bed.
+    st = log.stages
+    blocked = _later(log) & (st.request < t_end) & np.isnan(st.start)
     data["bed_in_system_end"] = _var(
-        (POOL,),
-        log.end_in_bed + log.end_queued + log.end_waitlist,
+        dp,
+        log.end_in_bed
+        + log.end_queued
+        - np.bincount(st.pool[blocked], minlength=n_pools)
+        + log.end_waitlist,
         UNIT_PERSONS,
-        "patients in a bed, queued or on the waiting list at the end (engine counters)",
+        "patients in a bed, queued or on the waiting list at the end (engine counters; "
+        "a patient blocked in an earlier stage of the stay counted once, in the bed)",
     )
     data["bed_time_avg_in_system"] = _var(
-        (POOL,),
-        little["L"],
+        dp,
+        system.daily_mean.mean(axis=1),
         UNIT_PERSONS,
         "time-averaged patients waiting for or in a bed (Little's L)",
     )
     data["bed_throughput"] = _var(
-        (POOL,), little["arrivals"] / t_end, UNIT_PER_DAY, "bed requests per day (Little's lambda)"
+        dp, arrivals / t_end, UNIT_PER_DAY, "bed requests per day (Little's lambda)"
     )
     data["bed_mean_time_in_system"] = _var(
-        (POOL,),
-        little["W"],
+        dp,
+        w_mean,
         UNIT_DAYS,
         "mean time from request to departure, patients who arrived and left "
         "during the run (Little's W)",
     )
 
 
+# ------------------------------------------------------------------ ED
 def _ed_outputs(
-    config: DesConfig,
-    ed: EDLog,
-    draws: EDDraws,
     log: HospitalLog,
-    data: dict[str, xr.Variable],
-    n: int,
-    t_end: float,
-    year_idx: NDArray[np.int64],
-    ny: int,
+    disposition: NDArray[np.int16],
+    acuity_level: NDArray[np.int8],
+    w: int,
+    ax: _Axes,
+    data: Data,
 ) -> None:
-    w = config.warmup_days
-    spaces = log.ed_spaces[w:]
-    arr = ed.arrival
-    admitted = draws.disposition >= FIRST_POOL_DISPOSITION
-    occ = level_stats(ed.space_start, ed.space_end, n)
-    board = level_stats(np.where(admitted, ed.treated, np.nan), ed.space_end, n)
-    waiting = level_stats(arr, ed.space_start, n)
-    arrivals = np.zeros((len(ACUITY_LEVELS), n))
-    wait_mean = np.full((len(ACUITY_LEVELS), ny), np.nan)
-    wait_p90 = np.full((len(ACUITY_LEVELS), ny), np.nan)
-    wait_h = (ed.space_start - arr) * HOURS_PER_DAY
-    for a_i, a in enumerate(ACUITY_LEVELS):
-        sel = draws.acuity == a
-        arrivals[a_i] = _count_by_day(arr[sel], n)
-        wait_mean[a_i], wait_p90[a_i], _ = _by_year_stats(
-            wait_h[sel], ed.space_start[sel], n, year_idx, ny, 0.9
-        )
-    boarding_h = (ed.space_end - ed.treated) * HOURS_PER_DAY
-    b_mean, b_p90, _ = _by_year_stats(
-        np.where(admitted, boarding_h, np.nan), ed.space_end, n, year_idx, ny, 0.9
-    )
-    pools = config.pool_names
-    by_pool = np.array(
-        [
-            _count_by_day(
-                np.where(draws.disposition == FIRST_POOL_DISPOSITION + k, ed.treated, np.nan), n
-            )
-            for k in range(len(pools))
-        ]
-    )
-    in_run = (arr >= 0) & (arr < t_end)
-    done = in_run & (ed.space_end < t_end)
-    in_end_arrays = np.count_nonzero((arr < t_end) & ~(ed.space_end < t_end))
+    ed = log.ed
+    assert ed is not None
+    boarding = (disposition >= FIRST_POOL_DISPOSITION).astype(np.int32) - 1  # 0 admitted, -1 not
+    acuity = acuity_level.astype(np.int32) - ACUITY_LEVELS[0]
+    occupied, waiting = _ed_levels(log, boarding, w, ax, data)
+    _ed_counts(log, disposition, acuity, ax, data)
+    _ed_waits(log, boarding, acuity, ax, data)
+    _ed_little(log, occupied, waiting, ax, data)
+
+
+def _ed_levels(
+    log: HospitalLog, boarding: NDArray[np.int32], w: int, ax: _Axes, data: Data
+) -> tuple[FloatArray, FloatArray]:
+    """ED spaces, their occupancy, boarders and the queue; returns the daily means of
+    the occupied spaces and of the queue."""
+    ed = log.ed
+    assert ed is not None
+    occ = level_stats(ed.space_start, ed.space_end, ax.n)
+    board = census(ed.treated, ed.space_end, ax.n, boarding, 1)
+    waiting = census(ed.arrival, ed.space_start, ax.n)
     d1 = (DAY,)
-    data["ed_spaces"] = _var(d1, spaces, "spaces", "ED treatment spaces available")
-    data["ed_arrivals"] = _var((ACUITY, DAY), arrivals, UNIT_PER_DAY, "ED arrivals by triage level")
+    data["ed_spaces"] = _var(d1, log.ed_spaces[w:], "spaces", "ED treatment spaces available")
     data["ed_occupancy_daily_mean"] = _var(
         d1,
         occ.daily_mean,
@@ -487,88 +864,134 @@ def _ed_outputs(
         d1, occ.daily_peak, "spaces", "largest number of occupied ED spaces"
     )
     data["ed_boarders_midnight"] = _var(
-        d1, board.midnight, UNIT_PERSONS, "admitted patients boarding in the ED at midnight"
+        d1, board.midnight[0], UNIT_PERSONS, "admitted patients boarding in the ED at midnight"
     )
     data["ed_waiting_midnight"] = _var(
         d1, waiting.midnight, UNIT_PERSONS, "patients waiting for an ED treatment space at midnight"
     )
-    data["ed_home"] = _var(
-        d1,
-        _count_by_day(np.where(draws.disposition == DISPOSITION_HOME, ed.treated, np.nan), n),
-        UNIT_PER_DAY,
-        "ED patients sent home (by end of treatment)",
-    )
-    data["ed_transferred"] = _var(
-        d1,
-        _count_by_day(np.where(draws.disposition == DISPOSITION_TRANSFER, ed.treated, np.nan), n),
-        UNIT_PER_DAY,
-        "ED patients transferred out (by end of treatment)",
-    )
-    data["ed_admitted"] = _var((POOL, DAY), by_pool, UNIT_PER_DAY, "ED decisions to admit, by pool")
-    data["ed_boarding_mean"] = _var(
-        (YEAR,),
-        b_mean,
-        UNIT_HOURS,
-        "mean boarding time (decision to admit -> bed), boarding ended in the year",
-    )
-    data["ed_boarding_p90"] = _var((YEAR,), b_p90, UNIT_HOURS, "90th percentile boarding time")
     data["ed_boarding_total"] = _var(
         (YEAR,),
-        _per_year(board.daily_mean, year_idx, ny, "sum") * HOURS_PER_DAY,
+        ax.per_year(board.daily_mean[0]) * HOURS_PER_DAY,
         UNIT_HOURS,
         "patient-hours spent boarding in the ED in the year",
     )
+    return occ.daily_mean, waiting.daily_mean
+
+
+def _ed_counts(
+    log: HospitalLog,
+    disposition: NDArray[np.int16],
+    acuity: NDArray[np.int32],
+    ax: _Axes,
+    data: Data,
+) -> None:
+    """ED arrivals by triage level, and ends of treatment by disposition, per day."""
+    ed = log.ed
+    assert ed is not None
+    n_pools = log.capacity.shape[0]
+    ends = counts_by_day(ed.treated, disposition, FIRST_POOL_DISPOSITION + n_pools, ax.n)
+    d1 = (DAY,)
+    data["ed_arrivals"] = _var(
+        (ACUITY, DAY),
+        counts_by_day(ed.arrival, acuity, len(ACUITY_LEVELS), ax.n),
+        UNIT_PER_DAY,
+        "ED arrivals by triage level",
+    )
+    data["ed_home"] = _var(
+        d1, ends[DISPOSITION_HOME], UNIT_PER_DAY, "ED patients sent home (by end of treatment)"
+    )
+    data["ed_transferred"] = _var(
+        d1,
+        ends[DISPOSITION_TRANSFER],
+        UNIT_PER_DAY,
+        "ED patients transferred out (by end of treatment)",
+    )
+    data["ed_admitted"] = _var(
+        (POOL, DAY), ends[FIRST_POOL_DISPOSITION:], UNIT_PER_DAY, "ED decisions to admit, by pool"
+    )
+
+
+def _ed_waits(
+    log: HospitalLog,
+    boarding: NDArray[np.int32],
+    acuity: NDArray[np.int32],
+    ax: _Axes,
+    data: Data,
+) -> None:
+    """Waits for a treatment space by triage level, and boarding, by year."""
+    ed = log.ed
+    assert ed is not None
+    n_ac = len(ACUITY_LEVELS)
+    wait = _stats(ed.space_start, ed.space_start, acuity, n_ac, ax, ed.arrival, HOURS_PER_DAY)
+    board = _stats(ed.space_end, ed.space_end, boarding, 1, ax, ed.treated, HOURS_PER_DAY)
+    data["ed_boarding_mean"] = _var(
+        (YEAR,),
+        board.mean[0],
+        UNIT_HOURS,
+        "mean boarding time (decision to admit -> bed), boarding ended in the year",
+    )
+    data["ed_boarding_p90"] = _var(
+        (YEAR,), board.quantile[0], UNIT_HOURS, "90th percentile boarding time"
+    )
     data["ed_wait_mean"] = _var(
         (ACUITY, YEAR),
-        wait_mean,
+        wait.mean,
         UNIT_HOURS,
-        "mean wait from arrival to a treatment space, by triage level",
+        "mean wait from arrival to a treatment space, by triage level (start in the year)",
     )
     data["ed_wait_p90"] = _var(
-        (ACUITY, YEAR), wait_p90, UNIT_HOURS, "90th percentile wait for a treatment space"
+        (ACUITY, YEAR), wait.quantile, UNIT_HOURS, "90th percentile wait for a treatment space"
     )
-    data["ed_arrivals_total"] = _var(
-        (), np.count_nonzero(in_run), UNIT_PERSONS, "ED arrivals during the run"
+
+
+def _ed_little(
+    log: HospitalLog, occupied: FloatArray, waiting: FloatArray, ax: _Axes, data: Data
+) -> None:
+    """Conservation and Little's law of the ED."""
+    ed = log.ed
+    assert ed is not None
+    t_end = ax.t_end
+    counts = _flows(
+        readonly(ed.arrival),
+        readonly(ed.space_end),
+        readonly(np.zeros(ed.arrival.size, np.int32), np.int32),
+        1,
+        t_end,
     )
+    n_in, n_start, n_left, n_done = (int(c[0]) for c in counts[:4])
+    time_done = float(counts[4][0])
+    n_end = n_start + n_in - n_left  # arrived before the end and not left before it
+    scalar = ()
+    data["ed_arrivals_total"] = _var(scalar, n_in, UNIT_PERSONS, "ED arrivals during the run")
     data["ed_in_system_start"] = _var(
-        (),
-        np.count_nonzero((arr < 0) & ~(ed.space_end < 0)),
-        UNIT_PERSONS,
-        "patients in the ED at the start (after warm-up)",
+        scalar, n_start, UNIT_PERSONS, "patients in the ED at the start (after warm-up)"
     )
     data["ed_departures"] = _var(
-        (),
-        np.count_nonzero((ed.space_end >= 0) & (ed.space_end < t_end)),
-        UNIT_PERSONS,
-        "patients leaving the ED during the run",
+        scalar, n_left, UNIT_PERSONS, "patients leaving the ED during the run"
     )
     data["ed_in_system_end"] = _var(
-        (),
-        log.end_in_ed if log.end_in_ed >= 0 else in_end_arrays,
+        scalar,
+        log.end_in_ed if log.end_in_ed >= 0 else n_end,
         UNIT_PERSONS,
         "patients in the ED at the end (engine counters when event-driven)",
     )
     data["ed_time_avg_in_system"] = _var(
-        (),
-        (occ.daily_mean.sum() + waiting.daily_mean.sum()) / t_end,
+        scalar,
+        (occupied.sum() + waiting.sum()) / t_end,
         UNIT_PERSONS,
         "time-averaged patients in the ED (Little's L)",
     )
-    data["ed_throughput"] = _var(
-        (), np.count_nonzero(in_run) / t_end, UNIT_PER_DAY, "ED arrivals per day"
-    )
+    data["ed_throughput"] = _var(scalar, n_in / t_end, UNIT_PER_DAY, "ED arrivals per day")
     data["ed_mean_time_in_system"] = _var(
-        (),
-        float(np.mean(ed.space_end[done] - arr[done])) if done.any() else np.nan,
+        scalar,
+        time_done / n_done if n_done else np.nan,
         UNIT_DAYS,
         "mean time in the ED, patients who arrived and left during the run",
     )
 
 
-def _clinic_outputs(
-    inputs: RandomInputs, data: dict[str, xr.Variable], year_idx: NDArray[np.int64], ny: int
-) -> None:
-    cs = inputs.clinics
+# ------------------------------------------------------------------ clinics, ambulances
+def _clinic_outputs(cs: tuple[ClinicOutcome, ...], ax: _Axes, data: Data) -> None:
     d2 = (CLINIC, DAY)
     dy = (CLINIC, YEAR)
 
@@ -583,43 +1006,46 @@ def _clinic_outputs(
     with np.errstate(invalid="ignore", divide="ignore"):
         util = served / capacity
         wait_mean = wait_sum / served
-        util_y = _per_year(served, year_idx, ny, "sum") / _per_year(capacity, year_idx, ny, "sum")
-        wait_y = _per_year(wait_sum, year_idx, ny, "sum") / _per_year(served, year_idx, ny, "sum")
-    p90 = np.full((len(cs), ny), np.nan)
-    for c_i, c in enumerate(cs):
-        for y in range(ny):
-            p90[c_i, y] = weighted_quantile_from_hist(
-                c.served_by_wait[year_idx == y].sum(axis=0).astype(float), 0.9
-            )
-    data["clinic_demand"] = _var(d2, stack("demand"), UNIT_PER_DAY, "new community-clinic requests")
-    data["clinic_capacity"] = _var(
-        d2, capacity, UNIT_PER_DAY, "community-clinic appointments available"
+        util_y = ax.per_year(served) / ax.per_year(capacity)
+        wait_y = ax.per_year(wait_sum) / ax.per_year(served)
+    p90 = np.array(
+        [
+            [
+                weighted_quantile_from_hist(h.astype(float), 0.9)
+                for h in np.add.reduceat(c.served_by_wait, ax.year_first_day, axis=0)
+            ]
+            for c in cs
+        ]
     )
-    data["clinic_served"] = _var(d2, served, UNIT_PER_DAY, "requests served")
-    data["clinic_waiting"] = _var(
-        d2, stack("waiting_end"), UNIT_PERSONS, "requests carried over at the end of the day"
-    )
-    data["clinic_diverted_ed"] = _var(
-        d2, stack("diverted_ed"), UNIT_PER_DAY, "unmet requests diverted to the ED"
-    )
-    data["clinic_diverted_outpatient"] = _var(
-        d2,
-        stack("diverted_outpatient"),
-        UNIT_PER_DAY,
-        "unmet requests diverted to hospital outpatients",
-    )
-    data["clinic_abandoned"] = _var(
-        d2, stack("abandoned"), UNIT_PER_DAY, "unmet requests abandoned"
-    )
-    data["clinic_utilisation"] = _var(d2, util, UNIT_FRACTION, "appointments used / available")
-    data["clinic_wait_mean"] = _var(
-        d2, wait_mean, UNIT_DAYS, "mean wait of the requests served that day"
-    )
+    for name, values, units, text in (
+        ("clinic_demand", stack("demand"), UNIT_PER_DAY, "new community-clinic requests"),
+        ("clinic_capacity", capacity, UNIT_PER_DAY, "community-clinic appointments available"),
+        ("clinic_served", served, UNIT_PER_DAY, "requests served"),
+        (
+            "clinic_waiting",
+            stack("waiting_end"),
+            UNIT_PERSONS,
+            "requests carried over at the end of the day",
+        ),
+        (
+            "clinic_diverted_ed",
+            stack("diverted_ed"),
+            UNIT_PER_DAY,
+            "unmet requests diverted to the ED",
+        ),
+        (
+            "clinic_diverted_outpatient",
+            stack("diverted_outpatient"),
+            UNIT_PER_DAY,
+            "unmet requests diverted to hospital outpatients",
+        ),
+        ("clinic_abandoned", stack("abandoned"), UNIT_PER_DAY, "unmet requests abandoned"),
+        ("clinic_utilisation", util, UNIT_FRACTION, "appointments used / available"),
+        ("clinic_wait_mean", wait_mean, UNIT_DAYS, "mean wait of the requests served that day"),
+    ):
+        data[name] = _var(d2, values, units, text)
     data["clinic_unmet_year"] = _var(
-        dy,
-        _per_year(unmet, year_idx, ny, "sum"),
-        UNIT_PERSONS,
-        "requests diverted or abandoned in the year",
+        dy, ax.per_year(unmet), UNIT_PERSONS, "requests diverted or abandoned in the year"
     )
     data["clinic_wait_mean_year"] = _var(
         dy, wait_y, UNIT_DAYS, "mean wait of requests served in the year"
@@ -639,14 +1065,9 @@ def _clinic_outputs(
 
 
 def _ambulance_outputs(
-    service: AmbulanceService,
-    amb: AmbulanceOutcome,
-    fleet: FloatArray,
-    data: dict[str, xr.Variable],
-    n: int,
-    year_idx: NDArray[np.int64],
-    ny: int,
+    service: AmbulanceService, amb: AmbulanceOutcome, fleet: FloatArray, ax: _Axes, data: Data
 ) -> None:
+    n = ax.n
     target = service.response_target_minutes / 1440.0
     t = amb.time
     run_ = (t >= 0) & (t < n)
@@ -658,17 +1079,9 @@ def _ambulance_outputs(
         delay_mean = np.bincount(day, weights=delay_min, minlength=n) / count
         met_share = np.bincount(day, weights=met, minlength=n) / count
         busy = np.bincount(day, weights=amb.busy[run_], minlength=n).astype(float)
-        util_y = _per_year(busy, year_idx, ny, "sum") / _per_year(fleet, year_idx, ny, "sum")
-    years = year_idx[day]
-    d_mean = np.full(ny, np.nan)
-    d_p90 = np.full(ny, np.nan)
-    met_y = np.full(ny, np.nan)
-    for y in range(ny):
-        sel = years == y
-        if sel.any():
-            d_mean[y] = delay_min[sel].mean()
-            d_p90[y] = np.quantile(delay_min[sel], 0.9)
-            met_y[y] = met[sel].mean()
+        util_y = ax.per_year(busy) / ax.per_year(fleet)
+    delay = _stats(delay_min, t[run_], np.zeros(day.size, np.int32), 1, ax)
+    met_y = _stats(met, t[run_], np.zeros(day.size, np.int32), 1, ax).mean[0]
     d1 = (DAY,)
     data["ambulance_fleet"] = _var(d1, fleet, "ambulances", "ambulances in service")
     data["ambulance_dispatches"] = _var(d1, count, UNIT_PER_DAY, "ambulance dispatches")
@@ -679,10 +1092,10 @@ def _ambulance_outputs(
         d1, met_share, UNIT_FRACTION, "share of calls reached within the response target"
     )
     data["ambulance_delay_mean_year"] = _var(
-        (YEAR,), d_mean, UNIT_MINUTES, "mean wait for a free ambulance"
+        (YEAR,), delay.mean[0], UNIT_MINUTES, "mean wait for a free ambulance"
     )
     data["ambulance_delay_p90_year"] = _var(
-        (YEAR,), d_p90, UNIT_MINUTES, "90th percentile wait for a free ambulance"
+        (YEAR,), delay.quantile[0], UNIT_MINUTES, "90th percentile wait for a free ambulance"
     )
     data["ambulance_within_target_year"] = _var(
         (YEAR,), met_y, UNIT_FRACTION, "share of calls reached within the response target"

@@ -17,8 +17,9 @@ of the per-day tables is ``[t0 + d, t0 + d + 1)``, warm-up days first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -38,6 +39,7 @@ __all__ = [
     "StageLog",
     "Workload",
     "build_workload",
+    "compile_log",
     "finish_log",
 ]
 
@@ -254,34 +256,6 @@ def _with_warmup(values: FloatArray, config: DesConfig) -> FloatArray:
     return np.concatenate([np.full(w, values[0]), values]) if w else values
 
 
-def _stages(
-    pool: IntArray,
-    los: FloatArray,
-    plan: NDArray[np.int64],
-    plans: list[tuple[tuple[int, float], ...]],
-) -> tuple[NDArray[np.int64], IntArray, FloatArray]:
-    """Stage arrays of patients with home pool ``pool``, whole stay ``los`` (days) and
-    onward stages ``plans[plan[b]]``, each (pool, share of the whole stay); the first
-    stage, in the home pool, takes the rest of the stay."""
-    lengths = np.array([len(p) for p in plans], dtype=np.int64)
-    n_stages = 1 + (lengths[plan] if plans else np.zeros(pool.size, np.int64))
-    offset = np.concatenate([[0], np.cumsum(n_stages)]).astype(np.int64)
-    first = offset[:-1]
-    stage_pool = np.empty(int(offset[-1]), dtype=np.int32)
-    stage_los = np.empty(int(offset[-1]))
-    stage_pool[first] = pool
-    stage_los[first] = los
-    for j, rest in enumerate(plans):
-        rows = np.flatnonzero(plan == j)
-        if rows.size == 0 or not rest:
-            continue
-        stage_los[first[rows]] = los[rows] * (1.0 - sum(w for _, w in rest))
-        for i, (p, w) in enumerate(rest, start=1):
-            stage_pool[first[rows] + i] = p
-            stage_los[first[rows] + i] = los[rows] * w
-    return offset, stage_pool, stage_los
-
-
 Plan = tuple[tuple[int, float], ...]
 
 
@@ -346,7 +320,88 @@ def _sessions(config: DesConfig) -> FloatArray:
             flags = np.concatenate([np.ones(w, bool), flags])
         else:
             flags = extend_for_warmup(flags.astype(float), w, config.warmup) > 0.5
-    return -float(w) + np.flatnonzero(flags) + config.electives.retry_hour / 24.0
+    days = np.flatnonzero(flags).astype(np.float64)
+    return np.asarray(days - float(w) + config.electives.retry_hour / 24.0, dtype=np.float64)
+
+
+def _plan_tables(
+    config: DesConfig,
+) -> tuple[NDArray[np.int64], IntArray, FloatArray, FloatArray]:
+    """Stage plans as flat tables: one plan per stream, then one per pool for ED
+    admissions. Plan j's onward stages are rows ``start[j]:start[j + 1]`` of the pool
+    and share (of the whole stay) tables; its first stage takes ``first_share[j]`` of
+    the stay (exactly ``1.0 - sum(shares)``, summed left to right as before)."""
+    by_stream, by_pool = _onward(config)
+    plans = [next(iter(d.values())) for d in by_stream] + [
+        by_pool.get(k, ()) for k in range(len(config.pools))
+    ]
+    start = np.cumsum([0, *(len(p) for p in plans)]).astype(np.int64)
+    pool = np.array([q for p in plans for q, _ in p], dtype=np.int32)
+    share = np.array([w for p in plans for _, w in p], dtype=np.float64)
+    first_share = np.array([1.0 - sum(w for _, w in p) if p else 1.0 for p in plans])
+    return start, pool, share, first_share
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_patients(
+    stream: Any,
+    los: Any,
+    disposition: Any,
+    ed_los: Any,
+    stream_pool: Any,
+    plan_start: Any,
+    plan_pool: Any,
+    plan_share: Any,
+    first_share: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Home pool, ED row (-1 for the non-ED streams), stage offsets, stage pools and
+    stage lengths (days) of the bed patients: the ``stream.size`` non-ED patients,
+    then the ED patients admitted (``disposition >= FIRST_POOL_DISPOSITION``) in ED
+    order; the first stage's length is ``los * first_share`` of the patient's plan
+    (multiplying by 1.0 when it has no onward stage is exact)."""
+    nb = stream.size
+    n_streams = stream_pool.size
+    n = nb
+    n_stages = 0
+    for k in range(nb):
+        n_stages += 1 + plan_start[stream[k] + 1] - plan_start[stream[k]]
+    for k in range(disposition.size):
+        if disposition[k] >= FIRST_POOL_DISPOSITION:
+            j = n_streams + disposition[k] - FIRST_POOL_DISPOSITION
+            n += 1
+            n_stages += 1 + plan_start[j + 1] - plan_start[j]
+    home = np.empty(n, np.int32)
+    ed_index = np.full(n, -1, np.int32)
+    offset = np.empty(n + 1, np.int64)
+    stage_pool = np.empty(n_stages, np.int32)
+    stage_los = np.empty(n_stages)
+    b = 0
+    r = 0
+    for k in range(nb + disposition.size):
+        if k < nb:
+            j = stream[k]
+            pool = stream_pool[j]
+            whole = los[k]
+        else:
+            e = k - nb
+            if disposition[e] < FIRST_POOL_DISPOSITION:
+                continue
+            pool = disposition[e] - FIRST_POOL_DISPOSITION
+            j = n_streams + pool
+            whole = ed_los[e]
+            ed_index[b] = e
+        home[b] = pool
+        offset[b] = r
+        stage_pool[r] = pool
+        stage_los[r] = whole * first_share[j]
+        r += 1
+        for i in range(plan_start[j], plan_start[j + 1]):
+            stage_pool[r] = plan_pool[i]
+            stage_los[r] = whole * plan_share[i]
+            r += 1
+        b += 1
+    offset[n] = r
+    return home, ed_index, offset, stage_pool, stage_los
 
 
 def _bed_patients(
@@ -354,43 +409,34 @@ def _bed_patients(
 ) -> tuple[dict[str, np.ndarray], NDArray[np.int64], IntArray, FloatArray]:
     """Per-patient columns and stage arrays: non-ED streams, then ED admissions."""
     beds, ed = inputs.beds, inputs.ed
-    by_stream, by_pool = _onward(config)
-    n_streams = len(config.admissions)
     stream_pool = np.array([config.pool_index(s.pool) for s in config.admissions], dtype=np.int32)
     stream_route = np.array([ROUTE_CODE[s.route] for s in config.admissions], dtype=np.int8)
     stream_lose = np.array([s.when_full == "lose" for s in config.admissions], dtype=bool)
-    nb = beds.time.size
-    if ed is not None:
-        admitted = np.flatnonzero(ed.disposition >= FIRST_POOL_DISPOSITION).astype(np.int32)
-        pool_e = (ed.disposition[admitted] - FIRST_POOL_DISPOSITION).astype(np.int32)
-        los_e, dh_e = ed.los[admitted], ed.discharge_hour[admitted]
-    else:
-        admitted, pool_e = np.empty(0, np.int32), np.empty(0, np.int32)
-        los_e, dh_e = np.empty(0), np.empty(0)
-    # one stage plan per stream, then one per pool for ED admissions
-    plans = [next(iter(d.values())) for d in by_stream] + [
-        by_pool.get(k, ()) for k in range(len(config.pools))
-    ]
-    plan = np.concatenate([beds.stream.astype(np.int64), n_streams + pool_e.astype(np.int64)])
-    home = np.concatenate([stream_pool[beds.stream] if nb else np.empty(0, np.int32), pool_e])
-    offset, stage_pool, stage_los = _stages(
-        home.astype(np.int32), np.concatenate([beds.los, los_e]), plan, plans
+    disposition = ed.disposition if ed is not None else np.empty(0, np.int32)
+    home, ed_index, offset, stage_pool, stage_los = _fill_patients(
+        beds.stream,
+        beds.los,
+        disposition,
+        ed.los if ed is not None else np.empty(0),
+        stream_pool,
+        *_plan_tables(config),
     )
+    nb, n = beds.time.size, home.size
+    admitted = ed_index[nb:]
     cols = {
-        "arrival": np.concatenate([beds.time, np.full(admitted.size, np.nan)]),
-        "home_pool": home.astype(np.int32),
-        "route": np.concatenate(
-            [
-                stream_route[beds.stream] if nb else np.empty(0, np.int8),
-                np.full(admitted.size, EMERGENCY, np.int8),
-            ]
-        ).astype(np.int8),
-        "lose": np.concatenate(
-            [stream_lose[beds.stream] if nb else np.empty(0, bool), np.zeros(admitted.size, bool)]
-        ),
-        "ed_index": np.concatenate([np.full(nb, -1, np.int32), admitted]).astype(np.int32),
-        "discharge_hour": np.concatenate([beds.discharge_hour, dh_e]),
+        "arrival": np.concatenate([beds.time, np.full(n - nb, np.nan)]),
+        "home_pool": home,
+        "route": np.full(n, EMERGENCY, np.int8),
+        "lose": np.zeros(n, bool),
+        "ed_index": ed_index,
+        "discharge_hour": np.empty(n),
     }
+    if nb:
+        cols["route"][:nb] = stream_route[beds.stream]
+        cols["lose"][:nb] = stream_lose[beds.stream]
+    cols["discharge_hour"][:nb] = beds.discharge_hour
+    if ed is not None:
+        cols["discharge_hour"][nb:] = ed.discharge_hour[admitted]
     return cols, offset, stage_pool, stage_los
 
 
@@ -401,8 +447,8 @@ def build_workload(config: DesConfig, inputs: RandomInputs) -> Workload:
     ed = inputs.ed
     n_ed = ed.time.size if ed is not None else 0
     ed_patient = np.full(n_ed, -1, dtype=np.int32)
-    admitted = cols["ed_index"][cols["ed_index"] >= 0]
-    ed_patient[admitted] = inputs.beds.time.size + np.arange(admitted.size, dtype=np.int32)
+    nb = inputs.beds.time.size
+    ed_patient[cols["ed_index"][nb:]] = np.arange(nb, cols["ed_index"].size, dtype=np.int32)
     pooling = config.pooling
     member = np.zeros(len(config.pools), dtype=bool)
     borrow_route = np.zeros(len(ROUTES), dtype=bool)
@@ -446,48 +492,106 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cut(times: FloatArray, t_end: float) -> FloatArray:
-    out = np.array(times, dtype=float)
-    out[out >= t_end] = np.nan
-    return out
+def _owned(values: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
+    """``values`` itself when it is a writable contiguous ``dtype`` array, else a copy."""
+    if values.dtype == dtype and values.flags.writeable and values.flags.c_contiguous:
+        return values
+    return np.array(values, dtype=dtype)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut_in_place(times: Any, t_end: float) -> None:
+    """Times at or after ``t_end`` (days) become NaN, in place."""
+    for k in range(times.size):
+        if times[k] >= t_end:
+            times[k] = np.nan
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut_starts(start: Any, bed_pool: Any, t_end: float) -> None:
+    """Cut the stage starts at ``t_end`` (days) in place; a stage that did not start
+    before it has no bed (pool -1)."""
+    for k in range(start.size):
+        if start[k] >= t_end:
+            start[k] = np.nan
+        if np.isnan(start[k]):
+            bed_pool[k] = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _per_patient(
+    offset: Any, request: Any, start: Any, end: Any, bed_pool: Any
+) -> tuple[Any, Any, Any, Any, Any]:
+    """In one pass over the stage offsets: the bed-patient row of each stage (int32),
+    and by patient the first stage's request, start and bed pool and the last
+    stage's end."""
+    n = offset.size - 1
+    patient = np.empty(offset[-1], np.int32)
+    b_request = np.empty(n)
+    b_start = np.empty(n)
+    b_end = np.empty(n)
+    b_pool = np.empty(n, np.int32)
+    for b in range(n):
+        first = offset[b]
+        stop = offset[b + 1]
+        for r in range(first, stop):
+            patient[r] = b
+        b_request[b] = request[first]
+        b_start[b] = start[first]
+        b_pool[b] = bed_pool[first]
+        b_end[b] = end[stop - 1]
+    return patient, b_request, b_start, b_end, b_pool
 
 
 def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
-    """Cut the raw log at the end of the run and derive the per-patient view."""
+    """Cut the raw log at the end of the run and derive the per-patient view.
+
+    Consumes ``raw``: its writable time and pool arrays are cut in place (times at or
+    after the end become NaN, the bed pool of a stage not started becomes -1) and
+    become the log's arrays, so the caller must not read ``raw`` afterwards.
+    """
     t_end = work.t_end
-    first = work.stage_offset[:-1]
-    last = work.stage_offset[1:] - 1
-    stage_end = _cut(raw.stage_end, t_end)
+    request = _owned(raw.stage_request, np.float64)
+    start = _owned(raw.stage_start, np.float64)
+    stage_end = _owned(raw.stage_end, np.float64)
+    bed_pool = _owned(raw.stage_bed_pool, np.int32)
+    _cut_in_place(request, t_end)
+    _cut_starts(start, bed_pool, t_end)
+    _cut_in_place(stage_end, t_end)
+    n_stages = int(work.stage_offset[-1])
+    if n_stages == work.n_patients:  # one stage each: stage rows are patient rows
+        patient = np.arange(n_stages, dtype=np.int32)
+        per_patient = (request, start, stage_end, bed_pool)
+    else:
+        patient, *rest = _per_patient(work.stage_offset, request, start, stage_end, bed_pool)
+        per_patient = tuple(rest)
     stages = StageLog(
         pool=work.stage_pool,
-        request=_cut(raw.stage_request, t_end),
-        start=_cut(raw.stage_start, t_end),
+        request=request,
+        start=start,
         end=stage_end,
-        bed_pool=np.where(np.isnan(_cut(raw.stage_start, t_end)), -1, raw.stage_bed_pool).astype(
-            np.int32
-        ),
+        bed_pool=bed_pool,
         outlier=raw.stage_outlier,
-        patient=np.repeat(np.arange(work.n_patients, dtype=np.int32), np.diff(work.stage_offset)),
+        patient=patient,
     )
     beds = BedLog(
         home_pool=work.home_pool,
         route=work.route,
-        request=stages.request[first],
-        bed_start=stages.start[first],
-        bed_end=stage_end[last],
-        bed_pool=stages.bed_pool[first],
+        request=per_patient[0],
+        bed_start=per_patient[1],
+        bed_end=per_patient[2],
+        bed_pool=per_patient[3],
         lost=raw.lost,
         ed_index=work.ed_index,
         deferral_events=raw.deferral_events,
     )
     ed = None
     if config.ed is not None:
-        ed = EDLog(
-            arrival=work.ed_arrival,
-            space_start=_cut(raw.ed_space_start, t_end),
-            treated=_cut(raw.ed_treated, t_end),
-            space_end=_cut(raw.ed_space_end, t_end),
-        )
+        cut = []
+        for times in (raw.ed_space_start, raw.ed_treated, raw.ed_space_end):
+            cut.append(_owned(times, np.float64))
+            _cut_in_place(cut[-1], t_end)
+        ed = EDLog(arrival=work.ed_arrival, space_start=cut[0], treated=cut[1], space_end=cut[2])
     return HospitalLog(
         beds=beds,
         stages=stages,
@@ -501,3 +605,29 @@ def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
         end_waitlist=raw.end_waitlist,
         end_in_ed=raw.end_in_ed,
     )
+
+
+def compile_log() -> None:
+    """Compile (or load from numba's on-disk cache) the kernels of the workload and of
+    :func:`finish_log`, on tiny inputs of the types a replicate passes."""
+
+    def ro(values: list[Any], dtype: type[np.generic]) -> np.ndarray:
+        out = np.array(values, dtype=dtype)
+        out.flags.writeable = False
+        return out
+
+    one = np.ones(1)
+    _fill_patients(
+        ro([0], np.int32),
+        ro([1.0], np.float64),
+        ro([FIRST_POOL_DISPOSITION], np.int32),
+        ro([1.0], np.float64),
+        np.zeros(1, np.int32),
+        np.array([0, 0, 0], np.int64),
+        np.empty(0, np.int32),
+        np.empty(0),
+        np.ones(2),
+    )
+    _cut_in_place(one, 1.0)
+    _cut_starts(one, np.zeros(1, np.int32), 1.0)
+    _per_patient(ro([0, 1], np.int64), one, one, one, np.zeros(1, np.int32))
