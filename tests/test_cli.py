@@ -208,9 +208,9 @@ def _planned(monkeypatch, argv: list[str]):
 
 @pytest.mark.parametrize(
     ("extra", "replicates", "des"),
-    [([], 20, 20), (["--full"], 30, 30), (["--des-replicates", "3"], 20, 3)],
+    [([], 20, 5), (["--full"], 30, 30), (["--des-replicates", "3"], 20, 3)],
 )
-def test_main_job_runs_the_des_on_every_replicate_by_default(
+def test_main_job_runs_the_des_on_5_replicates_and_the_full_batch_on_every_one(
     tmp_path, capsys, monkeypatch, extra, replicates, des
 ):
     from sim.batch import runs_des

@@ -329,7 +329,11 @@ def check_invariants(work: Workload, raw: RawLog, engine: str = "") -> None:
             ed_ids,
         )
         admitted = work.ed_patient >= 0
-        bed_first = start[first[np.where(admitted, work.ed_patient, 0)]]
+        bed_first = (
+            start[first[np.where(admitted, work.ed_patient, 0)]]
+            if work.n_patients
+            else np.full(n_ed, np.nan)  # nobody admitted: the value is never used
+        )
         want_end = np.where(admitted, bed_first, tr)
         need(
             _same(se, want_end),
