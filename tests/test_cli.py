@@ -182,13 +182,16 @@ def test_too_little_disk_space_is_reported_before_work(tmp_path):
 
 
 def test_main_help_states_the_defaults_it_uses(capsys):
-    from sim.cli import FULL_REPLICATES, MAIN_REPLICATES
+    from sim.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
 
     with pytest.raises(SystemExit):
         main(["main", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"default {MAIN_REPLICATES} ({FULL_REPLICATES} with --full)" in text
-    assert "run the DES on replicates 0..K-1 only (default: every replicate)" in text
+    assert (
+        f"run the DES on replicates 0..K-1 only (default: {MAIN_DES_REPLICATES}; "
+        "every replicate with --full)" in text
+    )
     assert "--engine compiled|reference" in text and "default compiled" in text
 
 
