@@ -608,7 +608,7 @@ def test_engines_give_identical_logs_and_obey_the_rules(case: Case) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, **SETTINGS)
+@settings(max_examples=400, **SETTINGS)
 @given(
     case=st.one_of(
         workloads(max_patients=150, max_ed=250, max_days=10),
