@@ -75,6 +75,7 @@ __all__ = [
     "compile_draws",
     "draw_inputs",
     "extend_for_warmup",
+    "frozen",
     "nhpp_times",
     "piecewise_uniform_ppf",
     "ppf_days",
@@ -526,9 +527,9 @@ def _draw_ed(
     del pos
     return EDDraws(
         time=time,
-        source=_frozen(np.array(run_source, dtype=np.int32)[run_of]),
+        source=frozen(np.array(run_source, dtype=np.int32)[run_of]),
         acuity=merged["acuity"],
-        mode=_frozen(np.array(run_mode, dtype=np.int8)[run_of]),
+        mode=frozen(np.array(run_mode, dtype=np.int8)[run_of]),
         treatment=merged["treatment"],
         disposition=merged["disposition"],
         los=merged["los"],
@@ -549,10 +550,11 @@ def _draw_ambulance(config: DesConfig, seed: int, rep: int) -> AmbulanceDraws | 
     n = times.size
     travel = ppf_days(amb.travel, generator(seed, rep, "des.ambulance.travel").random(n))
     job = ppf_days(amb.job, generator(seed, rep, "des.ambulance.job").random(n))
-    return AmbulanceDraws(_frozen(times), _frozen(travel), _frozen(job))
+    return AmbulanceDraws(frozen(times), frozen(travel), frozen(job))
 
 
-def _frozen(a: ArrayT) -> ArrayT:
+def frozen(a: ArrayT) -> ArrayT:
+    """A contiguous read-only copy (or the array itself if it is one already)."""
     out = np.ascontiguousarray(a)
     out.flags.writeable = False
     return out  # type: ignore[return-value]

@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from sim.des.monitor import readonly
 from sim.des.workload import ELECTIVE, RawLog, Workload
 
 __all__ = ["BED_POLICY_CODES", "ED_POLICY_CODES", "compile_engine", "simulate"]
@@ -908,20 +909,12 @@ def _unlimited_ed_direct(t_end: float, inp: Inputs, log: Log) -> None:
 
 
 # --- Python side --------------------------------------------------------------------
-def _read_only(a: Arr, dtype: Any) -> Arr:
-    """A read-only contiguous view of ``a`` (copied only if not of ``dtype``): one
-    numba signature, whether the caller's array is writable or not."""
-    v = np.ascontiguousarray(a, dtype=dtype).view()
-    v.flags.writeable = False
-    return v
-
-
 def _event_order(times: Arr, rows: Arr) -> Arr:
     """``rows`` in event order (time, then row)."""
     t = times[rows]
     if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
         rows = rows[np.argsort(t, kind="stable")]
-    return _read_only(rows, np.int32)
+    return readonly(rows, np.int32)
 
 
 def _policy_codes(work: Workload) -> tuple[int, int]:
@@ -974,26 +967,26 @@ def _event_queues(work: Workload, n_stages: int, n_ed_events: int) -> tuple[Even
 def _inputs(work: Workload) -> Inputs:
     """The Workload's arrays as the engine reads them, and the order of classes 4, 5."""
     f8, i4 = np.float64, np.int32
-    arrival = _read_only(work.arrival, f8)
-    ed_index = _read_only(work.ed_index, i4)
-    ed_arrival = _read_only(work.ed_arrival, f8)
-    ed_patient = _read_only(work.ed_patient, i4)
+    arrival = readonly(work.arrival, f8)
+    ed_index = readonly(work.ed_index, i4)
+    ed_arrival = readonly(work.ed_arrival, f8)
+    ed_patient = readonly(work.ed_patient, i4)
     if _identity_order(arrival, ed_index, -1) >= 0:
-        request_order = _read_only(np.empty(0), i4)
+        request_order = readonly(np.empty(0), i4)
     else:
         request_order = _event_order(work.arrival, np.flatnonzero(ed_index < 0))
     if not work.ed_unlimited and _is_sorted(ed_arrival):
-        ed_order = _read_only(np.empty(0), i4)
+        ed_order = readonly(np.empty(0), i4)
     else:
         rows = np.flatnonzero(ed_patient >= 0) if work.ed_unlimited else np.arange(work.n_ed)
         ed_order = _event_order(ed_arrival, rows)
     return Inputs(
-        arrival, _read_only(work.home_pool, i4), _read_only(work.route, np.int8),
-        _read_only(work.lose, np.bool_), ed_index, _read_only(work.discharge_hour, f8),
-        _read_only(work.stage_offset, np.int64), _read_only(work.stage_pool, i4),
-        _read_only(work.stage_los, f8), ed_arrival, _read_only(work.ed_acuity, np.int8),
-        _read_only(work.ed_treatment, f8), ed_patient,
-        _read_only(work.borrow_route, np.int64), request_order, ed_order,
+        arrival, readonly(work.home_pool, i4), readonly(work.route, np.int8),
+        readonly(work.lose, np.bool_), ed_index, readonly(work.discharge_hour, f8),
+        readonly(work.stage_offset, np.int64), readonly(work.stage_pool, i4),
+        readonly(work.stage_los, f8), ed_arrival, readonly(work.ed_acuity, np.int8),
+        readonly(work.ed_treatment, f8), ed_patient,
+        readonly(work.borrow_route, np.int64), request_order, ed_order,
     )  # fmt: skip
 
 

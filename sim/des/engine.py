@@ -83,6 +83,7 @@ from sim.des.workload import (
     RawLog,
     Workload,
     build_workload,
+    capacity_with_warmup,
     compile_log,
     finish_log,
 )
@@ -301,7 +302,7 @@ def _side_outputs(config: DesConfig, inputs: RandomInputs) -> Data:
     if config.ambulance is not None and inputs.ambulance is not None:
         w = config.warmup_days
         fleet = config.ambulance.fleet.by_day(config.start, ax.n)
-        fleet_all = np.concatenate([np.full(w, fleet[0]), fleet]) if w else fleet
+        fleet_all = capacity_with_warmup(fleet, w)
         amb = simulate_ambulance(inputs.ambulance, fleet_all, -float(w))
         _ambulance_outputs(config.ambulance, amb, fleet, ax, data)
     return data

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.des.arrivals import FIRST_POOL_DISPOSITION, RandomInputs, extend_for_warmup
+from sim.des.arrivals import FIRST_POOL_DISPOSITION, RandomInputs, extend_for_warmup, frozen
 from sim.des.config import ROUTES, DesConfig
 from sim.des.policies import MostFreeBeds, StrictTriage
 
@@ -250,9 +250,10 @@ class HospitalLog:
     end_in_ed: int
 
 
-def _with_warmup(values: FloatArray, config: DesConfig) -> FloatArray:
-    """Per-day capacity from day -warmup: warm-up days take day 0's value."""
-    w = config.warmup_days
+def capacity_with_warmup(values: FloatArray, warmup_days: int) -> FloatArray:
+    """Per-day capacity (beds, shared beds, ED spaces, ambulances) from day -warmup: the
+    warm-up days take day 0's value."""
+    w = warmup_days
     return np.concatenate([np.full(w, values[0]), values]) if w else values
 
 
@@ -274,15 +275,18 @@ def _onward(config: DesConfig) -> tuple[list[dict[int, Plan]], dict[int, Plan]]:
 
 def _per_day_tables(config: DesConfig) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Beds, shared beds (n_pools, n_all) and ED spaces (n_all,), warm-up days first."""
-    n_pools = len(config.pools)
+    n_pools, w = len(config.pools), config.warmup_days
     capacity = np.array(
-        [_with_warmup(p.capacity.by_day(config.start, config.n_days), config) for p in config.pools]
+        [
+            capacity_with_warmup(p.capacity.by_day(config.start, config.n_days), w)
+            for p in config.pools
+        ]
     ).reshape(n_pools, -1)
     shared = np.zeros_like(capacity)
     pooling = config.pooling
     if pooling is not None:
         share = np.asarray(pooling.share, dtype=float) if pooling.share else np.ones(config.n_days)
-        share = _with_warmup(share, config)
+        share = capacity_with_warmup(share, w)
         members = pooling.pools if pooling.pools is not None else config.pool_names
         for name in members:
             k = config.pool_index(name)
@@ -291,7 +295,7 @@ def _per_day_tables(config: DesConfig) -> tuple[FloatArray, FloatArray, FloatArr
                 shared[k] = np.where(share > 0, np.floor(share * capacity[k]), 0.0)
     ed = config.ed
     ed_spaces = (
-        _with_warmup(ed.spaces.by_day(config.start, config.n_days), config)
+        capacity_with_warmup(ed.spaces.by_day(config.start, config.n_days), config.warmup_days)
         if ed is not None
         else np.empty(0)
     )
@@ -461,35 +465,29 @@ def build_workload(config: DesConfig, inputs: RandomInputs) -> Workload:
         t0=-float(config.warmup_days),
         t_end=float(config.n_days),
         n_pools=len(config.pools),
-        **{k: _frozen(v) for k, v in cols.items()},
-        stage_offset=_frozen(offset),
-        stage_pool=_frozen(stage_pool),
-        stage_los=_frozen(stage_los),
+        **{k: frozen(v) for k, v in cols.items()},
+        stage_offset=frozen(offset),
+        stage_pool=frozen(stage_pool),
+        stage_los=frozen(stage_los),
         ed_arrival=ed.time if ed is not None else np.empty(0),
         ed_acuity=ed.acuity if ed is not None else np.empty(0, np.int8),
         ed_treatment=ed.treatment if ed is not None else np.empty(0),
-        ed_patient=_frozen(ed_patient),
+        ed_patient=frozen(ed_patient),
         ed_unlimited=bool(ed_spaces.size and np.isinf(ed_spaces).all()),
-        capacity=_frozen(capacity),
-        shared=_frozen(shared),
-        ed_spaces=_frozen(ed_spaces),
-        change_days=_frozen(_change_days(capacity, shared, ed_spaces)),
-        sessions=_frozen(_sessions(config)),
-        reserve=_frozen(np.array([p.elective_reserve for p in config.pools], dtype=np.int32)),
-        member=_frozen(member),
-        borrow_route=_frozen(borrow_route),
+        capacity=frozen(capacity),
+        shared=frozen(shared),
+        ed_spaces=frozen(ed_spaces),
+        change_days=frozen(_change_days(capacity, shared, ed_spaces)),
+        sessions=frozen(_sessions(config)),
+        reserve=frozen(np.array([p.elective_reserve for p in config.pools], dtype=np.int32)),
+        member=frozen(member),
+        borrow_route=frozen(borrow_route),
         los_multiplier=float(pooling.los_multiplier) if pooling is not None else 1.0,
         daytime=config.discharge.kind == "daytime",
         ed_policy=ed_policy.name,
-        ed_max_wait=_frozen(np.array(ed_policy.max_wait_days(), dtype=float)),
+        ed_max_wait=frozen(np.array(ed_policy.max_wait_days(), dtype=float)),
         bed_policy=pooling.policy.name if pooling is not None else MostFreeBeds.name,
     )
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    out = np.ascontiguousarray(a)
-    out.flags.writeable = False
-    return out
 
 
 def _owned(values: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
