@@ -22,6 +22,7 @@ from sim.data.profiles import (
 from sim.des.arrivals import draw_inputs, extend_for_warmup, nhpp_times, piecewise_uniform_ppf
 from sim.des.builder import START, single_pool
 from sim.des.config import DesConfig
+from sim.des.sampling import poisson_points, poisson_ppf
 from sim.errors import ScenarioError
 from sim.rng import generator
 
@@ -68,6 +69,45 @@ def test_nhpp_never_places_arrivals_in_zero_rate_hours() -> None:
     hour = np.floor((times % 1.0) * 24).astype(int)
     assert set(np.unique(hour)) <= {8, 9, 10, 11}
     assert times.min() >= -10.0 and times.max() < 40.0
+
+
+def test_nhpp_is_the_same_process_whatever_the_chunks_of_exponentials() -> None:
+    """The time change continues the running sum from chunk to chunk: exponentials fed
+    seven at a time give the very times of one long chunk."""
+    daily, hourly = np.full(20, 5.0), np.array(load_profiles()["discharge"].hourly)
+    per_hour = (daily[:, None] * hourly[None, :]).ravel()
+    cum = np.concatenate([[0.0], np.cumsum(per_hour)])
+    e = generator(3, 0, "test.chunks").standard_exponential(400)
+    whole = np.empty(e.size)
+    n, *_ = poisson_points(e, cum, per_hour, -2.0, whole, (0, 0.0, 0))
+    pieces = np.empty(e.size)
+    carry, done = (0, 0.0, 0), False
+    for k in range(0, e.size, 7):
+        if not done:
+            *rest, done = poisson_points(e[k : k + 7], cum, per_hour, -2.0, pieces, carry)
+            carry = (int(rest[0]), float(rest[1]), int(rest[2]))
+    assert done and carry[0] == n > 50
+    np.testing.assert_array_equal(pieces[:n], whole[:n])
+
+
+def test_poisson_quantiles_match_scipy() -> None:
+    """The clinics' Poisson inversion against scipy's: equal wherever u is not within
+    rounding of a step of the cdf (small, large and huge means; u near 0 and 1)."""
+    rng = np.random.default_rng(11)
+    mean = np.concatenate([10 ** rng.uniform(-3, 5, 20_000), [0.0, -1.0, 0.5, 745.0, 746.0]])
+    u = rng.random(mean.size)
+    # the ends of what Generator.random gives: 0 and multiples of 2**-53 below 1
+    u[:6] = [0.0, 2.0**-53, 1e-12, 0.5, 1 - 2.0**-53, 0.999999]
+    got = poisson_ppf(u, mean)
+    want = np.where(mean > 0, stats.poisson.ppf(u, np.maximum(mean, 1e-300)), 0.0)
+    want = np.maximum(np.nan_to_num(want, nan=0.0), 0.0).astype(np.int64)
+    differ = np.flatnonzero(got != want)
+    for i in differ:  # only where u is within rounding of the cdf at the lower answer
+        lo = min(got[i], want[i])
+        assert abs(stats.poisson.cdf(lo, mean[i]) - u[i]) < 1e-12, (
+            f"u={u[i]!r} mean={mean[i]!r}: {got[i]} against scipy's {want[i]}"
+        )
+    assert differ.size <= 2
 
 
 def test_piecewise_uniform_ppf_inverts_hour_shares() -> None:

@@ -61,6 +61,14 @@ from sim.des.config import (
     Duration,
     EmergencyDepartment,
 )
+from sim.des.sampling import (
+    count_le,
+    day_fractions,
+    hour_lookup,
+    place_beds,
+    place_ed,
+    poisson_points,
+)
 from sim.los import gamma_params, lognormal_params
 from sim.rng import generator
 
@@ -201,77 +209,21 @@ def nhpp_times(
     total = float(cum[-1])
     if total <= 0.0:
         return np.empty(0)
-    # Unit-rate Poisson points on [0, total): draw in chunks from one stream; the
-    # sequence of exponentials does not depend on the chunk sizes.
-    points = np.cumsum(rng.standard_exponential(int(total + 6.0 * np.sqrt(total) + 16)))
-    chunks = [points]
-    while chunks[-1][-1] < total:
-        chunks.append(
-            chunks[-1][-1] + np.cumsum(rng.standard_exponential(int(np.sqrt(total)) + 16))
-        )
-    if len(chunks) > 1:
-        points = np.concatenate(chunks)
-    del chunks
-    # The points are sorted: those below the total are a prefix.
-    points = points[: int(np.searchsorted(points, total, side="left"))]
-    # Hour bin j holds cum[j] <= point < cum[j + 1]; such a bin has a positive rate.
-    return _hour_bins_to_times(points, cum, per_hour, t0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _hour_bins_to_times(points: Any, cum: Any, per_hour: Any, t0: float) -> Any:
-    """``t0 + (j + (point - cum[j]) / per_hour[j]) / 24`` for the bin j of each sorted
-    point (cum[j] <= point < cum[j + 1]), by one merge of points and bins."""
-    out = np.empty(points.size)
-    j = 0
-    for k in range(points.size):
-        p = points[k]
-        while p >= cum[j + 1]:
-            j += 1
-        out[k] = t0 + (j + (p - cum[j]) / per_hour[j]) / 24.0
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _count_le(u: Any, cum: Any) -> Any:
-    """``np.searchsorted(cum, u, side="right")``: entries of the sorted ``cum`` <= u."""
-    out = np.empty(u.size, np.int64)
-    n = cum.size
-    for k in range(u.size):
-        x = u[k]
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if cum[mid] <= x:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[k] = lo
-    return out
-
-
-_LUT_CELLS = 4096
-"""Cells of [0, 1) (a power of 2: ``u * cells`` is exact) for the bin search of u."""
-
-
-@numba.njit(cache=True, nogil=True)
-def _piecewise(u: Any, shares: Any, cum: Any) -> Any:
-    """The bins of :func:`piecewise_uniform_ppf`: ``searchsorted(cum, u, "right")``
-    started from the count at the cell of u (m / cells <= u < (m + 1) / cells)."""
-    n_cum = cum.size
-    start = _count_le(np.arange(_LUT_CELLS) / _LUT_CELLS, cum)
-    out = np.empty(u.size)
-    top = 1.0 - 1e-12
-    for k in range(u.size):
-        x = u[k]
-        c = start[int(x * _LUT_CELLS)]
-        while c < n_cum and cum[c] <= x:
-            c += 1
-        h = min(max(c - 1, 0), 23)
-        width = shares[h] if shares[h] > 0 else 1.0
-        out[k] = (h + min(max((x - cum[h]) / width, 0.0), top)) / 24.0
-    return out
+    # The unit-rate process's exponentials come from one stream in chunks; the
+    # sequence does not depend on the chunk sizes. The first chunk almost surely
+    # suffices (6 standard deviations above the expected count).
+    chunk = int(total + 6.0 * math.sqrt(total) + 16)
+    out = np.empty(chunk)
+    carry: tuple[int, float, int] = (0, 0.0, 0)
+    done = False
+    while not done:
+        exponentials = rng.standard_exponential(chunk)
+        if out.size < carry[0] + chunk:
+            out = np.concatenate([out[: carry[0]], np.empty(chunk)])
+        *rest, done = poisson_points(exponentials, cum, per_hour, t0, out, carry)
+        carry = (int(rest[0]), float(rest[1]), int(rest[2]))
+        chunk = int(math.sqrt(total)) + 16
+    return out[: carry[0]]
 
 
 def piecewise_uniform_ppf(u: FloatArray, hourly: FloatArray) -> FloatArray:
@@ -280,11 +232,17 @@ def piecewise_uniform_ppf(u: FloatArray, hourly: FloatArray) -> FloatArray:
     The inverse CDF of the density that is ``hourly[h]`` spread uniformly over
     hour h: one uniform gives both the hour and the minute.
     """
-    shares = np.asarray(hourly, dtype=float)
+    return day_fractions(np.ascontiguousarray(u, dtype=float), *_hour_table(hourly))
+
+
+def _hour_table(hourly: Any) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
+    """Shares, their cumulative sums from 0 (the last set to exactly 1) and the lookup
+    that starts the hour search (:func:`sim.des.sampling.hour_lookup`)."""
+    shares = np.ascontiguousarray(hourly, dtype=float)
     cum = np.concatenate([[0.0], np.cumsum(shares)])
     cum[-1] = 1.0
     # A zero-share hour is never chosen (its bin is empty); its width is not used.
-    return _piecewise(np.ascontiguousarray(u, dtype=float), shares, cum)
+    return shares, cum, hour_lookup(cum)
 
 
 def ppf_days(duration: Duration, u: FloatArray) -> FloatArray:
@@ -314,36 +272,22 @@ def _rate_series(rate: ArrivalRate, config: DesConfig) -> FloatArray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter(values: Any, pos: Any, at: int, out: Any) -> None:
-    """``out[pos[at + k]] = values[k]``: one run's column into the merged order."""
-    for k in range(values.size):
-        out[pos[at + k]] = values[k]
-
-
-@numba.njit(cache=True, nogil=True)
-def _positions(order: Any, offsets: Any) -> tuple[Any, Any]:
-    """The merged row of each input element (the inverse of ``order``) and the run of
-    each merged row (runs ``offsets[r]:offsets[r + 1]`` of the input)."""
-    pos = np.empty(order.size, np.int64)
-    for k in range(order.size):
-        pos[order[k]] = k
-    run_of = np.empty(order.size, np.int32)
+def _gather(cat: Any, offsets: Any, order: Any) -> tuple[Any, Any, Any]:
+    """From the stable order of the concatenated runs: the merged times, the merged row
+    of each input element (the inverse of ``order``) and the run of each merged row
+    (runs ``offsets[r]:offsets[r + 1]`` of the input), in one pass over the order."""
+    run_in = np.empty(cat.size, np.int32)
     for r in range(offsets.size - 1):
-        for k in range(offsets[r], offsets[r + 1]):
-            run_of[pos[k]] = r
-    return pos, run_of
-
-
-def _merged(parts: list[NDArray[Any]], pos: NDArray[np.int64]) -> NDArray[Any]:
-    """The columns of the runs ``parts`` in merged order (``pos`` from :func:`_merge`),
-    read-only: each run scattered straight into place, no concatenation."""
-    out = np.empty(pos.size, dtype=parts[0].dtype)
-    at = 0
-    for part in parts:
-        _scatter(part, pos, at, out)
-        at += part.size
-    out.flags.writeable = False
-    return out
+        run_in[offsets[r] : offsets[r + 1]] = r
+    merged = np.empty(cat.size)
+    pos = np.empty(cat.size, np.int64)
+    run_of = np.empty(cat.size, np.int32)
+    for m in range(order.size):
+        i = order[m]
+        merged[m] = cat[i]
+        pos[i] = m
+        run_of[m] = run_in[i]
+    return merged, pos, run_of
 
 
 def _merge(times: list[FloatArray]) -> tuple[FloatArray, IntArray, NDArray[np.int64]]:
@@ -356,125 +300,64 @@ def _merge(times: list[FloatArray]) -> tuple[FloatArray, IntArray, NDArray[np.in
     """
     offsets = np.cumsum([0, *(t.size for t in times)]).astype(np.int64)
     cat = times[0] if len(times) == 1 else np.concatenate(times)
-    pos, run_of = _positions(np.argsort(cat, kind="stable"), offsets)
-    del cat
-    return _merged(times, pos), run_of, pos
+    merged, pos, run_of = _gather(cat, offsets, np.argsort(cat, kind="stable"))
+    merged.flags.writeable = False
+    return merged, run_of, pos
 
 
 def _draw_beds(config: DesConfig, seed: int, rep: int) -> BedDraws:
     t0 = -float(config.warmup_days)
-    cols: dict[str, list[NDArray[Any]]] = {k: [] for k in ("time", "los", "dh")}
-    hourly = np.asarray(config.discharge.hourly)
-    for s in config.admissions:
-        times = nhpp_times(
+    times = [
+        nhpp_times(
             generator(seed, rep, f"des.arrivals.{s.name}"),
             _rate_series(s.arrivals, config),
             np.asarray(s.arrivals.hourly),
             t0,
         )
-        n = times.size
-        cols["time"].append(times)
-        cols["los"].append(ppf_days(s.los, generator(seed, rep, f"des.los.{s.name}").random(n)))
-        cols["dh"].append(
-            piecewise_uniform_ppf(
-                generator(seed, rep, f"des.discharge_hour.{s.name}").random(n), hourly
-            )
-        )
-    if not cols["time"]:
+        for s in config.admissions
+    ]
+    if not times:
         empty = np.empty(0)
         return BedDraws(empty, np.empty(0, dtype=np.int32), empty, empty)
-    time, stream, pos = _merge(cols.pop("time"))  # the stream is the run
-    stream.flags.writeable = False
-    return BedDraws(
-        time=time,
-        stream=stream,
-        los=_merged(cols.pop("los"), pos),
-        discharge_hour=_merged(cols.pop("dh"), pos),
-    )
+    time, stream, pos = _merge(times)  # the stream is the run
+    los, hour = np.empty(time.size), np.empty(time.size)
+    hours = _hour_table(config.discharge.hourly)
+    at = 0
+    for s, run in zip(config.admissions, times, strict=True):
+        n = run.size
+        place_beds(
+            pos[at : at + n],
+            ppf_days(s.los, generator(seed, rep, f"des.los.{s.name}").random(n)),
+            generator(seed, rep, f"des.discharge_hour.{s.name}").random(n),
+            hours,
+            (los, hour),
+        )
+        at += n
+    return BedDraws(time=time, stream=frozen(stream), los=frozen(los), discharge_hour=frozen(hour))
 
 
-def _ed_attributes(
+@dataclass(frozen=True, eq=False)
+class _EDRun:
+    """One run of ED arrivals before the merge: a configured ED stream, or the
+    patients one clinic group diverts to the ED (``key`` names their streams)."""
+
+    times: FloatArray
+    source: int
+    acuity: NDArray[np.int8]
+    mode: int
+    key: str
+    band: str
+
+
+def _ed_runs(
     config: DesConfig,
     ed: EmergencyDepartment,
     seed: int,
     rep: int,
-    key: str,
-    acuity: NDArray[np.int8],
-    age_band: str,
-) -> tuple[FloatArray, IntArray, FloatArray, FloatArray]:
-    """Treatment, disposition, LOS and discharge hour of n ED patients of one stream."""
-    n = acuity.size
-    pools = config.pool_names
-    # np.unique(acuity), without its hash pass when the stream has one level
-    single = acuity.size > 0 and not (acuity != acuity[0]).any()
-    levels = acuity[:1].copy() if single else np.unique(acuity)
-    u_treat = generator(seed, rep, f"des.ed.treatment.{key}").random(n)
-    treatment = np.empty(n)
-    for a, dur in ed.treatment:
-        if levels.size == 1 and levels[0] == a:
-            treatment = ppf_days(dur, u_treat)
-        elif a in levels:
-            sel = acuity == a
-            treatment[sel] = ppf_days(dur, u_treat[sel])
-    del u_treat
-    u_disp = generator(seed, rep, f"des.ed.disposition.{key}").random(n)
-    disposition = np.empty(n, dtype=np.int32)
-    table = {(d.acuity, d.age_band): d for d in ed.dispositions}
-    for a in levels:
-        cum = np.cumsum(table[(int(a), age_band)].probabilities(pools))
-        cum[-1] = 1.0
-        if levels.size == 1:
-            disposition[:] = np.minimum(_count_le(u_disp, cum), cum.size - 1)
-        else:
-            sel = acuity == a
-            disposition[sel] = np.minimum(_count_le(u_disp[sel], cum), cum.size - 1)
-    del u_disp
-    u_los = generator(seed, rep, f"des.los.ed.{key}").random(n)
-    los = np.full(n, np.nan)
-    admitted = np.flatnonzero(disposition >= FIRST_POOL_DISPOSITION)
-    pool_of = disposition[admitted] - FIRST_POOL_DISPOSITION
-    los_by_pool = dict(ed.admitted_los)
-    for k, pool in enumerate(pools):
-        rows = admitted[pool_of == k]
-        if rows.size:
-            los[rows] = ppf_days(los_by_pool[pool], u_los[rows])
-    del u_los
-    dh = piecewise_uniform_ppf(
-        generator(seed, rep, f"des.discharge_hour.ed.{key}").random(n),
-        np.asarray(config.discharge.hourly),
-    )
-    return treatment, disposition, los, dh
-
-
-def _draw_ed(
-    config: DesConfig, seed: int, rep: int, clinics: tuple[ClinicOutcome, ...]
-) -> EDDraws | None:
-    ed = config.ed
-    if ed is None:
-        return None
+    clinics: tuple[ClinicOutcome, ...],
+) -> list[_EDRun]:
     t0 = -float(config.warmup_days)
-    cols: dict[str, list[NDArray[np.generic]]] = {
-        k: [] for k in ("time", "acuity", "treatment", "disposition", "los", "dh")
-    }
-    run_source: list[int] = []
-    run_mode: list[int] = []
-
-    def add(
-        times: FloatArray, source: int, acuity: NDArray[np.int8], mode: int, key: str, band: str
-    ) -> None:
-        treatment, disposition, los, dh = _ed_attributes(config, ed, seed, rep, key, acuity, band)
-        run_source.append(source)
-        run_mode.append(mode)
-        for name, values in (
-            ("time", times),
-            ("acuity", acuity),
-            ("treatment", treatment),
-            ("disposition", disposition),
-            ("los", los),
-            ("dh", dh),
-        ):
-            cols[name].append(values)
-
+    runs = []
     for k, s in enumerate(ed.arrivals):
         times = nhpp_times(
             generator(seed, rep, f"des.arrivals.ed.{s.name}"),
@@ -482,14 +365,8 @@ def _draw_ed(
             np.asarray(s.arrivals.hourly),
             t0,
         )
-        add(
-            times,
-            k,
-            np.full(times.size, s.acuity, dtype=np.int8),
-            ED_MODES.index(s.mode),
-            s.name,
-            s.age_band,
-        )
+        acuity = np.full(times.size, s.acuity, dtype=np.int8)
+        runs.append(_EDRun(times, k, acuity, ED_MODES.index(s.mode), s.name, s.age_band))
     for c, (group, outcome) in enumerate(zip(config.clinics, clinics, strict=True)):
         counts = outcome.diverted_ed_all_days
         n = int(counts.sum())
@@ -501,16 +378,98 @@ def _draw_ed(
         cum = np.cumsum(group.ed_acuity)
         cum[-1] = 1.0
         u_acuity = generator(seed, rep, f"des.ed.acuity.diverted.{group.name}").random(n)
-        acuity = (_count_le(u_acuity, cum) + 1).astype(np.int8)
-        add(
-            times,
-            len(ed.arrivals) + c,
-            np.minimum(acuity, 4).astype(np.int8),
-            ED_MODES.index("walk_in"),
-            f"diverted.{group.name}",
-            "all",
+        acuity = np.minimum(count_le(u_acuity, cum) + 1, 4).astype(np.int8)
+        key = f"diverted.{group.name}"
+        runs.append(
+            _EDRun(times, len(ed.arrivals) + c, acuity, ED_MODES.index("walk_in"), key, "all")
         )
-    if not cols["time"]:
+    return runs
+
+
+def _levels(acuity: NDArray[np.int8]) -> NDArray[np.int8]:
+    """``np.unique(acuity)``, without its hash pass when the run has one level."""
+    single = acuity.size > 0 and not (acuity != acuity[0]).any()
+    return acuity[:1].copy() if single else np.unique(acuity)
+
+
+def _treatment_days(
+    ed: EmergencyDepartment, u: FloatArray, acuity: NDArray[np.int8], levels: NDArray[np.int8]
+) -> FloatArray:
+    """Treatment times (days) at probabilities u, each by its acuity's duration."""
+    treatment = np.empty(u.size)
+    for a, dur in ed.treatment:
+        if levels.size == 1 and levels[0] == a:
+            return ppf_days(dur, u)
+        if a in levels:
+            sel = acuity == a
+            treatment[sel] = ppf_days(dur, u[sel])
+    return treatment
+
+
+def _disposition_table(
+    ed: EmergencyDepartment, pools: tuple[str, ...], band: str, levels: NDArray[np.int8]
+) -> FloatArray:
+    """Cumulative disposition probabilities, one row per acuity 0..4 (row a for the
+    run's level a; the others unused): home, transferred, admitted to each pool."""
+    table = {(d.acuity, d.age_band): d for d in ed.dispositions}
+    rows = np.ones((5, FIRST_POOL_DISPOSITION + len(pools)))
+    for a in levels:
+        rows[a] = np.cumsum(table[(int(a), band)].probabilities(pools))
+        rows[a, -1] = 1.0
+    return rows
+
+
+def _admitted_los(
+    ed: EmergencyDepartment, pools: tuple[str, ...], u: FloatArray, pool: IntArray
+) -> FloatArray:
+    """Lengths of stay (days) at probabilities u of ED patients admitted to ``pool``."""
+    los = np.empty(u.size)
+    by_pool = dict(ed.admitted_los)
+    for k, name in enumerate(pools):
+        sel = pool == k
+        if sel.any():
+            los[sel] = ppf_days(by_pool[name], u[sel])
+    return los
+
+
+def _place_ed_run(
+    config: DesConfig,
+    ed: EmergencyDepartment,
+    draw: tuple[int, int],
+    run: _EDRun,
+    rows: NDArray[np.int64],
+    out: dict[str, NDArray[Any]],
+) -> None:
+    """Draw the attributes of one run's patients into the merged columns at ``rows``."""
+    seed, rep = draw
+    n, key = run.acuity.size, run.key
+    levels = _levels(run.acuity)
+    u_treat = generator(seed, rep, f"des.ed.treatment.{key}").random(n)
+    admitted = place_ed(
+        rows,
+        run.acuity,
+        _treatment_days(ed, u_treat, run.acuity, levels),
+        generator(seed, rep, f"des.ed.disposition.{key}").random(n),
+        _disposition_table(ed, config.pool_names, run.band, levels),
+        generator(seed, rep, f"des.discharge_hour.ed.{key}").random(n),
+        _hour_table(config.discharge.hourly),
+        (out["acuity"], out["treatment"], out["disposition"], out["dh"]),
+        FIRST_POOL_DISPOSITION,
+    )
+    u_los = generator(seed, rep, f"des.los.ed.{key}").random(n)
+    where = rows[admitted]
+    pool = out["disposition"][where] - FIRST_POOL_DISPOSITION
+    out["los"][where] = _admitted_los(ed, config.pool_names, u_los[admitted], pool)
+
+
+def _draw_ed(
+    config: DesConfig, seed: int, rep: int, clinics: tuple[ClinicOutcome, ...]
+) -> EDDraws | None:
+    ed = config.ed
+    if ed is None:
+        return None
+    runs = _ed_runs(config, ed, seed, rep, clinics)
+    if not runs:
         empty = np.empty(0)
         return EDDraws(
             empty,
@@ -522,18 +481,29 @@ def _draw_ed(
             empty,
             empty,
         )
-    time, run_of, pos = _merge(cols.pop("time"))  # type: ignore[arg-type]
-    merged = {name: _merged(cols.pop(name), pos) for name in list(cols)}
+    time, run_of, pos = _merge([r.times for r in runs])
+    n = time.size
+    out: dict[str, NDArray[Any]] = {
+        "acuity": np.empty(n, np.int8),
+        "treatment": np.empty(n),
+        "disposition": np.empty(n, np.int32),
+        "los": np.full(n, np.nan),
+        "dh": np.empty(n),
+    }
+    at = 0
+    for run in runs:
+        _place_ed_run(config, ed, (seed, rep), run, pos[at : at + run.times.size], out)
+        at += run.times.size
     del pos
     return EDDraws(
         time=time,
-        source=frozen(np.array(run_source, dtype=np.int32)[run_of]),
-        acuity=merged["acuity"],
-        mode=frozen(np.array(run_mode, dtype=np.int8)[run_of]),
-        treatment=merged["treatment"],
-        disposition=merged["disposition"],
-        los=merged["los"],
-        discharge_hour=merged["dh"],
+        source=frozen(np.array([r.source for r in runs], dtype=np.int32)[run_of]),
+        acuity=frozen(out["acuity"]),
+        mode=frozen(np.array([r.mode for r in runs], dtype=np.int8)[run_of]),
+        treatment=frozen(out["treatment"]),
+        disposition=frozen(out["disposition"]),
+        los=frozen(out["los"]),
+        discharge_hour=frozen(out["dh"]),
     )
 
 
@@ -567,10 +537,23 @@ def compile_draws() -> None:
     one = np.array([0.5])
     nhpp_times(rng, np.ones(1), np.full(24, 1.0 / 24.0), 0.0)
     piecewise_uniform_ppf(one, np.full(24, 1.0 / 24.0))
-    _count_le(one, np.array([0.0, 1.0]))
+    count_le(one, np.array([0.0, 1.0]))
+    hours = _hour_table(np.full(24, 1.0 / 24.0))
+    rows = np.zeros(1, np.int64)
+    place_beds(rows, one, one, hours, (one.copy(), one.copy()))
+    acuity = np.ones(1, np.int8)
+    place_ed(
+        rows,
+        acuity,
+        one,
+        one,
+        np.ones((5, 3)),
+        one,
+        hours,
+        (acuity.copy(), one.copy(), np.zeros(1, np.int32), one.copy()),
+        2,
+    )
     _merge([one, one])
-    for dtype in (np.int8, np.int32):
-        _merged([np.zeros(1, dtype)], np.zeros(1, np.int64))
     compile_clinics()
 
 

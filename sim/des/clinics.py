@@ -24,9 +24,9 @@ from typing import Any
 import numba
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from sim.des.config import ClinicGroup
+from sim.des.sampling import poisson_ppf
 from sim.rng import generator
 
 __all__ = ["ClinicOutcome", "compile_clinics", "simulate_clinic"]
@@ -58,16 +58,24 @@ class ClinicOutcome:
 
 
 @numba.njit(cache=True, nogil=True)
-def _thin(rng: Any, n: Any, p: float) -> Any:
-    """Binomial thinning of each count (the draws of ``rng.binomial(n, p)``)."""
-    out = np.zeros_like(n)
-    if p <= 0.0:
-        return out
-    if p >= 1.0:
-        return n.copy()
+def _thin(rng: Any, n: Any, p: float, out: Any) -> None:
+    """Binomial thinning of each count into ``out`` (the draws of ``rng.binomial(n, p)``)."""
     for k in range(n.size):
-        out[k] = rng.binomial(n[k], p)
-    return out
+        if p <= 0.0 or n[k] == 0:  # Binomial(0, p) is 0 and consumes no random number
+            out[k] = 0
+        elif p >= 1.0:
+            out[k] = n[k]
+        else:
+            out[k] = rng.binomial(n[k], p)
+
+
+@numba.njit(cache=True, nogil=True)
+def _serve(book: Any, cap: int, served: Any) -> None:
+    """The day's appointments go to the longest-waiting first (walk from the oldest)."""
+    before = 0
+    for w in range(book.size - 1, -1, -1):
+        served[w] = min(max(cap - before, 0), book[w])
+        before += book[w]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -89,22 +97,19 @@ def _run_book(
     totals = np.zeros((5, n_all), np.int64)
     waiting_start = 0
     book = np.zeros(buckets, np.int64)
-    served = np.zeros(buckets, np.int64)
+    # per wait bucket: served, then the unmet split to the ED, to outpatients, gone
+    served, rest, to_ed, to_op, gone = np.zeros((5, buckets), np.int64)
     for d in range(n_all):
         if d == warmup_days:
             waiting_start = book.sum()
         book[0] += demand[d]
-        # Serve the longest-waiting first: walk the buckets from the oldest.
-        before = 0
-        for w in range(buckets - 1, -1, -1):
-            served[w] = min(max(cap[d] - before, 0), book[w])
-            before += book[w]
-        unmet = book - served
-        to_ed = _thin(rng, unmet, p_ed)
-        rest = unmet - to_ed
-        to_op = _thin(rng, rest, q_op)
+        _serve(book, cap[d], served)
+        rest[:] = book - served
+        _thin(rng, rest, p_ed, to_ed)
+        rest -= to_ed
+        _thin(rng, rest, q_op, to_op)
         rest -= to_op
-        gone = _thin(rng, rest, q_ab)
+        _thin(rng, rest, q_ab, gone)
         rest -= gone
         served_by_wait[d] = served
         totals[0, d] = served.sum()
@@ -143,8 +148,7 @@ def simulate_clinic(
     # Inversion of one uniform per day keeps common random numbers across scenarios
     # (numpy's own Poisson sampler uses a varying count of uniforms per draw).
     u = demand_rng.random(n_all)
-    demand = np.where(demand_mean > 0, stats.poisson.ppf(u, np.maximum(demand_mean, 1e-300)), 0.0)
-    demand = np.maximum(np.nan_to_num(demand, nan=0.0), 0.0).astype(np.int64)
+    demand = poisson_ppf(u, np.ascontiguousarray(demand_mean, dtype=float))
     cap = np.floor(capacity).astype(np.int64)
     p_ed, p_op, p_ab = group.p_divert_ed, group.p_divert_outpatient, group.p_abandon
     # Conditional probabilities of the binomial chain ED -> outpatients -> abandon.
@@ -175,3 +179,4 @@ def compile_clinics() -> None:
     """Compile (or load from numba's on-disk cache) the day book, on a tiny input."""
     ones = np.ones(2, np.int64)
     _run_book(generator(0, 0, "des.compile"), ones, ones, 2, 1, 0.1, 0.1, 0.1)
+    poisson_ppf(np.array([0.5]), np.array([3.0]))
