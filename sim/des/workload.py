@@ -347,35 +347,54 @@ def _plan_tables(
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_patients(
-    stream: Any,
-    los: Any,
-    disposition: Any,
-    ed_los: Any,
-    stream_pool: Any,
-    plan_start: Any,
-    plan_pool: Any,
-    plan_share: Any,
-    first_share: Any,
-) -> tuple[Any, Any, Any, Any, Any]:
-    """Home pool, ED row (-1 for the non-ED streams), stage offsets, stage pools and
-    stage lengths (days) of the bed patients: the ``stream.size`` non-ED patients,
-    then the ED patients admitted (``disposition >= FIRST_POOL_DISPOSITION``) in ED
-    order; the first stage's length is ``los * first_share`` of the patient's plan
-    (multiplying by 1.0 when it has no onward stage is exact)."""
-    nb = stream.size
-    n_streams = stream_pool.size
-    n = nb
+def _count_patients(
+    stream: Any, disposition: Any, n_streams: int, plan_start: Any
+) -> tuple[int, int]:
+    """Bed patients and stages: each non-ED patient and each ED patient admitted
+    (``disposition >= FIRST_POOL_DISPOSITION``) has the first stage and the onward
+    stages of its plan (plan ``n_streams + pool`` for an ED admission)."""
+    n = stream.size
     n_stages = 0
-    for k in range(nb):
+    for k in range(stream.size):
         n_stages += 1 + plan_start[stream[k] + 1] - plan_start[stream[k]]
     for k in range(disposition.size):
         if disposition[k] >= FIRST_POOL_DISPOSITION:
             j = n_streams + disposition[k] - FIRST_POOL_DISPOSITION
             n += 1
             n_stages += 1 + plan_start[j + 1] - plan_start[j]
+    return n, n_stages
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_patients(
+    beds: tuple[Any, Any, Any, Any],
+    ed: tuple[Any, Any, Any],
+    streams: tuple[Any, Any, Any],
+    plans: tuple[Any, Any, Any, Any],
+) -> tuple[Any, ...]:
+    """The bed patients' columns and stages: the non-ED patients (``beds``: stream,
+    arrival time, length of stay, discharge hour), then the ED patients admitted
+    (``ed``: disposition, length of stay, discharge hour) in ED order.
+
+    ``streams`` gives each stream's pool, route and loss rule; ``plans`` the stage
+    tables of :func:`_plan_tables`. The first stage's length is ``los * first_share``
+    of the patient's plan (multiplying by 1.0 when it has no onward stage is exact).
+    Returns arrival (NaN for ED admissions), home pool, route, loss rule, ED row (-1
+    for the non-ED streams), discharge hour, stage offsets, stage pools, stage
+    lengths (days).
+    """
+    stream, time, los, hour = beds
+    disposition, ed_los, ed_hour = ed
+    stream_pool, stream_route, stream_lose = streams
+    plan_start, plan_pool, plan_share, first_share = plans
+    nb, n_streams = stream.size, stream_pool.size
+    n, n_stages = _count_patients(stream, disposition, n_streams, plan_start)
+    arrival = np.full(n, np.nan)
     home = np.empty(n, np.int32)
+    route = np.full(n, EMERGENCY, np.int8)
+    lose = np.zeros(n, np.bool_)
     ed_index = np.full(n, -1, np.int32)
+    discharge_hour = np.empty(n)
     offset = np.empty(n + 1, np.int64)
     stage_pool = np.empty(n_stages, np.int32)
     stage_los = np.empty(n_stages)
@@ -386,6 +405,10 @@ def _fill_patients(
             j = stream[k]
             pool = stream_pool[j]
             whole = los[k]
+            arrival[b] = time[k]
+            route[b] = stream_route[j]
+            lose[b] = stream_lose[j]
+            discharge_hour[b] = hour[k]
         else:
             e = k - nb
             if disposition[e] < FIRST_POOL_DISPOSITION:
@@ -394,6 +417,7 @@ def _fill_patients(
             j = n_streams + pool
             whole = ed_los[e]
             ed_index[b] = e
+            discharge_hour[b] = ed_hour[e]
         home[b] = pool
         offset[b] = r
         stage_pool[r] = pool
@@ -405,7 +429,7 @@ def _fill_patients(
             r += 1
         b += 1
     offset[n] = r
-    return home, ed_index, offset, stage_pool, stage_los
+    return arrival, home, route, lose, ed_index, discharge_hour, offset, stage_pool, stage_los
 
 
 def _bed_patients(
@@ -413,35 +437,24 @@ def _bed_patients(
 ) -> tuple[dict[str, np.ndarray], NDArray[np.int64], IntArray, FloatArray]:
     """Per-patient columns and stage arrays: non-ED streams, then ED admissions."""
     beds, ed = inputs.beds, inputs.ed
-    stream_pool = np.array([config.pool_index(s.pool) for s in config.admissions], dtype=np.int32)
-    stream_route = np.array([ROUTE_CODE[s.route] for s in config.admissions], dtype=np.int8)
-    stream_lose = np.array([s.when_full == "lose" for s in config.admissions], dtype=bool)
-    disposition = ed.disposition if ed is not None else np.empty(0, np.int32)
-    home, ed_index, offset, stage_pool, stage_los = _fill_patients(
-        beds.stream,
-        beds.los,
-        disposition,
-        ed.los if ed is not None else np.empty(0),
-        stream_pool,
-        *_plan_tables(config),
+    streams = (
+        np.array([config.pool_index(s.pool) for s in config.admissions], dtype=np.int32),
+        np.array([ROUTE_CODE[s.route] for s in config.admissions], dtype=np.int8),
+        np.array([s.when_full == "lose" for s in config.admissions], dtype=np.bool_),
     )
-    nb, n = beds.time.size, home.size
-    admitted = ed_index[nb:]
-    cols = {
-        "arrival": np.concatenate([beds.time, np.full(n - nb, np.nan)]),
-        "home_pool": home,
-        "route": np.full(n, EMERGENCY, np.int8),
-        "lose": np.zeros(n, bool),
-        "ed_index": ed_index,
-        "discharge_hour": np.empty(n),
-    }
-    if nb:
-        cols["route"][:nb] = stream_route[beds.stream]
-        cols["lose"][:nb] = stream_lose[beds.stream]
-    cols["discharge_hour"][:nb] = beds.discharge_hour
-    if ed is not None:
-        cols["discharge_hour"][nb:] = ed.discharge_hour[admitted]
-    return cols, offset, stage_pool, stage_los
+    from_ed = (ed.disposition, ed.los, ed.discharge_hour) if ed is not None else _NO_ED
+    *columns, offset, stage_pool, stage_los = _fill_patients(
+        (beds.stream, beds.time, beds.los, beds.discharge_hour),
+        from_ed,
+        streams,
+        _plan_tables(config),
+    )
+    names = ("arrival", "home_pool", "route", "lose", "ed_index", "discharge_hour")
+    return dict(zip(names, columns, strict=True)), offset, stage_pool, stage_los
+
+
+_NO_ED: Final = (frozen(np.empty(0, np.int32)), frozen(np.empty(0)), frozen(np.empty(0)))
+"""The ED columns of a configuration without an ED."""
 
 
 def build_workload(config: DesConfig, inputs: RandomInputs) -> Workload:
@@ -616,15 +629,10 @@ def compile_log() -> None:
 
     one = np.ones(1)
     _fill_patients(
-        ro([0], np.int32),
-        ro([1.0], np.float64),
-        ro([FIRST_POOL_DISPOSITION], np.int32),
-        ro([1.0], np.float64),
-        np.zeros(1, np.int32),
-        np.array([0, 0, 0], np.int64),
-        np.empty(0, np.int32),
-        np.empty(0),
-        np.ones(2),
+        (ro([0], np.int32), ro([0.5], np.float64), ro([1.0], np.float64), ro([0.5], np.float64)),
+        (ro([FIRST_POOL_DISPOSITION], np.int32), ro([1.0], np.float64), ro([0.5], np.float64)),
+        (np.zeros(1, np.int32), np.zeros(1, np.int8), np.zeros(1, np.bool_)),
+        (np.array([0, 0, 0], np.int64), np.empty(0, np.int32), np.empty(0), np.ones(2)),
     )
     _cut_in_place(one, 1.0)
     _cut_starts(one, np.zeros(1, np.int32), 1.0)
