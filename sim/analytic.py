@@ -22,6 +22,8 @@ for ED cubicles, days for beds).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from itertools import count
 from typing import Final, overload
 
 import numpy as np
@@ -44,6 +46,7 @@ __all__ = [
     "prob_occupancy_at_least",
     "servers_for_blocking",
     "servers_for_delay",
+    "servers_for_delay_and_blocking",
     "square_root_staffing",
 ]
 
@@ -65,9 +68,10 @@ def _check_load(a: float) -> None:
         raise ValueError(f"offered load must be a finite number of erlangs > 0, got {a!r}")
 
 
-def _erlang_b_scalar(c: int, a: float) -> float:
-    b = 1.0
-    for k in range(1, c + 1):
+def _erlang_b_scalar(c: int, a: float, *, start: tuple[int, float] = (0, 1.0)) -> float:
+    """B(c, a) by the recursion, continued from ``start`` = (c0, B(c0, a)), c0 <= c."""
+    c0, b = start
+    for k in range(c0 + 1, c + 1):
         ab = a * b
         b = ab / (k + ab)
     return b
@@ -186,13 +190,18 @@ def servers_for_blocking(a: float, target: float) -> int:
     """
     _check_load(a)
     _check_probability("blocking target", target)
-    b, c = 1.0, 0
-    while True:
-        c += 1
+    return _blocking_walk(a, target)[0]
+
+
+def _blocking_walk(a: float, target: float) -> tuple[int, float]:
+    """(smallest c with B(c, a) <= target, that B(c, a))."""
+    b = 1.0
+    for c in count(1):
         ab = a * b
         b = ab / (c + ab)
         if b <= target:
-            return c
+            return c, b
+    raise AssertionError("unreachable: Erlang B falls to 0 as c grows")
 
 
 def servers_for_delay(
@@ -217,6 +226,74 @@ def servers_for_delay(
     Every criterion falls with c, so the first c (above a) that meets all of
     them is the smallest. At least one target is required.
     """
+    _check_delay_targets(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
+    return _delay_search(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
+
+
+def servers_for_delay_and_blocking(
+    a: float,
+    service_rate: float,
+    blocking_target: float,
+    *,
+    max_wait_prob: float | None = None,
+    max_mean_wait: float | None = None,
+    wait_threshold: float | None = None,
+) -> tuple[int, int]:
+    """(:func:`servers_for_delay`, :func:`servers_for_blocking`) of one load, the same
+    numbers, with one walk of the Erlang B recursion for both: for loads of thousands
+    of beds the walk is the whole cost, and the delay search continues where the
+    blocking one stopped (the blocking answer is usually just below ``a``)."""
+    _check_delay_targets(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
+    _check_probability("blocking target", blocking_target)
+    blocking = _blocking_walk(a, blocking_target)
+    start = blocking if blocking[0] <= a else (0, 1.0)  # c0 <= a: a prefix of the walk
+    delay = _delay_search(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold, start)
+    return delay, blocking[0]
+
+
+def _delay_search(
+    a: float,
+    service_rate: float,
+    max_wait_prob: float | None,
+    max_mean_wait: float | None,
+    wait_threshold: float | None,
+    start: tuple[int, float] = (0, 1.0),
+) -> int:
+    """The search of :func:`servers_for_delay`, the recursion continued from ``start``
+    = (c0, B(c0, a)) with c0 <= a."""
+    arrival_rate = a * service_rate
+    # No c <= a is stable: walk the Erlang B recursion up to floor(a) without testing
+    # (the bulk of the cost for loads of thousands of beds), then test each c above.
+    first = math.floor(a) + 1
+    b = _erlang_b_scalar(first - 1, a, start=start)
+    for c in count(first):
+        ab = a * b
+        b = ab / (c + ab)
+        wait_prob = _c_from_b(c, a, b)
+        spare = c * service_rate - arrival_rate
+        ok = True
+        if max_wait_prob is not None:
+            tail = (
+                wait_prob
+                if wait_threshold is None
+                else wait_prob * math.exp(-spare * wait_threshold)
+            )
+            ok = tail <= max_wait_prob
+        if ok and max_mean_wait is not None:
+            ok = wait_prob / spare <= max_mean_wait
+        if ok:
+            return c
+    raise AssertionError("unreachable: the wait criteria fall to 0 as c grows")
+
+
+def _check_delay_targets(
+    a: float,
+    service_rate: float,
+    max_wait_prob: float | None,
+    max_mean_wait: float | None,
+    wait_threshold: float | None,
+) -> None:
+    """Validate the arguments of :func:`servers_for_delay` (``ValueError``)."""
     _check_load(a)
     if not (math.isfinite(service_rate) and service_rate > 0.0):
         raise ValueError(f"service rate must be finite and > 0, got {service_rate!r}")
@@ -233,29 +310,6 @@ def servers_for_delay(
         raise ValueError(f"max_mean_wait must be finite and >= 0, got {max_mean_wait!r}")
     if max_mean_wait == 0.0:
         raise ValueError("max_mean_wait = 0 can never be met by a queue with Poisson arrivals")
-
-    arrival_rate = a * service_rate
-    b, c = 1.0, 0
-    while True:
-        c += 1
-        ab = a * b
-        b = ab / (c + ab)
-        if c <= a:
-            continue
-        wait_prob = _c_from_b(c, a, b)
-        spare = c * service_rate - arrival_rate
-        ok = True
-        if max_wait_prob is not None:
-            tail = (
-                wait_prob
-                if wait_threshold is None
-                else wait_prob * math.exp(-spare * wait_threshold)
-            )
-            ok = tail <= max_wait_prob
-        if ok and max_mean_wait is not None:
-            ok = wait_prob / spare <= max_mean_wait
-        if ok:
-            return c
 
 
 def halfin_whitt_wait_prob(beta: float) -> float:
@@ -359,16 +413,14 @@ def mtginf_occupancy(
     if not np.all(np.isfinite(adm) & (adm >= 0.0)):
         raise ValueError("daily admissions must be finite and >= 0")
     n_days = adm.shape[-1]
-    kernel = los.daily_kernel(los.support_days(kernel_tol), midnight=midnight)
-
     if warmup == "cyclic":
-        # Fold the kernel onto the period: an admission k days back with k >= T
-        # is the admission k mod T days back of an earlier repeat of the series.
-        folded = np.zeros(n_days)
-        np.add.at(folded, np.arange(kernel.size) % n_days, kernel)
-        # Circular convolution: extend the series by one period to the left.
-        extended = np.concatenate([adm, adm], axis=-1)
-        return _convolve_last(extended, folded)[..., n_days : 2 * n_days]
+        # Circular convolution: the series preceded by its own last T - 1 days; only
+        # the T outputs that see the whole folded kernel are computed.
+        extended = np.concatenate([adm[..., 1:], adm], axis=-1)
+        return _convolve_last(
+            extended, _folded_kernel(los, kernel_tol, midnight, n_days), valid=True
+        )
+    kernel = _kernel(los, kernel_tol, midnight)
 
     if warmup == "empty":
         n_warm = 0
@@ -383,14 +435,51 @@ def mtginf_occupancy(
     return _convolve_last(adm, kernel)[..., n_warm : n_warm + n_days]
 
 
-def _convolve_last(series: FloatArray, kernel: FloatArray) -> FloatArray:
-    """Causal convolution along the last axis, truncated to the series length."""
+KERNEL_CACHE_SIZE: Final = 1024
+"""Daily kernels kept per process: a replicate uses a few dozen distinct LOS
+distributions, each in several years and pools."""
+
+
+@lru_cache(maxsize=KERNEL_CACHE_SIZE)
+def _kernel(los: LosDistribution, kernel_tol: float, midnight: bool) -> FloatArray:
+    """``los.daily_kernel`` cut at ``los.support_days(kernel_tol)``, cached (read-only).
+
+    Computing a kernel costs milliseconds (scipy's frozen distributions and a search
+    for the support); the same distribution recurs in every year and pool it feeds.
+    ``LosDistribution`` is frozen and hashed by value, so equal distributions share
+    one (bit-identical) kernel."""
+    kernel = los.daily_kernel(los.support_days(kernel_tol), midnight=midnight)
+    kernel.flags.writeable = False
+    return kernel
+
+
+@lru_cache(maxsize=KERNEL_CACHE_SIZE)
+def _folded_kernel(
+    los: LosDistribution, kernel_tol: float, midnight: bool, n_days: int
+) -> FloatArray:
+    """The kernel folded onto a period of ``n_days`` (cached, read-only): an admission
+    k days back with k >= n_days is the admission k mod n_days days back of an earlier
+    repeat of the series."""
+    kernel = _kernel(los, kernel_tol, midnight)
+    folded = np.zeros(n_days)
+    np.add.at(folded, np.arange(kernel.size) % n_days, kernel)
+    folded.flags.writeable = False
+    return folded
+
+
+def _convolve_last(series: FloatArray, kernel: FloatArray, *, valid: bool = False) -> FloatArray:
+    """Causal convolution along the last axis, truncated to the series length; with
+    ``valid``, only the outputs that use the whole kernel (series length − kernel
+    length + 1 of them: the last ones of the truncated convolution, same values)."""
     n = series.shape[-1]
+    width = n - kernel.size + 1 if valid else n
     flat = series.reshape(-1, n)
-    out = np.empty_like(flat)
+    out = np.empty((flat.shape[0], width))
     for row, values in enumerate(flat):
-        out[row] = np.convolve(values, kernel)[:n]
-    return out.reshape(series.shape)
+        out[row] = (
+            np.convolve(values, kernel, "valid") if valid else np.convolve(values, kernel)[:n]
+        )
+    return out.reshape(*series.shape[:-1], width)
 
 
 def mtginf_occupancy_quantile(mean: ArrayLike, q: float) -> FloatArray:

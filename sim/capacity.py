@@ -191,8 +191,15 @@ def beds_on(
     base: BaseCapacity, changes: Sequence[BedChange], dates: Sequence[dt.date]
 ) -> FloatArray:
     """Beds of each pool on each date: array [pool, date] (pool order ``POOLS``)."""
-    out = np.array([[float(base.pool_beds[p])] * len(dates) for p in POOLS])
-    ordinals = np.array([d.toordinal() for d in dates])
+    return _beds_on_ordinals(base, changes, np.array([d.toordinal() for d in dates]))
+
+
+def _beds_on_ordinals(
+    base: BaseCapacity, changes: Sequence[BedChange], ordinals: NDArray[np.int_]
+) -> FloatArray:
+    """:func:`beds_on` for dates given as proleptic Gregorian ordinals."""
+    start = np.array([float(base.pool_beds[p]) for p in POOLS])
+    out = np.repeat(start[:, None], len(ordinals), axis=1)
     for c in changes:
         out[POOLS.index(c.pool), ordinals >= c.date.toordinal()] += c.beds
     return out
@@ -210,9 +217,9 @@ def timeline(section: CapacitySection, base: BaseCapacity, years: Sequence[int])
     changes = bed_changes(section, base)
     beds = np.full((len(years), len(POOLS), 366), np.nan)
     for i, y in enumerate(years):
-        jan1 = dt.date(y, 1, 1)
-        n = (dt.date(y + 1, 1, 1) - jan1).days
-        beds[i, :, :n] = beds_on(base, changes, [jan1 + dt.timedelta(days=k) for k in range(n)])
+        jan1 = dt.date(y, 1, 1).toordinal()
+        days = np.arange(jan1, dt.date(y + 1, 1, 1).toordinal())
+        beds[i, :, : len(days)] = _beds_on_ordinals(base, changes, days)
     gp = section.gp
     visits_per_gp = base.visits_per_gp if gp.visits_per_gp is None else float(gp.visits_per_gp)
 

@@ -42,6 +42,7 @@ attribution chain (:data:`STEPS`, :func:`attribution`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Final, get_args
 
 import numpy as np
@@ -304,6 +305,28 @@ class _Visits:
     shifted: float
 
 
+@lru_cache(maxsize=4096)
+def _beyond(dist: LosDistribution, days: float) -> tuple[float, float]:
+    """(E[(S − days)⁺] in days, P(S > days)) of a stay S, cached: each costs about a
+    millisecond (scipy builds a frozen distribution), and the elderly-care transfer
+    asks for the same few distributions in every evaluation of every year."""
+    return dist.excess_mean(days), float(dist.survival(days))
+
+
+def _unique_rows(keys: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """(distinct rows in lexicographic order, index of each row's distinct row): what
+    ``np.unique(keys, axis=0, return_inverse=True)`` gives, at a fraction of its cost
+    on these few-column tables (np.unique sorts a structured view of the rows)."""
+    order = np.lexsort(keys.T[::-1])  # stable; the first column is the primary key
+    ordered = keys[order]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[:1] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return ordered[starts], inverse
+
+
 class DemandModel:
     """Rates and stays of one replicate: build once, then :meth:`evaluate` any year.
 
@@ -358,6 +381,11 @@ class DemandModel:
         )
         self.los_base = scale * mean * np.where(older, float(section.los_older_multiplier), 1.0)
         self.ed_band = tables.ed_band_of_age()
+        # the ED tables by single year of age [age, acuity], looked up once, not per year
+        self._ed_share = tables.ed_share[self.ed_band]
+        self._ed_ambulance_share = tables.ed_ambulance_share[self.ed_band]
+        self._ed_hours = tables.ed_treatment_hours[self.ed_band]
+        self._ed_hours_mean = tables.ed_treatment_hours.mean(axis=0)
 
     # ------------------------------------------------------------------ visits
     def _visits(self, pop: FloatArray, inp: YearInputs) -> _Visits:
@@ -365,19 +393,13 @@ class DemandModel:
         chc = float((pop * self.rates["chc"]).sum()) * g["chc"]
         outpatient = float((pop * self.rates["outpatient"]).sum()) * g["outpatient"]
         ed_by_age = (pop * self.rates["ed"]).sum(axis=0) * g["ed"]
-        share = self.tables.ed_share[self.ed_band]  # [age, acuity]
+        share = self._ed_share  # [age, acuity]
         ed = ed_by_age @ share
-        amb_share = (ed_by_age[:, None] * share * self.tables.ed_ambulance_share[self.ed_band]).sum(
-            axis=0
-        )
+        amb_share = (ed_by_age[:, None] * share * self._ed_ambulance_share).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             amb_frac = np.where(ed > 0, amb_share / ed, 0.0)
-        hours = (ed_by_age[:, None] * share * self.tables.ed_treatment_hours[self.ed_band]).sum(
-            axis=0
-        )
-        hours = np.where(
-            ed > 0, hours / np.where(ed > 0, ed, 1.0), self.tables.ed_treatment_hours.mean(axis=0)
-        )
+        hours = (ed_by_age[:, None] * share * self._ed_hours).sum(axis=0)
+        hours = np.where(ed > 0, hours / np.where(ed > 0, ed, 1.0), self._ed_hours_mean)
         # diversion of non-urgent (level 4) ED visits to community centres
         level4 = ACUITIES.index(4)
         diverted = inp.ed_diversion * ed[level4]
@@ -500,8 +522,8 @@ class DemandModel:
         keep = n > 0.0
         if not keep.any():
             return []
-        unique, inverse = np.unique(keys[keep], axis=0, return_inverse=True)
-        totals = np.bincount(inverse.ravel(), weights=n[keep], minlength=len(unique))
+        unique, inverse = _unique_rows(keys[keep])
+        totals = np.bincount(inverse, weights=n[keep], minlength=len(unique))
         out: list[tuple[LosDistribution, float, bool]] = []
         for k, total in zip(unique, totals, strict=True):
             family = _FAMILIES[int(k[2])]
@@ -523,8 +545,9 @@ class DemandModel:
         for r in range(len(ROUTES)):
             for dist, n, transferable in self._groups(adm, los, _POOL["medicine"], r, transfer):
                 if transferable:
-                    moved += n * transfer * dist.excess_mean(after)
-                    patients += n * transfer * float(dist.survival(after))
+                    excess, staying = _beyond(dist, after)
+                    moved += n * transfer * excess
+                    patients += n * transfer * staying
         return moved, patients
 
     def icu_step_down(self) -> tuple[str, float]:
@@ -553,7 +576,7 @@ class DemandModel:
                 ):
                     weights: tuple[tuple[str, float], ...] = ((pool, 1.0),)
                     if transferable:
-                        w = transfer * dist.excess_mean(after) / dist.mean
+                        w = transfer * _beyond(dist, after)[0] / dist.mean
                         weights = ((pool, 1.0 - w), ("elderly_care", w))
                     elif pool == "icu" and step_share > 0.0:
                         weights = ((pool, 1.0 - step_share), (step_pool, step_share))

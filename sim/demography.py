@@ -102,7 +102,10 @@ def _a0(q0: float) -> float:
     a0 = 0.1
     for _ in range(50):
         m0 = q0 / (1.0 - (1.0 - a0) * q0)
-        a0 = min(0.5, 0.053 + 2.8 * m0)
+        new = min(0.5, 0.053 + 2.8 * m0)
+        if new == a0:  # a fixed point: the remaining rounds would not change it
+            break
+        a0 = new
     return a0
 
 
@@ -154,6 +157,33 @@ def solve_life_tables(
     return brass_life_table(std_lx[0], alpha, q0), brass_life_table(std_lx[1], alpha, q0), alpha
 
 
+LIFE_TABLE_CACHE_SIZE = 1024
+"""Solved (standard, e0, SRB, 1q0) life-table pairs kept per process."""
+_life_table_cache: dict[
+    tuple[bytes, float, float, float | None], tuple[LifeTable, LifeTable, float]
+] = {}
+"""Each solve is a root search over dozens of life tables; a projection meets the same
+targets again in the two calibration runs of :func:`calibrate_net_migration` and in
+its own run (and replicates may share them)."""
+
+
+def _solved_life_tables(
+    std_lx: np.ndarray, e0: float, srb: float, q0: float | None
+) -> tuple[LifeTable, LifeTable, float]:
+    """:func:`solve_life_tables`, cached by the standard's bytes and the targets.
+    The tables returned are shared: read only."""
+    key = (std_lx.tobytes(), e0, srb, q0)
+    hit = _life_table_cache.get(key)
+    if hit is None:
+        hit = solve_life_tables(std_lx, e0, srb, q0)
+        for table in hit[:2]:
+            table.lx.flags.writeable = table.Lx.flags.writeable = False
+        if len(_life_table_cache) >= LIFE_TABLE_CACHE_SIZE:
+            _life_table_cache.clear()
+        _life_table_cache[key] = hit
+    return hit
+
+
 # --------------------------------------------------------------------- projection
 @dataclass(frozen=True)
 class ProjectionInputs:
@@ -199,16 +229,13 @@ def cohort_component(inp: ProjectionInputs) -> ProjectionArrays:
     alpha_out = np.empty(n)
     asfr_shape = inp.fertility_share
     pop = inp.base_population.astype(float)
-    cache: dict[tuple[float, float, float], tuple[LifeTable, LifeTable, float]] = {}
     for k in range(n):
         q0 = float(inp.infant_mortality[k])
-        key = (float(inp.e0[k]), float(inp.srb[k]), q0)
-        if key not in cache:
-            cache[key] = solve_life_tables(
-                inp.mortality_std_lx, key[0], key[1], None if np.isnan(q0) else q0
-            )
-        tables = cache[key][:2]
-        alpha_out[k] = cache[key][2]
+        solved = _solved_life_tables(
+            inp.mortality_std_lx, float(inp.e0[k]), float(inp.srb[k]), None if np.isnan(q0) else q0
+        )
+        tables = solved[:2]
+        alpha_out[k] = solved[2]
         f = float(inp.period_length[k])
         new = np.zeros((2, A))
         survivors = np.zeros((2, A))

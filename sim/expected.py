@@ -66,6 +66,7 @@ from sim.demography import project
 from sim.errors import ScenarioError
 from sim.los import LosDistribution
 from sim.scenario import Scenario, draw, path_at
+from sim.scenario.capacity import Targets
 
 __all__ = [
     "DESIGN_DAY_QUANTILE",
@@ -96,8 +97,33 @@ def _attrs(units: str, long_name: str) -> dict[str, str]:
     return {"units": units, "long_name": long_name}
 
 
+_SHAPE_CACHE_SIZE = 4096
+_shape_cache: dict[tuple[int, int, int], tuple[TimeProfile, HolidayCalendar, FloatArray]] = {}
+"""Unit daily shapes by (id(profile), id(calendar), year), shared by every replicate
+of a process: building one walks the year day by day (milliseconds), and the batch
+layer passes the same profile and calendar objects to all its tasks. The objects are
+kept in the value, so their ids cannot be reused while the entry lives."""
+
+
+def _unit_shape(profile: TimeProfile, calendar: HolidayCalendar, year: int) -> FloatArray:
+    """Daily shares (sum 1) of a year's arrivals under ``profile``; cached, read-only.
+
+    Raises ``ValueError`` where ``daily_expected`` does (a year the calendar lacks)."""
+    key = (id(profile), id(calendar), year)
+    hit = _shape_cache.get(key)
+    if hit is not None and hit[0] is profile and hit[1] is calendar:
+        return hit[2]
+    shape = daily_expected(1.0, profile, calendar, dt.date(year, 1, 1), days_in_year(year))
+    shape.flags.writeable = False
+    if len(_shape_cache) >= _SHAPE_CACHE_SIZE:
+        _shape_cache.clear()
+    _shape_cache[key] = (profile, calendar, shape)
+    return shape
+
+
 class _Shapes:
-    """Unit daily shapes (sum 1 over the year) of each profile and year, cached."""
+    """Unit daily shapes (sum 1 over the year) of each profile and year, cached
+    (read-only arrays)."""
 
     def __init__(self, profiles: dict[str, TimeProfile], calendar: HolidayCalendar) -> None:
         self.profiles = profiles
@@ -115,13 +141,7 @@ class _Shapes:
                     f"is not in the profiles table; known: {', '.join(self.profiles)}",
                 )
             try:
-                self._cache[key] = daily_expected(
-                    1.0,
-                    self.profiles[profile],
-                    self.calendar,
-                    dt.date(year, 1, 1),
-                    days_in_year(year),
-                )
+                self._cache[key] = _unit_shape(self.profiles[profile], self.calendar, year)
             except ValueError as exc:
                 which = "run.start_year" if year < self.calendar.first_year else "run.end_year"
                 raise ScenarioError(None, which, year, str(exc)) from None
@@ -160,8 +180,19 @@ def _servers_for_delay(load: float, mean_service: float, **targets: float) -> fl
     return float(analytic.servers_for_delay(load, 1.0 / mean_service, **targets))
 
 
-def _servers_for_blocking(load: float, target: float) -> float:
-    return 0.0 if load <= 0.0 else float(analytic.servers_for_blocking(load, target))
+def _beds_for_wait_and_blocking(
+    load: float, mean_stay: float, targets: Targets
+) -> tuple[float, float]:
+    """(beds for the wait target (Erlang C), beds for the turn-away target (Erlang B))."""
+    if load <= 0.0:
+        return 0.0, 0.0
+    wait, block = analytic.servers_for_delay_and_blocking(
+        load,
+        1.0 / mean_stay,
+        targets.bed_blocking_probability,
+        max_wait_prob=targets.bed_wait_probability,
+    )
+    return float(wait), float(block)
 
 
 def _sqrt_staffing(load: float, beta: float) -> float:
@@ -227,20 +258,24 @@ def prepare_expected(
         )
     first = max(sc.run.start_year, proj_years[0] + 1)
     years = list(range(first, sc.run.end_year + 1))
-    pop_end = projection["population"]
+    # numpy rows by year: label lookups through xarray cost more than the arithmetic
+    row = {y: i for i, y in enumerate(proj_years)}
+    pop_end = projection["population"].transpose(names.YEAR, ...).values  # [year, sex, age]
+    births_by_year = projection["births"].transpose(names.YEAR, ...).values  # [year, sex]
 
     def mid(y: int) -> FloatArray:
-        return np.asarray(
-            0.5 * (pop_end.sel({names.YEAR: y - 1}).values + pop_end.sel({names.YEAR: y}).values)
-        )
+        return np.asarray(0.5 * (pop_end[row[y - 1]] + pop_end[row[y]]))
 
     def births(y: int) -> float:
-        return float(projection["births"].sel({names.YEAR: y}).sum())
+        return float(births_by_year[row[y]].sum())
+
+    def end(y: int) -> float:
+        return float(pop_end[row[y]].sum())
 
     pop_base, births_base = mid(base_year), births(base_year)
     cal = calibrate(
         pop_base,
-        float(pop_end.sel({names.YEAR: base_year}).sum()),
+        end(base_year),
         births_base,
         tables,
         sc.demand,
@@ -280,7 +315,7 @@ def prepare_expected(
         shapes,
         {y: mid(y) for y in years},
         {y: births(y) for y in years},
-        {y: float(pop_end.sel({names.YEAR: y}).sum()) for y in years},
+        {y: end(y) for y in years},
     )
 
 
@@ -334,28 +369,9 @@ def expected_level(
         occ = _occupancy(model, d, y, shapes)
         n = occ.shape[1]
         occupied[i, :, :n] = occ
-        adm_pool = d.admissions.sum(axis=(1, 2))
-        episodes = adm_pool.copy()  # stays begun in each pool: elderly care also takes transfers
-        episodes[POOLS.index("elderly_care")] += d.transfers
-        step_pool, step_share = model.icu_step_down()
-        if step_share > 0.0:  # every ICU stay ends with a step-down stay on a ward
-            episodes[POOLS.index(step_pool)] += adm_pool[POOLS.index("icu")]
-        for p in range(npool):
-            mean_occ = float(occ[p].mean())
-            design = _design(occ[p])
-            alos = float(d.bed_days[p] / episodes[p]) if episodes[p] > 0 else 1.0
-            sizing["mean"][i, p] = mean_occ
-            sizing["design"][i, p] = design
-            sizing["p95"][i, p] = float(analytic.mtginf_occupancy_quantile(design, 0.95))
-            sizing["occ"][i, p] = float(
-                analytic.beds_for_occupancy(mean_occ, float(targets.occupancy))
-            )
-            sizing["wait"][i, p] = _servers_for_delay(
-                design, alos, max_wait_prob=targets.bed_wait_probability
-            )
-            sizing["block"][i, p] = _servers_for_blocking(design, targets.bed_blocking_probability)
-            sizing["sqrt"][i, p] = _sqrt_staffing(design, beta)
-            sizing["alos"][i, p] = alos
+        episodes = _episodes(model, d)
+        row = {k: v[i] for k, v in sizing.items()}  # views: filled in place
+        _size_pools(row, occ, d, episodes, targets, beta)
         group_occ = occ[group].sum(axis=0)
         group_alos = (
             float(d.bed_days[group].sum() / episodes[group].sum())
@@ -405,6 +421,42 @@ def expected_level(
         state.births,
         state.pop_end,
     )
+
+
+def _episodes(model: DemandModel, d: YearDemand) -> FloatArray:
+    """Stays begun in each pool in a year: admissions, plus the elderly-care transfers
+    and the ICU step-down stays on the ward that takes them."""
+    adm_pool = d.admissions.sum(axis=(1, 2))
+    episodes = adm_pool.copy()
+    episodes[POOLS.index("elderly_care")] += d.transfers
+    step_pool, step_share = model.icu_step_down()
+    if step_share > 0.0:  # every ICU stay ends with a step-down stay on a ward
+        episodes[POOLS.index(step_pool)] += adm_pool[POOLS.index("icu")]
+    return episodes
+
+
+def _size_pools(
+    row: dict[str, FloatArray],
+    occ: FloatArray,
+    d: YearDemand,
+    episodes: FloatArray,
+    targets: Targets,
+    beta: float,
+) -> None:
+    """Fill one year's sizing figures by pool (``row[k][pool]``, beds or days) from its
+    expected occupied beds ``occ`` [pool, day]."""
+    for p in range(len(POOLS)):
+        mean_occ = float(occ[p].mean())
+        design = _design(occ[p])
+        alos = float(d.bed_days[p] / episodes[p]) if episodes[p] > 0 else 1.0
+        row["mean"][p] = mean_occ
+        row["design"][p] = design
+        row["occ"][p] = float(analytic.beds_for_occupancy(mean_occ, float(targets.occupancy)))
+        row["wait"][p], row["block"][p] = _beds_for_wait_and_blocking(design, alos, targets)
+        row["sqrt"][p] = _sqrt_staffing(design, beta)
+        row["alos"][p] = alos
+    # one call for all pools: scipy's per-call overhead dwarfs the (elementwise) ppf
+    row["p95"][:] = analytic.mtginf_occupancy_quantile(row["design"], 0.95)
 
 
 def base_capacity(
