@@ -62,9 +62,12 @@ from sim.des.arrivals import (
 from sim.des.clinics import ClinicOutcome
 from sim.des.config import ACUITY_LEVELS, ROUTES, AmbulanceService, DesConfig
 from sim.des.monitor import (
+    Census,
     Grouped,
     LevelStats,
     census,
+    census_add,
+    census_days,
     compile_monitor,
     counts_by_day,
     grouped_stats,
@@ -79,6 +82,7 @@ from sim.des.workload import (
     ELECTIVE,
     EMERGENCY,
     MATERNITY,
+    EDLog,
     HospitalLog,
     RawLog,
     Workload,
@@ -320,9 +324,10 @@ def compile_kernels() -> float:
     one = readonly(np.ones(1))
     simulate_ambulance(AmbulanceDraws(one, one, one), np.ones(2), 0.0)
     zero = readonly(np.zeros(1, np.int32), np.int32)
-    _flows(one, one, zero, 1, 1.0)
     route, lost = readonly(np.zeros(1, np.int8), np.int8), readonly(np.zeros(1, np.bool_), np.bool_)
     _flow_counts(zero, zero, one, one, one, zero, route, lost, zero, zero, one, one, 1, 2)
+    _system_pass(one, one, lost, zero, 1, 2)
+    _ed_pass(one, one, one, one, readonly(np.zeros(1, np.int16), np.int16), zero, 2, 2)
     _var((DAY,), np.ones(1), UNIT_DAYS, "warm-up")
     return time.perf_counter() - start
 
@@ -393,9 +398,10 @@ def _bed_outputs(log: HospitalLog, w: int, ax: _Axes, data: Data) -> None:
     _occupancy_outputs(log, cap, ax, data)
     _flow_outputs(log, cap.shape[0], ax, data)
     _wait_outputs(log, cap.shape[0], ax, data)
-    _stepdown_outputs(log, cap.shape[0], ax, data)
+    later = _later(log)
+    _stepdown_outputs(log, later, cap.shape[0], ax, data)
     _deferral_outputs(log, cap.shape[0], ax, data)
-    _little_outputs(log, cap.shape[0], ax, data)
+    _little_outputs(log, later, cap.shape[0], ax, data)
 
 
 def _occupancy_outputs(log: HospitalLog, cap: FloatArray, ax: _Axes, data: Data) -> None:
@@ -480,30 +486,32 @@ def _occupancy_years(
     )
 
 
-def _later(log: HospitalLog) -> NDArray[np.bool_]:
-    """Stage rows that are not a patient's first stage."""
+def _later(log: HospitalLog) -> IntArray:
+    """Rows of the stages that are not a patient's first stage."""
     patient = log.stages.patient
     if patient.size == log.beds.home_pool.size:  # one stage each
-        return np.zeros(patient.size, np.bool_)
-    return np.concatenate([[False], patient[1:] == patient[:-1]])
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(patient[1:] == patient[:-1]) + 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _midnight_add(step: Any, g: int, s: float, e: float, t_end: float) -> None:
-    """Add the stay [s, e) (days; NaN e = still there) of group g to the midnight-count
-    steps, under the rules of :func:`sim.des.monitor.census` (``g`` < 0: left out)."""
-    if g < 0 or not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
-        return
-    step[g, 0 if s <= 0.0 else int(np.floor(s)) + 1] += 1
-    if e < t_end:
-        step[g, int(np.ceil(e))] -= 1
+def _step_columns(s: float, e: float, t_end: float) -> tuple[int, int]:
+    """Columns of the +1 and -1 steps of the midnight count (days 0..n-1 in columns
+    1..n) of a stay [s, e) (days; NaN e = still there), under the rules of
+    :func:`sim.des.monitor.census`: the -1 in column n + 1 (never read) if the stay
+    outlasts the run; (-1, -1) if it is not in [0, n). Scalars only: with arrays
+    handed to inlined helpers this pass took twice as long (numba 0.68, measured)."""
+    if not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
+        return -1, -1
+    first = 0 if s <= 0.0 else int(np.floor(s)) + 1
+    return first, int(np.ceil(e)) if e < t_end else int(t_end) + 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _count_add(out: Any, g: int, t: float, t_end: float) -> None:
-    """Count an event at time t (days) in group g's day (as ``counts_by_day``)."""
-    if g >= 0 and t >= 0.0 and t < t_end:  # NaN fails
-        out[g, int(t)] += 1.0
+def _day_of(t: float, t_end: float) -> int:
+    """Day of an event at time t (days), -1 outside [0, t_end) or NaN (as
+    ``counts_by_day``)."""
+    return int(t) if t >= 0.0 and t < t_end else -1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -528,37 +536,51 @@ def _flow_counts(
     (first stages that are not electives and not turned away, and every later stage,
     by the pool waited for) and of the elective waiting list (by home pool); and per
     day: admissions and outlying admissions (by home pool), discharges (last stages,
-    by the pool of the bed) and patients turned away (by home pool)."""
+    by the pool of the bed) and patients turned away (by home pool).
+
+    Tallied in one array: two rows of steps, four of counts (as floats, exact)."""
     t_end = float(n_days)
-    q_step = np.zeros((n_pools, n_days + 2), np.int64)
-    w_step = np.zeros((n_pools, n_days + 2), np.int64)
-    counts = np.zeros((4, n_pools, n_days))
+    tally = np.zeros((6, n_pools, n_days + 2))
     n = patient.size
     for r in range(n):
         b = patient[r]
         first = r == 0 or patient[r - 1] != b
-        out = first and (route[b] == ELECTIVE or lost[b])
-        _midnight_add(q_step, -1 if out else s_pool[r], s_request[r], s_start[r], t_end)
+        if not (first and (route[b] == ELECTIVE or lost[b])):
+            up, down = _step_columns(s_request[r], s_start[r], t_end)
+            if up >= 0:
+                tally[0, s_pool[r], up] += 1.0
+                tally[0, s_pool[r], down] -= 1.0
         if r == n - 1 or patient[r + 1] != b:
-            _count_add(counts[2], s_bed_pool[r], s_end[r], t_end)
+            d = _day_of(s_end[r], t_end)
+            if s_bed_pool[r] >= 0 and d >= 0:
+                tally[4, s_bed_pool[r], d] += 1.0
     for b in range(home.size):
         h = home[b]
-        _midnight_add(w_step, h if route[b] == ELECTIVE else -1, request[b], bed_start[b], t_end)
-        _count_add(counts[0], h, bed_start[b], t_end)
-        _count_add(
-            counts[1], h if bed_pool[b] != h and bed_pool[b] >= 0 else -1, bed_start[b], t_end
-        )
-        _count_add(counts[3], h if lost[b] else -1, request[b], t_end)
+        if h < 0:
+            continue
+        if route[b] == ELECTIVE:
+            up, down = _step_columns(request[b], bed_start[b], t_end)
+            if up >= 0:
+                tally[1, h, up] += 1.0
+                tally[1, h, down] -= 1.0
+        d = _day_of(bed_start[b], t_end)
+        if d >= 0:
+            tally[2, h, d] += 1.0
+            if bed_pool[b] != h and bed_pool[b] >= 0:  # outlying
+                tally[3, h, d] += 1.0
+        d = _day_of(request[b], t_end)
+        if lost[b] and d >= 0:
+            tally[5, h, d] += 1.0
     midnight = np.empty((2, n_pools, n_days))
     for g in range(n_pools):
-        q = q_step[g, 0]
-        w = w_step[g, 0]
+        q = tally[0, g, 0]
+        w = tally[1, g, 0]
         for d in range(n_days):
-            q += q_step[g, d + 1]
-            w += w_step[g, d + 1]
+            q += tally[0, g, d + 1]
+            w += tally[1, g, d + 1]
             midnight[0, g, d] = q
             midnight[1, g, d] = w
-    return midnight, counts
+    return midnight, tally[2:, :, :n_days].copy()
 
 
 def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
@@ -619,15 +641,31 @@ def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
 
 
 def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
-    """Waits for the first bed, by home pool and year of the start (two passes: by
-    route, and the emergency class together)."""
+    """Waits for the first bed, by home pool and year of the start: by route, and the
+    emergency class together (the routes but the electives, merged in the same pass)."""
     b = log.beds
-    start, request, h = b.bed_start, b.request, HOURS_PER_DAY  # waits in hours, on the fly
-    route_pool = b.route.astype(np.int32) * n_pools + b.home_pool
-    by_route = _stats(start, start, route_pool, 4 * n_pools, ax, request, h)
-    del route_pool
-    em = _stats(
-        start, start, np.where(b.route == ELECTIVE, -1, b.home_pool), n_pools, ax, request, h
+    route_pool = np.multiply(b.route, n_pools, dtype=np.int32)
+    np.add(route_pool, b.home_pool, out=route_pool, casting="unsafe")
+    emergency_class = np.tile(np.arange(n_pools, dtype=np.int32), 4)
+    emergency_class[ELECTIVE * n_pools : (ELECTIVE + 1) * n_pools] = -1
+    by_route = grouped_stats(
+        b.bed_start,
+        b.bed_start,
+        route_pool,
+        4 * n_pools,
+        ax.year_of_day,
+        ax.ny,
+        WAIT_QUANTILE,
+        since=b.request,
+        scale=HOURS_PER_DAY,  # waits in hours, on the fly
+        merged=emergency_class,
+    )
+    rows = slice(4 * n_pools, None)  # the merged groups: the emergency class by pool
+    em = Grouped(
+        by_route.mean[rows],
+        by_route.quantile[rows],
+        by_route.share_positive[rows],
+        by_route.count[rows],
     )
     dy = (POOL, YEAR)
     data["emergency_bed_wait_mean"] = _var(
@@ -678,9 +716,11 @@ def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
     )
 
 
-def _stepdown_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+def _stepdown_outputs(
+    log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, data: Data
+) -> None:
+    """Waits of the later stages of a stay (rows ``later``) and the beds they block."""
     st = log.stages
-    later = np.flatnonzero(_later(log))
     request, start = st.request[later], st.start[later]
     wait = _stats((start - request) * HOURS_PER_DAY, start, st.pool[later], n_pools, ax)
     held = census(request, start, ax.n, st.bed_pool[later - 1], n_pools)
@@ -745,32 +785,46 @@ def _deferral_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> 
 
 
 @numba.njit(cache=True, nogil=True)
-def _flows(request: Any, departure: Any, pool: Any, n_pools: int, t_end: float) -> Any:
-    """By pool: requests in the run, present at its start, departures in the run, and
-    the count and total time in the system of those who came and left in the run."""
-    out = np.zeros((5, n_pools))
+def _system_pass(
+    request: Any, bed_end: Any, lost: Any, home: Any, n_pools: int, n_days: int
+) -> tuple[Any, Any]:
+    """One pass over the bed patients, each in the system from the request to the
+    departure (the discharge; the request itself when turned away), by home pool: the
+    census tally (:func:`sim.des.monitor.census_add`), and the flows (5, n_pools):
+    requests in the run, present at its start, departures in the run, and the count
+    and total time in the system of those who came and left in the run."""
+    t_end = float(n_days)
+    tally = np.zeros((4, n_pools, n_days + 2))
+    flows = np.zeros((5, n_pools))
     for i in range(request.size):
-        r, d, k = request[i], departure[i], pool[i]
+        r, k = request[i], home[i]
+        d = r if lost[i] else bed_end[i]
+        census_add(tally, k, r, d)
         came = r >= 0.0 and r < t_end
-        out[0, k] += came
-        out[1, k] += r < 0.0 and not d < 0.0
-        out[2, k] += d >= 0.0 and d < t_end
+        flows[0, k] += came
+        flows[1, k] += r < 0.0 and not d < 0.0
+        flows[2, k] += d >= 0.0 and d < t_end
         if came and d < t_end:
-            out[3, k] += 1.0
-            out[4, k] += d - r
-    return out[0], out[1], out[2], out[3], out[4]
+            flows[3, k] += 1.0
+            flows[4, k] += d - r
+    return tally, flows
 
 
-def _little_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
-    """Conservation and Little's law, by home pool."""
+def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, data: Data) -> None:
+    """Conservation and Little's law, by home pool (``later``: the rows of the stages
+    that are not a patient's first)."""
     b = log.beds
     t_end = ax.t_end
-    dep = np.where(b.lost, b.request, b.bed_end)
-    system = census(b.request, dep, ax.n, b.home_pool, n_pools)
-    arrivals, in_start, left, n_done, w_sum = _flows(
-        readonly(b.request), readonly(dep), readonly(b.home_pool, np.int32), n_pools, t_end
+    tally, flows = _system_pass(
+        readonly(b.request),
+        readonly(b.bed_end),
+        readonly(b.lost, np.bool_),
+        readonly(b.home_pool, np.int32),
+        n_pools,
+        ax.n,
     )
-    del dep
+    system_mean = census_days(tally)[0]
+    arrivals, in_start, left, n_done, w_sum = flows
     with np.errstate(invalid="ignore", divide="ignore"):
         w_mean = w_sum / n_done
     dp = (POOL,)
@@ -795,7 +849,7 @@ def _little_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> No
     # A patient blocked in an earlier stage is in a bed (of their home pool's count)
     # and queued (for the pool they wait for): counted once, in the bed.
     st = log.stages
-    blocked = _later(log) & (st.request < t_end) & np.isnan(st.start)
+    blocked = later[(st.request[later] < t_end) & np.isnan(st.start[later])]
     data["bed_in_system_end"] = _var(
         dp,
         log.end_in_bed
@@ -808,7 +862,7 @@ def _little_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> No
     )
     data["bed_time_avg_in_system"] = _var(
         dp,
-        system.daily_mean.mean(axis=1),
+        system_mean.mean(axis=1),
         UNIT_PERSONS,
         "time-averaged patients waiting for or in a bed (Little's L)",
     )
@@ -825,6 +879,85 @@ def _little_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> No
 
 
 # ------------------------------------------------------------------ ED
+@dataclass(frozen=True, eq=False)
+class _EdTallies:
+    """What one pass over the ED patients counts (:func:`_ed_tallies`)."""
+
+    board: Census
+    """Admitted patients boarding (end of treatment to leaving the space), by day."""
+    waiting: Census
+    """Patients waiting for a treatment space, by day."""
+    ends: FloatArray
+    """Ends of treatment per (disposition, day)."""
+    arrivals: FloatArray
+    """Arrivals per (acuity index, day)."""
+    flows: FloatArray
+    """The flows of :func:`_system_pass`, of the ED (arrival to leaving)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _ed_pass(
+    arrival: Any,
+    space_start: Any,
+    treated: Any,
+    space_end: Any,
+    disposition: Any,
+    acuity: Any,
+    n_ends: int,
+    n_days: int,
+) -> tuple[Any, Any, Any]:
+    """One pass over the ED patients (times in days): the census tally
+    (:func:`sim.des.monitor.census_add`) of the boarders (group 0) and of the queue
+    (group 1); the ends of treatment per day by disposition (rows 0..n_ends-1) and the
+    arrivals per day by acuity index (rows after); the flows of :func:`_system_pass`."""
+    t_end = float(n_days)
+    tally = np.zeros((4, 2, n_days + 2))
+    counts = np.zeros((n_ends + len(ACUITY_LEVELS), n_days))
+    flows = np.zeros(5)
+    for i in range(arrival.size):
+        r, t, d = arrival[i], treated[i], space_end[i]
+        census_add(tally, 0 if disposition[i] >= FIRST_POOL_DISPOSITION else -1, t, d)
+        census_add(tally, 1, r, space_start[i])
+        day = _day_of(t, t_end)
+        if day >= 0 and disposition[i] >= 0:
+            counts[disposition[i], day] += 1.0
+        day = _day_of(r, t_end)
+        if day >= 0 and acuity[i] >= 0:
+            counts[n_ends + acuity[i], day] += 1.0
+        came = r >= 0.0 and r < t_end
+        flows[0] += came
+        flows[1] += r < 0.0 and not d < 0.0
+        flows[2] += d >= 0.0 and d < t_end
+        if came and d < t_end:
+            flows[3] += 1.0
+            flows[4] += d - r
+    return tally, counts, flows
+
+
+def _ed_tallies(
+    ed: EDLog, disposition: NDArray[np.int16], acuity: NDArray[np.int32], n_ends: int, n: int
+) -> _EdTallies:
+    """The counts of :func:`_ed_pass` over n days, ``n_ends`` dispositions."""
+    tally, counts, flows = _ed_pass(
+        readonly(ed.arrival),
+        readonly(ed.space_start),
+        readonly(ed.treated),
+        readonly(ed.space_end),
+        readonly(disposition, np.int16),
+        readonly(acuity, np.int32),
+        n_ends,
+        n,
+    )
+    mean, midnight, at_start = census_days(tally)
+    return _EdTallies(
+        board=Census(mean[:1], midnight[:1], at_start[:1]),
+        waiting=Census(mean[1], midnight[1], int(at_start[1])),
+        ends=counts[:n_ends],
+        arrivals=counts[n_ends:],
+        flows=flows,
+    )
+
+
 def _ed_outputs(
     log: HospitalLog,
     disposition: NDArray[np.int16],
@@ -835,24 +968,24 @@ def _ed_outputs(
 ) -> None:
     ed = log.ed
     assert ed is not None
-    boarding = (disposition >= FIRST_POOL_DISPOSITION).astype(np.int32) - 1  # 0 admitted, -1 not
-    acuity = acuity_level.astype(np.int32) - ACUITY_LEVELS[0]
-    occupied, waiting = _ed_levels(log, boarding, w, ax, data)
-    _ed_counts(log, disposition, acuity, ax, data)
+    boarding = np.subtract(disposition >= FIRST_POOL_DISPOSITION, 1, dtype=np.int32)  # 0 or -1
+    acuity = np.subtract(acuity_level, ACUITY_LEVELS[0], dtype=np.int32)
+    tallies = _ed_tallies(
+        ed, disposition, acuity, FIRST_POOL_DISPOSITION + log.capacity.shape[0], ax.n
+    )
+    occupied = _ed_levels(log, tallies, w, ax, data)
+    _ed_counts(tallies, ax, data)
     _ed_waits(log, boarding, acuity, ax, data)
-    _ed_little(log, occupied, waiting, ax, data)
+    _ed_little(log, tallies, occupied, ax, data)
 
 
-def _ed_levels(
-    log: HospitalLog, boarding: NDArray[np.int32], w: int, ax: _Axes, data: Data
-) -> tuple[FloatArray, FloatArray]:
+def _ed_levels(log: HospitalLog, tallies: _EdTallies, w: int, ax: _Axes, data: Data) -> FloatArray:
     """ED spaces, their occupancy, boarders and the queue; returns the daily means of
-    the occupied spaces and of the queue."""
+    the occupied spaces."""
     ed = log.ed
     assert ed is not None
     occ = level_stats(ed.space_start, ed.space_end, ax.n)
-    board = census(ed.treated, ed.space_end, ax.n, boarding, 1)
-    waiting = census(ed.arrival, ed.space_start, ax.n)
+    board, waiting = tallies.board, tallies.waiting
     d1 = (DAY,)
     data["ed_spaces"] = _var(d1, log.ed_spaces[w:], "spaces", "ED treatment spaces available")
     data["ed_occupancy_daily_mean"] = _var(
@@ -876,27 +1009,15 @@ def _ed_levels(
         UNIT_HOURS,
         "patient-hours spent boarding in the ED in the year",
     )
-    return occ.daily_mean, waiting.daily_mean
+    return occ.daily_mean
 
 
-def _ed_counts(
-    log: HospitalLog,
-    disposition: NDArray[np.int16],
-    acuity: NDArray[np.int32],
-    ax: _Axes,
-    data: Data,
-) -> None:
+def _ed_counts(tallies: _EdTallies, ax: _Axes, data: Data) -> None:
     """ED arrivals by triage level, and ends of treatment by disposition, per day."""
-    ed = log.ed
-    assert ed is not None
-    n_pools = log.capacity.shape[0]
-    ends = counts_by_day(ed.treated, disposition, FIRST_POOL_DISPOSITION + n_pools, ax.n)
+    ends = tallies.ends
     d1 = (DAY,)
     data["ed_arrivals"] = _var(
-        (ACUITY, DAY),
-        counts_by_day(ed.arrival, acuity, len(ACUITY_LEVELS), ax.n),
-        UNIT_PER_DAY,
-        "ED arrivals by triage level",
+        (ACUITY, DAY), tallies.arrivals, UNIT_PER_DAY, "ED arrivals by triage level"
     )
     data["ed_home"] = _var(
         d1, ends[DISPOSITION_HOME], UNIT_PER_DAY, "ED patients sent home (by end of treatment)"
@@ -946,21 +1067,13 @@ def _ed_waits(
 
 
 def _ed_little(
-    log: HospitalLog, occupied: FloatArray, waiting: FloatArray, ax: _Axes, data: Data
+    log: HospitalLog, tallies: _EdTallies, occupied: FloatArray, ax: _Axes, data: Data
 ) -> None:
     """Conservation and Little's law of the ED."""
-    ed = log.ed
-    assert ed is not None
     t_end = ax.t_end
-    counts = _flows(
-        readonly(ed.arrival),
-        readonly(ed.space_end),
-        readonly(np.zeros(ed.arrival.size, np.int32), np.int32),
-        1,
-        t_end,
-    )
-    n_in, n_start, n_left, n_done = (int(c[0]) for c in counts[:4])
-    time_done = float(counts[4][0])
+    counts = tallies.flows
+    n_in, n_start, n_left, n_done = (int(c) for c in counts[:4])
+    time_done = float(counts[4])
     n_end = n_start + n_in - n_left  # arrived before the end and not left before it
     scalar = ()
     data["ed_arrivals_total"] = _var(scalar, n_in, UNIT_PERSONS, "ED arrivals during the run")
@@ -978,7 +1091,7 @@ def _ed_little(
     )
     data["ed_time_avg_in_system"] = _var(
         scalar,
-        (occupied.sum() + waiting.sum()) / t_end,
+        (occupied.sum() + tallies.waiting.daily_mean.sum()) / t_end,
         UNIT_PERSONS,
         "time-averaged patients in the ED (Little's L)",
     )

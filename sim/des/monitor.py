@@ -19,7 +19,8 @@ Two paths:
   above a threshold, the time-at-level histogram): it sorts entries and exits and
   sweeps them in one compiled pass (numba, cached on disk).
 * :func:`census` needs no order (the midnight count and the time-averaged count of
-  each day): a few ``bincount``\\ s, no sort.
+  each day): one compiled pass, no sort (:func:`census_add` and :func:`census_days`,
+  which the engine's own fused passes use too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ __all__ = [
     "Grouped",
     "LevelStats",
     "census",
+    "census_add",
+    "census_days",
     "compile_monitor",
     "counts_by_day",
     "grouped_stats",
@@ -82,20 +85,31 @@ class LevelStats:
     year_hist: list[FloatArray]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def group_of(group: Any, k: int) -> int:
+    """Group of individual k; an empty ``group`` puts everyone in group 0 (no array of
+    zeros to build and read)."""
+    return group[k] if group.size else 0
+
+
 @numba.njit(cache=True, nogil=True)
 def _split(
-    entry: Any, exit_: Any, group: Any, n_groups: int, n_days: int
-) -> tuple[Any, Any, Any, Any, Any]:
+    entry: Any, exit_: Any, group: Any, n_days: int, ins: Any, outs: Any
+) -> tuple[Any, Any, Any]:
     """Entries in (0, n_days) and exits in (0, n_days) of the individuals present at
-    some time in [0, n_days), by group (group < 0: left out): ``ins[in_at[g]:in_at[g +
-    1]]`` are group g's entries (order kept), likewise the exits; and the count of
-    each group present at 0."""
+    some time in [0, n_days), by group (group < 0: left out), in one pass:
+    ``ins[g, :n_in[g]]`` are group g's entries (order kept), likewise the exits in
+    ``outs``; returns ``n_in``, ``n_out`` and the count of each group present at 0.
+    ``ins`` and ``outs`` (n_groups, len(entry)) come from numpy: only the pages
+    written are touched, and numpy asks for huge pages (numba does not: a first touch
+    of its large arrays costs twice as much)."""
     t_end = float(n_days)
-    n_in = np.zeros(n_groups + 1, np.int64)
-    n_out = np.zeros(n_groups + 1, np.int64)
+    n_groups = ins.shape[0]
+    n_in = np.zeros(n_groups, np.int64)
+    n_out = np.zeros(n_groups, np.int64)
     at_start = np.zeros(n_groups, np.int64)
     for k in range(entry.size):
-        g = group[k]
+        g = group_of(group, k)
         s = entry[k]
         e = exit_[k]
         if g < 0 or not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
@@ -103,77 +117,73 @@ def _split(
         if s <= 0.0:
             at_start[g] += 1
         else:
-            n_in[g + 1] += 1
+            ins[g, n_in[g]] = s
+            n_in[g] += 1
         if e < t_end:
-            n_out[g + 1] += 1
-    in_at = np.cumsum(n_in)
-    out_at = np.cumsum(n_out)
-    ins = np.empty(in_at[-1])
-    outs = np.empty(out_at[-1])
-    fill_in = in_at[:-1].copy()
-    fill_out = out_at[:-1].copy()
-    for k in range(entry.size):
-        g = group[k]
-        s = entry[k]
-        e = exit_[k]
-        if g < 0 or not s < t_end or e <= 0.0 or e <= s:
-            continue
-        if s > 0.0:
-            ins[fill_in[g]] = s
-            fill_in[g] += 1
-        if e < t_end:
-            outs[fill_out[g]] = e
-            fill_out[g] += 1
-    return ins, in_at, outs, out_at, at_start
+            outs[g, n_out[g]] = e
+            n_out[g] += 1
+    return n_in, n_out, at_start
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def census_add(tally: Any, g: int, s: float, e: float) -> None:
+    """Add the stay [s, e) (days; rules of the module doc) of group g (< 0: left out)
+    to ``tally``, float (4, n_groups, n_days + 2): [0] the time present in each day,
+    [1] the steps of the days wholly present, [2] those of the midnight count, [3, g,
+    0] the count at time 0 (counts as floats, exact). One array: with four, an
+    inlined call cost 30 times the work (numba 0.68, measured)."""
+    n = tally.shape[2] - 2
+    t_end = float(n)
+    if g < 0 or not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
+        return
+    if not e < t_end:  # NaN (still present) or at/after the end
+        e = np.inf
+    if s <= 0.0:
+        tally[3, g, 0] += 1.0
+        tally[2, g, 0] += 1.0
+        a = 0.0
+    else:
+        tally[2, g, int(np.floor(s)) + 1] += 1.0
+        a = s
+    b = min(e, t_end)
+    if e < np.inf:
+        tally[2, g, int(np.ceil(e))] -= 1.0
+    fa = int(np.floor(a))
+    fb = min(int(np.floor(b)), n)
+    if fa == fb:
+        tally[0, g, fa] += b - a
+    else:
+        tally[0, g, fa] += fa + 1.0 - a
+        tally[0, g, fb] += b - fb
+        tally[1, g, fa + 1] += 1.0
+        tally[1, g, fb] -= 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def census_days(tally: Any) -> tuple[Any, Any, Any]:
+    """Daily mean and midnight count by group (n_groups, n_days), and the count at 0
+    (int), from the ``tally`` :func:`census_add` filled."""
+    n_groups, n_days = tally.shape[1], tally.shape[2] - 2
+    midnight = np.empty((n_groups, n_days))
+    mean = np.empty((n_groups, n_days))
+    for g in range(n_groups):
+        level = tally[2, g, 0]
+        cover = 0.0
+        for d in range(n_days):
+            level += tally[2, g, d + 1]
+            midnight[g, d] = level
+            cover += tally[1, g, d]
+            mean[g, d] = tally[0, g, d] + cover
+    return mean, midnight, tally[3, :, 0].astype(np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
 def _census(entry: Any, exit_: Any, group: Any, n_groups: int, n_days: int) -> tuple[Any, Any, Any]:
     """Daily mean and midnight count by group in one pass over unsorted intervals."""
-    n = n_days
-    t_end = float(n)
-    daily = np.zeros((n_groups, n + 1))
-    whole = np.zeros((n_groups, n + 2), np.int64)
-    step = np.zeros((n_groups, n + 2), np.int64)
-    at_start = np.zeros(n_groups, np.int64)
+    tally = np.zeros((4, n_groups, n_days + 2))
     for k in range(entry.size):
-        g = group[k]
-        s = entry[k]
-        e = exit_[k]
-        if g < 0 or not s < t_end or e <= 0.0 or e <= s:  # never entered / not in [0, n)
-            continue
-        if not e < t_end:  # NaN (still present) or at/after the end
-            e = np.inf
-        if s <= 0.0:
-            at_start[g] += 1
-            step[g, 0] += 1
-            a = 0.0
-        else:
-            step[g, int(np.floor(s)) + 1] += 1
-            a = s
-        b = min(e, t_end)
-        if e < np.inf:
-            step[g, int(np.ceil(e))] -= 1
-        fa = int(np.floor(a))
-        fb = min(int(np.floor(b)), n)
-        if fa == fb:
-            daily[g, fa] += b - a
-        else:
-            daily[g, fa] += fa + 1.0 - a
-            daily[g, fb] += b - fb
-            whole[g, fa + 1] += 1
-            whole[g, fb] -= 1
-    midnight = np.empty((n_groups, n))
-    mean = np.empty((n_groups, n))
-    for g in range(n_groups):
-        level = step[g, 0]
-        cover = 0
-        for d in range(n):
-            level += step[g, d + 1]
-            midnight[g, d] = level
-            cover += whole[g, d]
-            mean[g, d] = daily[g, d] + cover
-    return mean, midnight, at_start
+        census_add(tally, group_of(group, k), entry[k], exit_[k])
+    return census_days(tally)
 
 
 def readonly(values: Any, dtype: type[np.generic] = np.float64) -> NDArray[Any]:
@@ -188,10 +198,10 @@ def readonly(values: Any, dtype: type[np.generic] = np.float64) -> NDArray[Any]:
     return out
 
 
-def _groups(group: NDArray[np.integer] | None, size: int) -> NDArray[np.int32]:
-    if group is None:
-        return readonly(np.zeros(size, np.int32), np.int32)
-    return readonly(group, np.int32)
+def _groups(group: NDArray[np.integer] | None) -> NDArray[np.int32]:
+    """``group`` for the kernels; None: an empty array (everyone in group 0, see
+    :func:`group_of`)."""
+    return readonly(np.empty(0, np.int32) if group is None else group, np.int32)
 
 
 def census(
@@ -208,7 +218,7 @@ def census(
     """
     s = readonly(entry)
     e = readonly(exit_)
-    mean, midnight, at_start = _census(s, e, _groups(group, s.size), n_groups, n_days)
+    mean, midnight, at_start = _census(s, e, _groups(group), n_groups, n_days)
     if group is None:
         return Census(mean[0], midnight[0], int(at_start[0]))
     return Census(mean, midnight, at_start)
@@ -217,17 +227,14 @@ def census(
 @numba.njit(cache=True, nogil=True)
 def _day_ends(times: Any, n_days: int, exits: bool) -> Any:
     """End of each day's slice of the sorted ``times`` (all in (0, n_days)): entries
-    before the midnight ending day d; exits up to it included (but before the end)."""
-    out = np.empty(n_days, np.int64)
-    k = 0
-    for d in range(n_days):
-        day_end = float(d + 1)
-        while k < times.size and (
-            times[k] < day_end or (exits and times[k] == day_end and d < n_days - 1)
-        ):
-            k += 1
-        out[d] = k
-    return out
+    before the midnight ending day d; exits up to it included (but before the end).
+    By bisection: a scan of all the times costs more than the sweep's bookkeeping."""
+    midnights = np.arange(1, n_days + 1).astype(np.float64)
+    if exits and n_days > 0:
+        out = np.searchsorted(times, midnights, side="right")
+        out[-1] = np.searchsorted(times, float(n_days), side="left")
+        return out
+    return np.searchsorted(times, midnights, side="left")
 
 
 @numba.njit(cache=True, nogil=True)
@@ -310,11 +317,24 @@ def _insertion_sort(values: Any, budget: int, reach: int) -> bool:
     return True
 
 
+@numba.njit(cache=True, nogil=True)
+def _descents(values: Any) -> int:
+    """Number of k with ``values[k + 1] < values[k]``."""
+    n = 0
+    for k in range(values.size - 1):
+        n += values[k + 1] < values[k]
+    return n
+
+
 def _sorted(values: FloatArray) -> FloatArray:
     """``values`` in ascending order, sorted in place: by insertion when nearly sorted
     (at most one move per element on average, none by more than 4096 places), else by
-    numpy's sort (the same array either way)."""
-    if not _insertion_sort(values, values.size, 4096):
+    numpy's sort (the same array either way). Insertion is not tried when more than
+    5% of the neighbours are out of order among the first 2**16 (e.g. exits: it would
+    give up, late)."""
+    head = values[: 2**16]
+    nearly = _descents(head) <= 0.05 * head.size
+    if not (nearly and _insertion_sort(values, values.size, 4096)):
         values.sort()
     return values
 
@@ -343,7 +363,7 @@ def level_stats(
     return level_stats_by_group(
         entry,
         exit_,
-        np.zeros(np.size(entry), np.int32),
+        None,
         1,
         n_days,
         capacity=cap,
@@ -356,7 +376,7 @@ def level_stats(
 def level_stats_by_group(
     entry: FloatArray,
     exit_: FloatArray,
-    group: NDArray[np.integer],
+    group: NDArray[np.integer] | None,
     n_groups: int,
     n_days: int,
     *,
@@ -365,14 +385,12 @@ def level_stats_by_group(
     year_of_day: NDArray[np.int64] | None = None,
     n_years: int = 0,
 ) -> list[LevelStats]:
-    """:func:`level_stats` of each group 0..n_groups-1 (``group`` < 0: left out), in
-    one pass to split them; ``capacity`` is (n_groups, n_days)."""
-    ins, in_at, outs, out_at, at_start = _split(
-        readonly(entry),
-        readonly(exit_),
-        _groups(group, np.size(entry)),
-        n_groups,
-        n_days,
+    """:func:`level_stats` of each group 0..n_groups-1 (``group`` < 0: left out; None:
+    all in group 0), in one pass to split them; ``capacity`` is (n_groups, n_days)."""
+    ins = np.empty((n_groups, np.size(entry)))
+    outs = np.empty((n_groups, np.size(entry)))
+    n_in, n_out, at_start = _split(
+        readonly(entry), readonly(exit_), _groups(group), n_days, ins, outs
     )
     fr = fractions if capacity is not None else ()
     ny = n_years if year_of_day is not None else 0
@@ -385,12 +403,12 @@ def level_stats_by_group(
             finite = np.isfinite(cap)
             for k, f in enumerate(fr):
                 thresholds[k, finite] = f * cap[finite] - _ABOVE_TOL
-        entries = _sorted(ins[in_at[g] : in_at[g + 1]])
+        entries = _sorted(ins[g, : n_in[g]])
         # levels never pass at_start + entries (zeroed lazily: untouched pages stay free)
         hist = np.zeros((ny, int(at_start[g]) + entries.size + 2) if ny else (1, 1))
         mean, peak, midnight, time_ge = _sweep(
             entries,
-            _sorted(outs[out_at[g] : out_at[g + 1]]),
+            _sorted(outs[g, : n_out[g]]),
             int(at_start[g]),
             n_days,
             thresholds,
@@ -429,17 +447,10 @@ def counts_by_day(
     """Events per (group, day) in [0, n_days): ``times`` NaN or ``group`` < 0 left out."""
     return _day_counts(
         readonly(times),
-        _groups(group, np.size(times)),
+        _groups(group),
         n_groups,
         n_days,
     )
-
-
-@numba.njit(cache=True, nogil=True)
-def _lerp(a: float, b: float, t: float) -> float:
-    """numpy's linear interpolation of ``np.quantile``."""
-    diff = b - a
-    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -451,93 +462,154 @@ def _value(values: Any, since: Any, scale: float, k: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _keys(
-    values: Any, since: Any, scale: float, when: Any, group: Any, year_of_day: Any, n_years: int
-) -> Any:
-    """Key ``group * n_years + year of when`` of each element (-1: left out), int32."""
-    out = np.empty(values.size, np.int32)
-    n_days = year_of_day.size
-    for k in range(values.size):
-        g = group[k]
-        t = when[k]
-        if g < 0 or not (t >= 0.0 and t < n_days) or np.isnan(_value(values, since, scale, k)):
-            out[k] = -1
-        else:
-            out[k] = g * n_years + year_of_day[int(t)]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _kth(bucket: Any, n_neg: int, n_zero: int, k: int) -> float:
-    """The k-th smallest of a group whose non-zero values are ``bucket`` (``n_neg`` of
-    them negative) and which has ``n_zero`` zeros besides."""
-    if n_neg <= k < n_neg + n_zero:
-        return 0.0
-    j = k if k < n_neg else k - n_zero
-    return float(np.partition(bucket, j)[j])
-
-
-@numba.njit(cache=True, nogil=True)
-def _grouped(
+def _tally(
     values: Any,
     since: Any,
     scale: float,
     when: Any,
     group: Any,
-    n_groups: int,
+    merged: Any,
     year_of_day: Any,
     n_years: int,
-    q: float,
-) -> tuple[Any, Any, Any, Any]:
-    """Two passes: counts and sums by key, then the non-zero values bucketed by key (the
-    zeros, most waits, are only counted); quantiles by selection in each bucket."""
-    n_keys = n_groups * n_years
-    count = np.zeros(n_keys, np.int64)
-    n_zero = np.zeros(n_keys, np.int64)
-    n_neg = np.zeros(n_keys, np.int64)
-    total = np.zeros(n_keys)
-    positive = np.zeros(n_keys)
-    key = _keys(values, since, scale, when, group, year_of_day, n_years)
+    counts: Any,
+    total: Any,
+    nz_key: Any,
+    nz_val: Any,
+) -> int:
+    """One pass: by key ``group * n_years + year of when`` (and, for a group g with
+    ``merged[g]`` = m >= 0, the key of group ``n_groups + m`` besides, n_groups =
+    ``merged.size``) the count, the zeros, the negatives and the positives
+    (``counts``, (4, n_keys)) and the total; the non-zero values with their own key
+    compacted into ``nz_val`` and ``nz_key`` (their number returned: the zeros, most
+    waits, are only counted). The output arrays come from numpy (huge pages: see
+    :func:`_split`)."""
+    n_groups = merged.size
+    n_nz = 0
+    n_days = year_of_day.size
     for k in range(values.size):
-        c = key[k]
-        if c < 0:
-            continue
+        g = group[k]
+        t = when[k]
         v = _value(values, since, scale, k)
-        count[c] += 1
+        if g < 0 or not (t >= 0.0 and t < n_days) or np.isnan(v):
+            continue
+        y = year_of_day[int(t)]
+        sign = 1 + (v != 0.0) + (v > 0.0)  # the row of counts: 1 zero, 2 negative, 3 positive
+        c = g * n_years + y
+        counts[0, c] += 1
+        counts[sign, c] += 1
         total[c] += v
-        if v > 0.0:
-            positive[c] += 1.0
-        elif v == 0.0:
-            n_zero[c] += 1
-        else:
-            n_neg[c] += 1
-    at = np.zeros(n_keys + 1, np.int64)
-    for c in range(n_keys):
-        at[c + 1] = at[c] + count[c] - n_zero[c]
-    bucket = np.empty(at[n_keys])
-    fill = at[:n_keys].copy()
-    for k in range(values.size):
-        c = key[k]
-        if c < 0:
-            continue
-        v = _value(values, since, scale, k)
-        if v != 0.0:
-            bucket[fill[c]] = v
+        if merged[g] >= 0:
+            c_m = (n_groups + merged[g]) * n_years + y
+            counts[0, c_m] += 1
+            counts[sign, c_m] += 1
+            total[c_m] += v
+        nz_key[n_nz] = c  # kept only if non-zero (overwritten otherwise)
+        nz_val[n_nz] = v
+        n_nz += v != 0.0
+    return n_nz
+
+
+@numba.njit(cache=True, nogil=True)
+def _buckets(nz_key: Any, nz_val: Any, merged: Any, n_years: int, at: Any, bucket: Any) -> None:
+    """Put the non-zero values in ``bucket`` by key (``bucket[at[c]:at[c + 1]]``), each
+    also in its merged group's (keys of :func:`_tally`)."""
+    n_groups = merged.size
+    fill = at[:-1].copy()
+    for i in range(nz_key.size):
+        c = nz_key[i]
+        bucket[fill[c]] = nz_val[i]
+        fill[c] += 1
+        m = merged[c // n_years]
+        if m >= 0:
+            c = (n_groups + m) * n_years + c % n_years
+            bucket[fill[c]] = nz_val[i]
             fill[c] += 1
-    mean = np.full(n_keys, np.nan)
-    share = np.full(n_keys, np.nan)
+
+
+def _slot(n_neg: int, n_zero: int, k: int) -> int:
+    """Index in the bucket of non-zero values of a group's k-th smallest value (-1: a
+    zero; ``n_neg`` of the bucket's values are negative, ``n_zero`` zeros besides)."""
+    if n_neg <= k < n_neg + n_zero:
+        return -1
+    return k if k < n_neg else k - n_zero
+
+
+def _kth_two(bucket: FloatArray, n_neg: int, n_zero: int, k: int, m: int) -> tuple[float, float]:
+    """The k-th and (k + 1)-th smallest of a group of m values (the k-th twice if k + 1
+    = m) whose non-zero values are ``bucket`` (partitioned in place): one selection,
+    the next value being the least to its right (two consecutive non-zero ranks are
+    two consecutive slots)."""
+    j = _slot(n_neg, n_zero, k)
+    j_next = _slot(n_neg, n_zero, k + 1) if k + 1 < m else -2
+    x = 0.0
+    if j >= 0:
+        bucket.partition(j)
+        x = float(bucket[j])
+        if j_next >= 0:
+            return x, float(bucket[j + 1 :].min())
+    if j_next == -2:
+        return x, x
+    if j_next == -1:
+        return x, 0.0
+    bucket.partition(j_next)  # the least positive value
+    return x, float(bucket[j_next])
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's linear interpolation of ``np.quantile``."""
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+
+
+def _grouped(
+    values: FloatArray,
+    since: FloatArray,
+    scale: float,
+    when: FloatArray,
+    group: NDArray[np.int32],
+    merged: NDArray[np.int32],
+    year_of_day: NDArray[np.int64],
+    n_years: int,
+    q: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int64]]:
+    """Counts and sums by key in one pass (:func:`_tally`), the non-zero values
+    bucketed by key, quantiles by selection in place in each bucket."""
+    n_keys = (merged.size + int(merged.max(initial=-1)) + 1) * n_years
+    counts = np.zeros((4, n_keys), np.int64)
+    total = np.zeros(n_keys)
+    nz_key = np.empty(values.size, np.int32)
+    nz_val = np.empty(values.size)
+    n_nz = _tally(
+        values,
+        since,
+        scale,
+        when,
+        group,
+        merged,
+        year_of_day,
+        n_years,
+        counts,
+        total,
+        nz_key,
+        nz_val,
+    )
+    at = np.concatenate([[0], np.cumsum(counts[0] - counts[1])])
+    bucket = np.empty(int(at[-1]))
+    _buckets(
+        readonly(nz_key[:n_nz], np.int32), readonly(nz_val[:n_nz]), merged, n_years, at, bucket
+    )
+    del nz_key, nz_val
+    count = counts[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+        share = np.where(count > 0, counts[3] / count, np.nan)
     quant = np.full(n_keys, np.nan)
-    for c in range(n_keys):
-        m = count[c]
-        if m == 0:
-            continue
-        mean[c] = total[c] / m
-        share[c] = positive[c] / m
+    for c in np.flatnonzero(count):
+        m = int(count[c])
         idx = q * (m - 1)
         lo = int(np.floor(idx))
         mine = bucket[at[c] : at[c + 1]]
-        x_lo = _kth(mine, n_neg[c], n_zero[c], lo)
-        x_hi = _kth(mine, n_neg[c], n_zero[c], lo + 1) if lo + 1 < m else x_lo
+        x_lo, x_hi = _kth_two(mine, int(counts[2, c]), int(counts[1, c]), lo, m)
         quant[c] = _lerp(x_lo, x_hi, idx - lo)
     return mean, quant, share, count
 
@@ -563,6 +635,7 @@ def grouped_stats(
     *,
     since: FloatArray | None = None,
     scale: float = 1.0,
+    merged: NDArray[np.integer] | None = None,
 ) -> Grouped:
     """Mean, ``q``-quantile (as ``np.quantile``) and share > 0 of ``values`` by group and
     year of ``when`` (a time in days, counted in [0, len(year_of_day))); ``group`` < 0,
@@ -571,19 +644,23 @@ def grouped_stats(
     With ``since`` (e.g. request times, days) the values summarised are
     ``(values - since) * scale`` (e.g. waits in hours with ``scale=24``), computed on
     the fly, element by element, with no temporary array (and the very same numbers);
-    without, ``values * scale``."""
+    without, ``values * scale``.
+
+    With ``merged`` (one per group: m >= 0, or -1), the values of group g are also
+    summarised in group ``n_groups + m`` (e.g. the routes of a pool together), in the
+    same pass: the arrays have ``n_groups + max(merged) + 1`` rows."""
     mean, quant, share, count = _grouped(
         readonly(values),
         readonly(np.empty(0) if since is None else since),
         float(scale),
         readonly(when),
-        _groups(group, np.size(values)),
-        n_groups,
+        _groups(group),
+        readonly(np.full(n_groups, -1) if merged is None else merged, np.int32),
         readonly(year_of_day, np.int64),
         n_years,
         q,
     )
-    shape = (n_groups, n_years)
+    shape = (count.size // max(n_years, 1), n_years)
     return Grouped(
         mean.reshape(shape), quant.reshape(shape), share.reshape(shape), count.reshape(shape)
     )
@@ -604,6 +681,10 @@ def compile_monitor() -> None:
     level_stats(one, two, 2, capacity=np.ones(2), fractions=(1.0,))
     level_stats(one, two, 2, year_of_day=np.zeros(2, np.int64), n_years=1)
     census(one, two, 2)
+    census_days(np.zeros((4, 1, 4)))  # as the engine's fused passes call it
     counts_by_day(one, np.zeros(1, np.int32), 1, 2)
     grouped_stats(one, one, np.zeros(1, np.int32), 1, np.zeros(2, np.int64), 1)
     grouped_stats(one, one, np.zeros(1, np.int32), 1, np.zeros(2, np.int64), 1, since=one)
+    grouped_stats(
+        one, one, np.zeros(1, np.int32), 1, np.zeros(2, np.int64), 1, merged=np.zeros(1, np.int32)
+    )
