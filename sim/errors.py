@@ -33,6 +33,10 @@ class ScenarioError(Exception):
         self.allowed = allowed
         super().__init__(self.line())
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[Any, ...]]:
+        """Pickle by the four parts (a worker process raises it to the parent)."""
+        return (type(self), (self.file, self.key, self.value, self.allowed))
+
     def line(self) -> str:
         """The single line shown to the user."""
         where = self.file if not self.key else f"{self.file}: {self.key} = {_show(self.value)}"
