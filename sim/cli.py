@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing as mp
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -23,15 +24,29 @@ from sim import batch, names
 from sim.api import default_batch_folder
 from sim.data import load_demographic_tables
 from sim.demography import project_replicates
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, printable
 from sim.pipeline import DEFAULT_ENGINE, DES_PREFIX, ENGINES
 from sim.plots import plot_pyramid
 from sim.scenario import Scenario, load
-from sim.scenario.sweep import Sweep, load_sweep
+from sim.scenario.model import SEED_ALLOWED, is_seed
+from sim.scenario.sweep import Sweep, load_sweep, parse_output
 from sim.store import check_writable, provenance, save_dataset, save_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_BAD_INPUT = 2
+
+# Rough memory per unit of work, for refusing before any work a count the machine
+# cannot hold (measured on the shipped baseline, 2025-2030, and rounded up for longer
+# horizons, the DES and the copies made when results are combined):
+PROJECTION_BYTES = 250_000
+"""One replicate of ``project`` (its dataset: 56 kB)."""
+EXPECTED_BYTES = 600_000
+"""One replicate of ``expected`` (its dataset: 144 kB)."""
+TASK_BYTES = 2_000_000
+"""One task of a batch (its dataset: 0.32 MB at the expected level; all are held in
+memory, and copied, when results.nc is combined)."""
+WORKER_BYTES = 300_000_000
+"""One local worker process (the interpreter, numpy, scipy, xarray and a task)."""
 
 
 def _tables_for(sc: Scenario):  # type: ignore[no-untyped-def]
@@ -42,23 +57,63 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for file in args.files:
         sc = load(file)
         _tables_for(sc)
-        print(f"ok  {file}  ({sc.name}: {sc.label or 'no label'})")
+        # the label is the user's text: escaped, so it cannot drive the terminal
+        print(printable(f"ok  {file}  ({sc.name}: {sc.label or 'no label'})"))
     return 0
 
 
-def _replicates(n: int) -> list[int]:
+def _available_memory() -> int | None:
+    """Bytes of memory available to new work (``MemAvailable`` of /proc/meminfo), or
+    None where there is no such file (then nothing is refused)."""
+    try:
+        text = Path("/proc/meminfo").read_text(encoding="ascii")
+    except OSError:
+        return None
+    match = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def _check_memory(
+    file: str | None, key: str, value: int, units: int, bytes_each: int, what: str
+) -> None:
+    """Refuse ``units`` of work (``key = value`` asks for them, e.g. ``--replicates``)
+    whose estimated memory exceeds what the machine has available."""
+    available = _available_memory()
+    need = units * bytes_each
+    if available is not None and need > available:
+        raise ScenarioError(
+            file,
+            key,
+            value,
+            f"{what} would need about {need / 2**30:,.1f} GiB of memory "
+            f"({bytes_each / 1e6:g} MB each); {available / 2**30:,.1f} GiB is available",
+        )
+
+
+def _replicates(n: int, bytes_each: int) -> list[int]:
+    """Replicates 0..n-1 of a one-scenario command, checked (count and memory)."""
     if n < 1:
         raise ScenarioError(None, "--replicates", n, "must be a whole number >= 1")
+    _check_memory(None, "--replicates", n, n, bytes_each, f"{n:,} replicates")
     return list(range(n))
+
+
+def _seed(option: int | None, default: int) -> int:
+    """The root seed: ``--seed`` if given (checked like ``run.seed``), else ``default``."""
+    if option is None:
+        return default
+    if not is_seed(option):
+        raise ScenarioError(None, "--seed", option, SEED_ALLOWED)
+    return option
 
 
 def cmd_project(args: argparse.Namespace) -> int:
     sc = load(args.scenario)
     tables = _tables_for(sc)
+    reps = _replicates(args.replicates, PROJECTION_BYTES)
+    seed = _seed(args.seed, sc.run.seed)
     out_dir = Path(args.out) / f"projection-{sc.name}"
     check_writable(out_dir)
-    reps = _replicates(args.replicates)
-    seed = sc.run.seed if args.seed is None else args.seed
     ds = project_replicates(sc, tables, reps, seed)
     ds.attrs["seed"] = seed
     nc = save_dataset(ds, out_dir / "projection.nc")
@@ -148,12 +203,70 @@ def _progress_bar(label: str) -> tuple[batch.Progress, Callable[[int, int], None
     return progress, on_start, holder
 
 
-def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.BatchResult:
-    folder = Path(args.batch_dir) if args.batch_dir else default_batch_folder(plan, Path(args.out))
+SCHEDULER_ADDRESS = re.compile(
+    r"((tcp|tls|ucx|ws|wss)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})"
+)
+"""A dask scheduler's address: [scheme://]host:port (IPv6 hosts in brackets)."""
+
+
+def _check_scheduler(address: str | None) -> None:
+    """Refuse a ``--scheduler`` that is no dask address (dask would raise deep inside)."""
+    if address is None:
+        return
+    match = SCHEDULER_ADDRESS.fullmatch(address)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ScenarioError(
+            None,
+            "--scheduler",
+            address,
+            "must be a dask scheduler address [tcp|tls|ucx|ws|wss://]HOST:PORT, "
+            "e.g. tcp://10.0.0.5:8786 (port 1-65535)",
+        )
+
+
+def _batch_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the options every batch command shares before anything is loaded; the
+    plan options the DES flags give."""
     if args.workers < 0:
         raise ScenarioError(None, "--workers", args.workers, "must be a whole number >= 0")
     if args.retries < 0:
         raise ScenarioError(None, "--retries", args.retries, "must be a whole number >= 0")
+    if args.replicates is not None and args.replicates < 1:
+        raise ScenarioError(None, "--replicates", args.replicates, "must be a whole number >= 1")
+    _seed(args.seed, 0)  # checked now; the default comes from the scenarios later
+    _check_scheduler(args.scheduler)
+    return _des_option(args)
+
+
+def _plan(
+    scenarios: list[Scenario],
+    args: argparse.Namespace,
+    seed: int,
+    options: dict[str, Any],
+    sweep: Sweep | None = None,
+) -> batch.Plan:
+    """The batch plan (with ``sweep``'s points, the same for every scenario), made once
+    its tasks and worker processes are known to fit in memory."""
+    n_points = len(sweep.points) if sweep else 1
+    tasks = len(scenarios) * n_points * args.replicates
+    what = (
+        f"{tasks:,} tasks ({len(scenarios)} scenarios x {n_points:,} points "
+        f"x {args.replicates:,} replicates)"
+    )
+    if sweep is not None and n_points > 1:
+        _check_memory(sweep.file, "points", n_points, tasks, TASK_BYTES, what)
+    else:
+        _check_memory(None, "--replicates", args.replicates, tasks, TASK_BYTES, what)
+    if args.scheduler is None:
+        width = min(args.workers, tasks)
+        processes = f"{width:,} worker processes"
+        _check_memory(None, "--workers", args.workers, width, WORKER_BYTES, processes)
+    points = {sc.name: list(sweep.points) for sc in scenarios} if sweep else None
+    return batch.make_plan(scenarios, args.replicates, seed, options=options, points=points)
+
+
+def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.BatchResult:
+    folder = Path(args.batch_dir) if args.batch_dir else default_batch_folder(plan, Path(args.out))
     progress, on_start, bar = _progress_bar(label)
     try:
         result = batch.run_batch(
@@ -217,12 +330,11 @@ def _des_option(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    options = _des_option(args)
+    options = _batch_options(args)
     scenarios = [load(f) for f in args.scenarios]
     for sc in scenarios:
         _tables_for(sc)
-    seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    plan = batch.make_plan(scenarios, args.replicates, seed, options=options)
+    plan = _plan(scenarios, args, _seed(args.seed, scenarios[0].run.seed), options)
     _execute(plan, args, "run")
     return 0
 
@@ -230,18 +342,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sensitivity import analyse
 
-    options = _des_option(args)
+    options = _batch_options(args)
     scenarios = [load(f) for f in args.scenario]
-    seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    sweeps = {sc.name: load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios}
-    sweep = next(iter(sweeps.values()))
-    plan = batch.make_plan(
-        scenarios,
-        args.replicates,
-        seed,
-        options=options,
-        points={n: list(s.points) for n, s in sweeps.items()},
-    )
+    seed = _seed(args.seed, scenarios[0].run.seed)
+    # the points are the same for every scenario; each scenario validates them
+    sweeps = [load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios]
+    sweep = sweeps[0]
+    plan = _plan(scenarios, args, seed, options, sweep)
     wants_indices = sweep.method in ("sobol", "morris") and bool(sweep.outputs)
     if wants_indices:
         _check_outputs(sweep, plan)
@@ -268,7 +375,27 @@ def _check_outputs(sweep: Sweep, plan: batch.Plan) -> None:
                 sweep.file, "outputs", spec, "a DES output: run the sweep with --des-replicates K"
             )
         if not spec.startswith(DES_PREFIX):
+            _check_selector_values(probe, spec, sweep.file)
             output_values(probe, spec, file=sweep.file)
+
+
+def _check_selector_values(probe: xr.Dataset, spec: str, file: str) -> None:
+    """Each ``dim=value`` of an output must read as a value of that dimension (a year is
+    a whole number); the form itself was checked when the sweep was read."""
+    name, selectors = parse_output(spec)
+    if name not in probe.data_vars:
+        return  # output_values names the variables that exist
+    for dim, value in selectors:
+        if dim not in probe[name].dims or not probe[name][dim].size:
+            continue
+        coord = probe[name][dim].values
+        try:
+            type(coord[0].item())(value)
+        except (ValueError, TypeError):
+            some = ", ".join(str(v) for v in coord[:8])
+            raise ScenarioError(
+                file, "outputs", spec, f"{dim}={value!r} is not a {dim}; its values: {some}"
+            ) from None
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -291,14 +418,13 @@ def cmd_main(args: argparse.Namespace) -> int:
     replicates = args.replicates
     if args.des_replicates is None:
         args.des_replicates = replicates if args.full else MAIN_DES_REPLICATES
-    options = _des_option(args)
+    options = _batch_options(args)
     files = sorted((ROOT / "scenarios").glob("*.toml"))
     scenarios = [load(f) for f in files]
     for sc in scenarios:
         _tables_for(sc)
     des_replicates = min(int(options["des_replicates"]), replicates)
-    seed = args.seed if args.seed is not None else scenarios[0].run.seed
-    plan = batch.make_plan(scenarios, replicates, seed, options=options)
+    plan = _plan(scenarios, args, _seed(args.seed, scenarios[0].run.seed), options)
     what = "full batch" if args.full else "main job"
     print(
         f"{what}: {len(scenarios)} scenarios x {replicates} replicates (expected level), "
@@ -332,10 +458,11 @@ def cmd_expected(args: argparse.Namespace) -> int:
 
     sc = load(args.scenario)
     tables = _tables_for(sc)
+    reps = _replicates(args.replicates, EXPECTED_BYTES)
+    seed = _seed(args.seed, sc.run.seed)
     out_dir = Path(args.out) / f"expected-{sc.name}"
     check_writable(out_dir)
-    seed = sc.run.seed if args.seed is None else args.seed
-    ds = run_expected(sc, _replicates(args.replicates), seed, tables=tables)
+    ds = run_expected(sc, reps, seed, tables=tables)
     nc = save_dataset(ds, out_dir / "expected.nc")
     table = summary_table(ds)
     csv_path = out_dir / "summary.csv"
@@ -404,7 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="replicates (0 = central values; others draw uncertain inputs); default 1",
+        help="replicates (replicate 0 takes central values; the others draw uncertain "
+        "inputs); default 1",
     )
     p.add_argument(
         "--seed", type=int, default=None, metavar="S", help="root seed (default: run.seed)"

@@ -11,6 +11,7 @@ import xarray as xr
 
 import sim
 from sim.cli import main
+from tests.inputs import one_line, write_input
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = f"""
@@ -127,6 +128,8 @@ def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
         ("bed_days:year=2040", "0", "no such coordinate value"),
         ("bed_days:colour=red", "0", "has no dimension 'colour'"),
         ("des_occupancy_mean", "0", "a DES output: run the sweep with --des-replicates K"),
+        ("beds_needed_occupancy:year=abc", "0", "year='abc' is not a year; its values: 2020"),
+        ("beds_needed_occupancy:year", "0", "selector 'year' must be dimension=value"),
     ],
 )
 def test_sweep_outputs_are_checked_before_the_sweep_runs(
@@ -139,13 +142,54 @@ def test_sweep_outputs_are_checked_before_the_sweep_runs(
         encoding="utf-8",
     )
     argv = ["sweep", str(sweep), "--scenario", str(scenario), "--des-replicates", des]
-    assert main([*argv, "--workers", "0", "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and fragment in err and "sweep.toml" in err, err
+    line = one_line(capsys, main([*argv, "--workers", "0", "--out", str(tmp_path)]))
+    assert fragment in line and "sweep.toml: outputs = " in line, line
     assert not list(tmp_path.glob("batch-*")), "no task may run before the outputs are checked"
 
 
-def test_a_disk_that_fills_part_way_is_one_line(tmp_path, scenario, capsys, monkeypatch):
+LHS = 'method = "lhs"\nn = 3\n[parameters]\n"demography.srb" = {low = 1.05, high = 1.12}\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (LHS.encode("utf-16"), "sweep.toml: not UTF-8 text (byte 0); save it as UTF-8 TOML"),
+        (bytes(range(256)), "sweep.toml: not UTF-8 text (byte 128)"),
+        (None, "sweep.toml: is a folder, not a TOML file"),
+        (LHS.replace("n = 3", "n = 1_000_000_000"), "n = 1000000000: expands to 1,000,000,000"),
+        (
+            'method = "grid"\n[parameters]\n'
+            + "".join(f'"demand.x{i}" = [{", ".join(["1"] * 10)}]\n' for i in range(9)),
+            "parameters = 1000000000: expands to 1,000,000,000 points; at most 100,000",
+        ),
+        (LHS.replace("n = 3", "n = 3\nseed = 18446744073709551616"), "seed = 1844674407"),
+        (LHS.replace("1.05", "nan"), "parameters.demography.srb = {'low': nan, 'high': 1.12}"),
+        ('[parameters]\n"a' + ".a" * 3000 + '" = [1]\n', "must be a key at most 16 levels deep"),
+    ],
+    ids=["utf-16", "binary", "folder", "lhs n = 10^9", "grid of 10^9", "seed", "nan range", "deep"],
+)
+def test_bad_sweep_files(tmp_path, scenario, capsys, content, fragment):
+    sweep = tmp_path / "sweep.toml"
+    write_input(sweep, content)
+    argv = ["sweep", str(sweep), "--scenario", str(scenario), "--workers", "0"]
+    line = one_line(capsys, main([*argv, "--out", str(tmp_path)]))
+    assert fragment in line, line
+
+
+def test_more_sweep_points_than_memory_holds_are_refused_before_work(
+    tmp_path, scenario, capsys, monkeypatch
+):
+    monkeypatch.setattr("sim.cli._available_memory", lambda: 10_000_000)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('[parameters]\n"demography.srb" = [1.05, 1.06, 1.07, 1.08, 1.09, 1.1]\n')
+    argv = ["sweep", str(sweep), "--scenario", str(scenario), "--out", str(tmp_path)]
+    line = one_line(capsys, main(argv))
+    assert "sweep.toml: points = 6: 6 tasks (1 scenarios x 6 points x 1 replicates) would " in line
+    assert "GiB of memory (2 MB each); 0.0 GiB is available" in line, line
+    assert not list(tmp_path.glob("batch-*"))
+
+
+def test_a_disk_that_fills_part_way_isone_line(tmp_path, scenario, capsys, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
@@ -282,6 +326,11 @@ def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
     xr.testing.assert_equal(sim.open_results(tmp_path), ds)
 
 
+BILLION = "1000000000"
+BILLION_TASKS = "1,000,000,000 tasks (1 scenarios x 1 points x 1,000,000,000 replicates) would"
+SEEDS = "must be a whole number from 0 to 2**63 - 1"
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -294,15 +343,50 @@ def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
         (["main", "--engine", "Compiled", "--out", "{tmp}"], "--engine = 'Compiled': allowed"),
         (["report", "{tmp}"], "not a batch folder"),
         (["run", "{tmp}/absent.toml"], "absent.toml: file not found"),
+        (["run", "{s}", "--replicates", BILLION], f"--replicates = {BILLION}: {BILLION_TASKS}"),
+        (["project", "--scenario", "{s}", "--replicates", BILLION], f"{BILLION}: 1,000,000,000 "),
+        (["expected", "--scenario", "{s}", "--replicates", BILLION], "GiB of memory (0.6 MB each)"),
+        (["run", "{s}", "--seed", str(2**64)], f"--seed = {2**64}: {SEEDS}"),
+        (["sweep", "{tmp}/x.toml", "--scenario", "{s}", "--seed", str(2**64)], "--seed = "),
+        (["run", "{s}", "--seed", "-1"], f"--seed = -1: {SEEDS}"),
+        (["expected", "--scenario", "{s}", "--seed", "-1"], f"--seed = -1: {SEEDS}"),
+        (["project", "--scenario", "{s}", "--seed", "-1"], f"--seed = -1: {SEEDS}"),
+        (["main", "--seed", "-1"], f"--seed = -1: {SEEDS}"),
+        (["run", "{s}", "--scheduler", "garbage"], "--scheduler = 'garbage': must be a dask"),
+        (["run", "{s}", "--scheduler", "tcp://host:99999"], "(port 1-65535)"),
+        (["project", "--scenario", "{s}", "--replicates", "0"], "--replicates = 0: must be"),
     ],
 )
 def test_bad_command_line_values(tmp_path, scenario, capsys, args, fragment):
-    argv = [a.format(s=scenario, tmp=tmp_path) for a in args] + ["--out", str(tmp_path)] * (
-        args[0] == "run"
-    )
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and fragment in err, err
+    out = ["--out", str(tmp_path)] if args[0] != "report" else []
+    argv = [a.format(s=scenario, tmp=tmp_path) for a in args] + out
+    assert fragment in one_line(capsys, main(argv))
+    assert not list(tmp_path.glob("*-small")) and not list(tmp_path.glob("batch-*")), "no work"
+
+
+def test_more_worker_processes_than_memory_holds_are_refused(
+    tmp_path, scenario, capsys, monkeypatch
+):
+    monkeypatch.setattr("sim.cli._available_memory", lambda: 2**30)
+    argv = ["run", str(scenario), "--replicates", "10", "--workers", "100", "--out", str(tmp_path)]
+    line = one_line(capsys, main(argv))
+    assert "--workers = 100: 10 worker processes would need about 2.8 GiB" in line, line
+
+
+def test_project_help_and_replicates_agree(capsys):
+    with pytest.raises(SystemExit):
+        main(["project", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 = central" not in text
+    assert "replicates (replicate 0 takes central values; the others draw uncertain inputs)" in text
+
+
+def test_valid_edge_values_of_options_are_accepted():
+    from sim.cli import _check_scheduler, _seed
+
+    assert _seed(0, 5) == 0 and _seed(2**63 - 1, 5) == 2**63 - 1 and _seed(None, 5) == 5
+    for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://[::1]:1", "ws://h-1.lan:65535"):
+        _check_scheduler(address)
 
 
 def test_shipped_sweep_files_expand_and_validate():

@@ -223,3 +223,21 @@ def test_derivation_script_reproduces_the_shipped_tables(tmp_path):
         fresh = (tmp_path / name).read_bytes()
         shipped = (DATA / name).read_bytes()
         assert fresh == shipped, f"{name}: the script's output differs from sim/data/{name}"
+
+
+def test_a_ragged_row_is_refused_and_a_quoted_comma_is_kept(tmp_path):
+    from sim.data import read_csv
+    from sim.data.profiles import load_holidays, load_profiles
+    from sim.errors import ScenarioError
+
+    table = tmp_path / "t.csv"
+    table.write_text('\ufeffa,note\n1,fine\n2,"one, two"\n', encoding="utf-8")
+    rows = read_csv(table, ("a", "note"), "test")
+    assert rows == [{"a": "1", "note": "fine"}, {"a": "2", "note": "one, two"}]
+    table.write_text("a,note\n1,fine\n2,one, two\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"row 3 = '2,one, two': has 3 cells; every row"):
+        read_csv(table, ("a", "note"), "test")
+    table.write_text("a,note\n1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="row 2 = '1': has 1 cells; every row needs 2"):
+        read_csv(table, ("a", "note"), "test")
+    assert load_profiles() and load_holidays(), "the shipped tables have no ragged row"

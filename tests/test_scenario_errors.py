@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from tests.inputs import FOLDER, one_line, write_input
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_POP = "sex,age,population\n" + "".join(
@@ -17,11 +18,16 @@ GOOD_POP = "sex,age,population\n" + "".join(
 )
 
 
-def _pop_csv(text: str) -> dict[str, str]:
+def _pop_csv(text: str) -> dict[str, str | bytes | None]:
     return {"pop.csv": text}
 
 
-CASES: list[tuple[str, str, dict[str, str], str]] = [
+def _write(folder: Path, files: dict[str, str | bytes | None]) -> None:
+    for name, content in files.items():
+        write_input(folder / name, content)
+
+
+CASES: list[tuple[str, str, dict[str, str | bytes | None], str]] = [
     # (id, scenario text, extra files, fragment expected in the message)
     (
         "unknown key",
@@ -164,6 +170,67 @@ CASES: list[tuple[str, str, dict[str, str], str]] = [
         "row 7, sex = 'm'",
     ),
     (
+        "year long before the census",
+        "[demography]\ntfr = {0999 = 1.0}",
+        {},
+        "demography.tfr = {'0999': 1.0}: year keys must be years from 2020 (the census) to 2050",
+    ),
+    (
+        "sd far wider than the range",
+        '[demography]\nsrb = {dist = "normal", mean = 1.1, sd = 1e308}',
+        {},
+        "demography.srb = {'dist': 'normal', 'mean': 1.1, 'sd': 1e+308}: sd must be a number "
+        "from 0 to 0.3",
+    ),
+    (
+        "sd infinite",
+        '[demography]\nsrb = {dist = "normal", mean = 1.1, sd = inf}',
+        {},
+        "demography.srb.sd = inf: Input should be a finite number",
+    ),
+    (
+        "nan in a list",
+        "[des.ed]\nadmit_weights = [nan, 0.5, 0.1, 0.01]",
+        {},
+        "des.ed.admit_weights.0 = nan: Input should be a finite number",
+    ),
+    (
+        "array nested thousands deep",
+        "[demography]\ntfr = " + "[" * 3000 + "]" * 3000,
+        {},
+        "s.toml: arrays or tables nested too deeply: at most 16 levels",
+    ),
+    (
+        "inline table nested thousands deep",
+        "x = " + "{a = " * 3000 + "1" + "}" * 3000,
+        {},
+        "s.toml: arrays or tables nested too deeply: at most 16 levels",
+    ),
+    (
+        "array nested 40 deep",
+        "[demography]\ntfr = " + "[" * 40 + "1" + "]" * 40,
+        {},
+        "demography.tfr = '<17 levels deep>': arrays or tables nested too deeply",
+    ),
+    (
+        "csv ragged row",
+        '[data]\nbase_population = "pop.csv"',
+        _pop_csv(GOOD_POP.replace("male,5,1005", "male,5,1005,9")),
+        "row 7 = 'male,5,1005,9': has 4 cells; every row needs 3",
+    ),
+    (
+        "csv path is a folder",
+        '[data]\nbase_population = "pop.csv"',
+        {"pop.csv": FOLDER},
+        "pop.csv: is a folder, not a CSV file",
+    ),
+    (
+        "scenario in UTF-16",
+        "",
+        {"s.toml": "name = 's'\n".encode("utf-16")},
+        "s.toml: not UTF-8 text (byte 0)",
+    ),
+    (
         "csv shares not 1",
         '[data]\nfertility_pattern = "f.csv"',
         {"f.csv": "age,share\n" + "".join(f"{a},0.05\n" for a in range(15, 50))},
@@ -178,15 +245,9 @@ CASES: list[tuple[str, str, dict[str, str], str]] = [
 def test_bad_scenario_gives_one_line_and_status_2(tmp_path, capsys, text, files, fragment):
     scenario = tmp_path / "s.toml"
     scenario.write_text(text + "\n", encoding="utf-8")
-    for name, content in files.items():
-        (tmp_path / name).write_text(content, encoding="utf-8")
-    code = main(["validate", str(scenario)])
-    err = capsys.readouterr().err
-    assert code == 2, f"exit status 2 expected, got {code}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"one line expected, got: {err!r}"
-    assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    assert "Traceback" not in err
+    _write(tmp_path, files)
+    line = one_line(capsys, main(["validate", str(scenario)]))
+    assert fragment in line, f"{fragment!r} not in {line!r}"
 
 
 def test_error_names_the_file_that_set_the_key(tmp_path, capsys):
@@ -216,3 +277,45 @@ def test_shipped_scenarios_validate(capsys):
     files = sorted(str(p) for p in (ROOT / "scenarios").glob("*.toml"))
     assert files, "scenarios/ ships at least one scenario"
     assert main(["validate", *files]) == 0, capsys.readouterr().err
+
+
+def test_extends_through_a_symlink_loop(tmp_path, capsys):
+    (tmp_path / "loop.toml").symlink_to(tmp_path / "loop.toml")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "loop.toml"\n', encoding="utf-8")
+    line = one_line(capsys, main(["validate", str(child)]))
+    assert "loop.toml: is a symbolic link loop" in line, line
+
+
+def test_a_byte_order_mark_is_accepted_in_scenarios_and_tables(tmp_path, capsys):
+    (tmp_path / "pop.csv").write_text("\ufeff" + GOOD_POP, encoding="utf-8")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('\ufeff[data]\nbase_population = "pop.csv"\n', encoding="utf-8")
+    assert main(["validate", str(scenario)]) == 0, capsys.readouterr().err
+
+
+def test_control_characters_from_a_scenario_are_printed_escaped(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('label = "\\u001b[31mred\\u001b[0m"\n', encoding="utf-8")
+    assert main(["validate", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "(s: \\x1b[31mred\\x1b[0m)" in out, out
+    scenario.write_text('"\\u001b[2J" = 1\n', encoding="utf-8")
+    line = one_line(capsys, main(["validate", str(scenario)]))
+    assert "\x1b" not in line and "s.toml: \\x1b[2J = 1: unknown key" in line, line
+
+
+def test_edge_values_inside_the_rules_are_accepted(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        "[demography]\ntfr = {2020 = 1.2, 2050 = 1.0}\n"
+        'srb = {dist = "normal", mean = 1.1, sd = 0.3}\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(scenario)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_not_read_as_a_scenario(capsys):
+    line = one_line(capsys, main(["validate", "/dev/zero"]))
+    assert line == "/dev/zero: is a device, pipe or socket, not a TOML file", line

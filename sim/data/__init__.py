@@ -8,13 +8,14 @@ same columns; it is checked here with the same one-line errors as a scenario.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, read_user_text
 from sim.names import FERTILE_AGES, MAX_AGE, N_AGES, SEXES
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -56,23 +57,40 @@ def table_path(table: str, ref: str) -> Path:
 
 
 def read_csv(path: Path, columns: tuple[str, ...], key: str) -> list[dict[str, str]]:
-    """Rows of a CSV whose header must be exactly ``columns`` (in any order)."""
+    """Rows of a CSV whose header must be exactly ``columns`` (in any order) and whose
+    every row has one cell per column (a comma inside a cell is quoted)."""
+    missing = ScenarioError(path, None, None, f"file not found (named by {key})")
+    text = read_user_text(path, "CSV", missing)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = tuple(reader.fieldnames or ())
-            rows = list(reader)
-    except FileNotFoundError:
-        raise ScenarioError(path, None, None, f"file not found (named by {key})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, None, None, "not UTF-8 text") from None
+        records = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
     except csv.Error as exc:
         raise ScenarioError(path, None, None, f"not a readable CSV: {exc}") from None
-    if sorted(h.strip() for h in header) != sorted(columns):
-        raise ScenarioError(path, "columns", list(header), f"must be exactly: {', '.join(columns)}")
+    if not records:
+        raise ScenarioError(path, None, None, "is empty: it needs a header row")
+    header, *rows = records
+    names = [h.strip() for h in header]
+    if sorted(names) != sorted(columns):
+        raise ScenarioError(path, "columns", header, f"must be exactly: {', '.join(columns)}")
     if not rows:
         raise ScenarioError(path, None, None, "has a header but no rows")
-    return [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+    return [
+        dict(zip(names, _cells(path, line, row, names), strict=True))
+        for line, row in enumerate(rows, start=2)
+    ]
+
+
+def _cells(path: Path, line: int, row: list[str], names: list[str]) -> list[str]:
+    """A row's cells, stripped, one per column: a ragged row is refused (a cell too many
+    was silently dropped before)."""
+    n = len(names)
+    if len(row) != n:
+        raise ScenarioError(
+            path,
+            f"row {line}",
+            ",".join(row),
+            f"has {len(row)} cells; every row needs {n}, one per column ({', '.join(names)})",
+        )
+    return [cell.strip() for cell in row]
 
 
 def _number(path: Path, line: int, column: str, text: str, *, integer: bool = False) -> float:

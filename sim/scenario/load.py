@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, read_user_text, resolved
 from sim.scenario.model import Scenario
 from sim.scenario.types import UNION_TAGS
 
@@ -17,22 +17,51 @@ TABLE_KEYS = ("data",)
 """Sections whose string values name tables; paths in them are relative to their file."""
 
 
-def _read_toml(path: Path, key_in_child: str | None, child: Path | None) -> dict[str, Any]:
+MAX_NESTING = 16
+"""Deepest nesting of arrays and tables in a scenario or sweep file; the scenario
+models nest at most five levels (``demand.x.y = {2030 = {dist = ...}}``), and a deeper
+file would otherwise exhaust the stack of the parser or of the merge."""
+
+
+def read_toml(path: Path, missing: ScenarioError | None = None) -> dict[str, Any]:
+    """The mapping of a TOML file, read by :func:`sim.errors.read_user_text` (``missing``
+    is raised for an absent file), nested at most :data:`MAX_NESTING` levels."""
+    text = read_user_text(path, "TOML", missing)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        if child is None:
-            raise ScenarioError(path, None, None, "file not found") from None
-        raise ScenarioError(
-            child, key_in_child, str(path), "extends a file that does not exist"
-        ) from None
-    except IsADirectoryError:
-        raise ScenarioError(path, None, None, "is a directory, not a TOML file") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, None, None, f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, None, None, "not UTF-8 text") from None
+    except RecursionError:
+        raise ScenarioError(path, None, None, _too_deep()) from None
+    _check_nesting(path, raw)
+    return raw
+
+
+def _too_deep() -> str:
+    return f"arrays or tables nested too deeply: at most {MAX_NESTING} levels"
+
+
+def _check_nesting(path: Path, raw: dict[str, Any]) -> None:
+    """Raise naming the first key whose value nests deeper than :data:`MAX_NESTING`
+    (walked with a stack, not recursion, for the same reason)."""
+    stack: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in raw.items()]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            head = ".".join(key.split("[")[0].split(".")[:2])  # the section and key
+            raise ScenarioError(path, head, f"<{depth} levels deep>", _too_deep())
+        if isinstance(value, dict):
+            stack += [(f"{key}.{k}", v, depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+
+
+def _read_layer(path: Path, child: Path | None) -> dict[str, Any]:
+    """One file of an ``extends`` chain; ``child`` is the file that extends it."""
+    missing = None
+    if child is not None:
+        missing = ScenarioError(child, "extends", str(path), "extends a file that does not exist")
+    return read_toml(path, missing)
 
 
 def _merge(
@@ -60,7 +89,7 @@ def _resolve_tables(raw: dict[str, Any], file: Path) -> None:
             continue
         for key, value in table.items():
             if isinstance(value, str) and value.endswith(".csv"):
-                table[key] = str((file.parent / value).resolve())
+                table[key] = str(resolved(file.parent / value))
 
 
 def read_layers(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -68,7 +97,7 @@ def read_layers(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     dotted key the file that set it (for error messages)."""
     chain: list[tuple[Path, dict[str, Any]]] = []
     seen: list[Path] = []
-    current: Path | None = path.resolve()
+    current: Path | None = resolved(path)
     child: Path | None = None
     while current is not None:
         if current in seen:
@@ -77,7 +106,7 @@ def read_layers(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
                 child or path, "extends", current.name, f"inheritance cycle: {cycle}"
             )
         seen.append(current)
-        raw = _read_toml(current, "extends", child)
+        raw = _read_layer(current, child)
         _resolve_tables(raw, current)
         chain.append((current, raw))
         parent = raw.pop("extends", None)
@@ -87,7 +116,7 @@ def read_layers(path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
             raise ScenarioError(
                 current, "extends", parent, "must be the path of another .toml file"
             )
-        child, current = current, (current.parent / parent).resolve()
+        child, current = current, resolved(current.parent / parent)
     merged: dict[str, Any] = {}
     origin: dict[str, Path] = {}
     for file, raw in reversed(chain):
@@ -164,7 +193,7 @@ def load(path: str | Path, **overrides: Any) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise translate(exc, raw, origin, file.resolve()) from None
+        raise translate(exc, raw, origin, resolved(file)) from None
 
 
 def load_dict(raw: dict[str, Any], *, file: str = "<dict>") -> Scenario:

@@ -7,20 +7,38 @@ Every key, with its unit, range and default source, is listed in
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
 from sim.scenario.capacity import CapacitySection
 from sim.scenario.demand import DemandSection
 from sim.scenario.des import DesSection
-from sim.scenario.types import Interval80, Strict, Uncertain, cross_error, uncertain, year_path
+from sim.scenario.types import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Interval80,
+    Strict,
+    Uncertain,
+    cross_error,
+    uncertain,
+    year_path,
+)
 
 _IMR = year_path(0.0, 0.1, "probability of dying before age 1")
 _NET = year_path(-500_000, 500_000, "persons per year")
 
-MIN_YEAR = 2020
-MAX_END_YEAR = 2050
+MIN_YEAR = FIRST_YEAR
+MAX_END_YEAR = LAST_YEAR
+SEED_LIMIT = 2**63
+"""Seeds are whole numbers from 0 to SEED_LIMIT - 1 (they are stored as 64-bit integers
+in result files): ``run.seed``, ``--seed`` and a sweep's ``seed``."""
+SEED_ALLOWED = "must be a whole number from 0 to 2**63 - 1"
+
+
+def is_seed(value: Any) -> bool:
+    """Whether ``value`` is an allowed seed (see :data:`SEED_LIMIT`; True is no seed)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < SEED_LIMIT
 
 
 def _slug(value: str) -> str:
@@ -38,7 +56,7 @@ class RunSection(Strict):
     """First calendar year of demand and capacity results (the DES starts on 1 January)."""
     end_year: int = Field(2030, ge=MIN_YEAR, le=MAX_END_YEAR)
     """Last calendar year projected and simulated (inclusive); at most 2050."""
-    seed: int = Field(20251124, ge=0, lt=2**63)
+    seed: int = Field(20251124, ge=0, lt=SEED_LIMIT)
     """Root seed of all random streams (see sim/rng.py)."""
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 A sweep file is TOML::
 
     method = "lhs"          # "grid", "lhs", "sobol" (Saltelli design) or "morris"
-    n = 32                  # lhs: points; sobol: base sample N (N*(2D+2) points);
+    n = 32                  # lhs: points; sobol: base sample N (N*(D+2) points);
                             # morris: trajectories (r*(D+1) points); grid: unused
     seed = 7                # optional; the sample's own seed (default: the batch seed)
     outputs = ["beds_needed_2030"]   # optional: outputs for sensitivity indices
@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from sim import rng
 from sim.errors import ScenarioError
-from sim.scenario.load import load_dict
+from sim.scenario.load import MAX_NESTING, load_dict, read_toml
+from sim.scenario.model import SEED_ALLOWED, is_seed
 
 METHODS = ("grid", "lhs", "sobol", "morris")
 TOP_KEYS = {"method", "n", "seed", "outputs", "parameters", "description"}
@@ -105,97 +106,146 @@ def _sample(method: str, params: dict[str, Any], n: int, gen: np.random.Generato
     return np.asarray(morris_sample.sample(problem, n, num_levels=4, seed=gen))
 
 
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _whole(v: Any) -> TypeGuard[int]:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_output(spec: str) -> tuple[str, list[tuple[str, str]]]:
+    """Name and selectors of an output ``name[:dim=value,...]`` (see
+    :mod:`sim.sensitivity`); raises ValueError saying what is wrong with the form."""
+    name, colon, sel_text = spec.partition(":")
+    if not name:
+        raise ValueError("needs a result variable name before any ':'")
+    selectors = []
+    for part in sel_text.split(",") if colon else []:
+        dim, equals, value = part.partition("=")
+        if not (dim and equals and value):
+            raise ValueError(f"selector {part!r} must be dimension=value, e.g. year=2030")
+        selectors.append((dim, value))
+    return name, selectors
+
+
+def _check_top(file: Path, raw: dict[str, Any]) -> tuple[str, int | None, int | None, list[str]]:
+    """The sweep's method, n, seed and outputs, each checked."""
+    for key, value in raw.items():
+        if key not in TOP_KEYS:
+            raise ScenarioError(
+                file, key, value, f"unknown key; allowed here: {', '.join(sorted(TOP_KEYS))}"
+            )
+    method = raw.get("method", "grid")
+    if method not in METHODS:
+        raise ScenarioError(file, "method", method, f"must be one of {', '.join(METHODS)}")
+    n = raw.get("n", 0 if method == "grid" else None)
+    if method != "grid" and (not _whole(n) or n < 2):
+        raise ScenarioError(file, "n", n, f"method {method} needs n, a whole number >= 2")
+    seed = raw.get("seed")
+    if seed is not None and not is_seed(seed):
+        raise ScenarioError(file, "seed", seed, SEED_ALLOWED)
+    outputs = raw.get("outputs", [])
+    if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+        raise ScenarioError(file, "outputs", outputs, "must be a list of output names")
+    for spec in outputs:
+        try:
+            parse_output(spec)
+        except ValueError as exc:
+            raise ScenarioError(file, "outputs", spec, str(exc)) from None
+    return method, n, seed, outputs
+
+
+def _check_parameters(file: Path, method: str, params: Any) -> dict[str, Any]:
+    """The [parameters] table: lists of values (grid) or finite ranges (the others)."""
+    if not isinstance(params, dict) or not params:
+        raise ScenarioError(
+            file, "parameters", params, "needs a [parameters] table with at least one key"
+        )
+    for key, spec in params.items():
+        where = f"parameters.{key}"
+        if key.count(".") >= MAX_NESTING:  # as deep as a file may nest (sim.scenario.load)
+            raise ScenarioError(
+                file,
+                "parameters",
+                key,
+                f"must be a key at most {MAX_NESTING} levels deep, like demography.srb",
+            )
+        if method == "grid":
+            if not isinstance(spec, list) or not spec:
+                raise ScenarioError(
+                    file, where, spec, "grid sweeps need a non-empty list of values"
+                )
+            continue
+        if not (isinstance(spec, dict) and set(spec) == {"low", "high"}):
+            raise ScenarioError(
+                file, where, spec, f"method {method} needs a range {{low = ..., high = ...}}"
+            )
+        if not all(_number(v) and math.isfinite(v) for v in spec.values()):
+            raise ScenarioError(file, where, spec, "low and high must be finite numbers")
+        if spec["low"] >= spec["high"]:
+            raise ScenarioError(file, where, spec, "needs low < high")
+    return params
+
+
+def point_count(method: str, params: dict[str, Any], n: int) -> int:
+    """How many points a sweep expands to, known before any is made."""
+    d = len(params)
+    if method == "grid":
+        return math.prod(len(values) for values in params.values())
+    return {"lhs": n, "sobol": n * (d + 2), "morris": n * (d + 1)}[method]
+
+
+def _expand(
+    file: Path, method: str, params: dict[str, Any], n: int, seed: int
+) -> list[dict[str, Any]]:
+    """The points, refused before they are made if there would be too many."""
+    count = point_count(method, params, n)
+    if count > MAX_POINTS:
+        key, value = ("parameters", count) if method == "grid" else ("n", n)
+        raise ScenarioError(
+            file, key, value, f"expands to {count:,} points; at most {MAX_POINTS:,} are allowed"
+        )
+    if method == "grid":
+        combos = itertools.product(*params.values())
+        return [dict(zip(params, combo, strict=True)) for combo in combos]
+    gen = rng.generator(seed, 0, f"sweep:{method}")
+    values = _sample(method, params, n, gen)
+    return [{k: float(v) for k, v in zip(params, row, strict=True)} for row in values]
+
+
+def _sweep_key_of(key: str, point: dict[str, Any]) -> str:
+    """The sweep parameter behind an error at scenario ``key`` (the same key, a part
+    of it or a table holding it), else the key itself."""
+    related = (k for k in point if key == k or key.startswith(k + ".") or k.startswith(key + "."))
+    return next(related, key)
+
+
+def _validate_points(file: Path, points: list[dict[str, Any]], base_raw: dict[str, Any]) -> None:
+    """Every point must make a valid scenario (validation is fast: ~0.1 ms a point)."""
+    for i, point in enumerate(points):
+        try:
+            load_dict(apply_point(base_raw, point, file=str(file)), file=str(file))
+        except ScenarioError as exc:
+            sweep_key = _sweep_key_of(exc.key or "", point)
+            raise ScenarioError(
+                file,
+                f"parameters.{sweep_key}",
+                point.get(sweep_key, exc.value),
+                f"point {i}: {exc.allowed}",
+            ) from None
+
+
 def load_sweep(
     path: str | Path, base_raw: dict[str, Any] | None = None, batch_seed: int = 0
 ) -> Sweep:
     """Read, expand and check a sweep file. ``base_raw`` (a scenario as data) is used to
     validate every point."""
     file = Path(path)
-    try:
-        with file.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(file, None, None, "sweep file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(file, None, None, f"not valid TOML: {exc}") from None
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ScenarioError(
-                file, key, raw[key], f"unknown key; allowed here: {', '.join(sorted(TOP_KEYS))}"
-            )
-    method = raw.get("method", "grid")
-    if method not in METHODS:
-        raise ScenarioError(file, "method", method, f"must be one of {', '.join(METHODS)}")
-    params = raw.get("parameters")
-    if not isinstance(params, dict) or not params:
-        raise ScenarioError(
-            file, "parameters", params, "needs a [parameters] table with at least one key"
-        )
-    n = raw.get("n", 0 if method == "grid" else None)
-    if method != "grid" and (not isinstance(n, int) or isinstance(n, bool) or n < 2):
-        raise ScenarioError(file, "n", n, f"method {method} needs n, a whole number >= 2")
-    seed = raw.get("seed")
-    if seed is not None and (not isinstance(seed, int) or seed < 0):
-        raise ScenarioError(file, "seed", seed, "must be a whole number >= 0")
-    outputs = raw.get("outputs", [])
-    if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
-        raise ScenarioError(file, "outputs", outputs, "must be a list of output names")
-
-    for key, spec in params.items():
-        where = f"parameters.{key}"
-        if method == "grid":
-            if not isinstance(spec, list) or not spec:
-                raise ScenarioError(
-                    file, where, spec, "grid sweeps need a non-empty list of values"
-                )
-        else:
-            if not (
-                isinstance(spec, dict)
-                and set(spec) == {"low", "high"}
-                and all(
-                    isinstance(v, int | float) and not isinstance(v, bool) for v in spec.values()
-                )
-            ):
-                raise ScenarioError(
-                    file, where, spec, f"method {method} needs a range {{low = ..., high = ...}}"
-                )
-            if spec["low"] >= spec["high"]:
-                raise ScenarioError(file, where, spec, "needs low < high")
-
-    if method == "grid":
-        keys = list(params)
-        points = [
-            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*params.values())
-        ]
-    else:
-        gen = rng.generator(batch_seed if seed is None else seed, 0, f"sweep:{method}")
-        values = _sample(method, params, int(n or 0), gen)
-        points = [{k: float(v) for k, v in zip(params, row, strict=True)} for row in values]
-    if len(points) > MAX_POINTS:
-        raise ScenarioError(
-            file, "parameters", len(points), f"expands to more than {MAX_POINTS:,} points"
-        )
-
+    raw = read_toml(file, ScenarioError(file, None, None, "sweep file not found"))
+    method, n, seed, outputs = _check_top(file, raw)
+    params = _check_parameters(file, method, raw.get("parameters"))
+    points = _expand(file, method, params, int(n or 0), batch_seed if seed is None else seed)
     if base_raw is not None:
-        # every point must make a valid scenario; check the extremes of each key cheaply
-        # by validating every point (validation is fast: ~0.1 ms a point)
-        for i, point in enumerate(points):
-            try:
-                load_dict(apply_point(base_raw, point, file=str(file)), file=str(file))
-            except ScenarioError as exc:
-                key = exc.key or ""
-                sweep_key = next(
-                    (
-                        k
-                        for k in point
-                        if key == k or key.startswith(k + ".") or k.startswith(key + ".")
-                    ),
-                    key,
-                )
-                raise ScenarioError(
-                    file,
-                    f"parameters.{sweep_key}",
-                    point.get(sweep_key, exc.value),
-                    f"point {i}: {exc.allowed}",
-                ) from None
+        _validate_points(file, points, base_raw)
     return Sweep(str(file), method, params, points, outputs, seed)

@@ -46,10 +46,15 @@ Z80 = float(stats.norm.ppf(0.9))
 
 class Strict(BaseModel):
     """Base of every scenario model: frozen, unknown keys are errors, no coercion of
-    strings into numbers (an int is still accepted where a float is expected)."""
+    strings into numbers (an int is still accepted where a float is expected), and no
+    NaN or infinity anywhere (TOML has ``nan`` and ``inf``; no input means either)."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
 
@@ -242,20 +247,47 @@ class Bounds:
 
     def check(self, value: Uncertain) -> Uncertain:
         """Reject a value, or a distribution whose central value or stated limits,
-        fall outside the range (draws are later truncated to the range)."""
+        fall outside the range (draws are later truncated to the range), or a normal
+        wider than the range."""
         points = [central(value)]
         if isinstance(value, Triangular | Uniform | Interval80):
             points += [value.low, value.high]
         for x in points:
             if not math.isfinite(x) or not self.contains(x):
                 raise ValueError(f"must be {self.describe()}")
+        if isinstance(value, Normal):
+            self._check_sd(value.sd)
         return value
+
+    def _check_sd(self, sd: float) -> None:
+        """A normal's sd must not exceed the width of the range: truncated to the range,
+        a wider one is no longer a bell but nearly flat (and a huge one overflows
+        the inverse CDF); a uniform says that plainly."""
+        width = self.high - self.low
+        if not math.isfinite(sd) or sd > width:
+            raise ValueError(
+                f"sd must be a number from 0 to {width:g}, the width of the key's range "
+                f"({self.low:g} to {self.high:g}); for a flat spread use a uniform"
+            )
+
+
+FIRST_YEAR = 2020
+"""The census year: the projection starts at the census of 1 November 2020."""
+LAST_YEAR = 2050
+"""The last year the model projects (``run.end_year`` at most)."""
 
 
 def _year_key(key: str) -> int:
+    """A year table's key: a year of the model's span (a year before the census would be
+    held constant up to the census, so it can only be a typo such as 0999)."""
     if not (key.isdigit() and len(key) == 4):
         raise ValueError(f'year keys must be four-digit years like "2030", got {key!r}')
-    return int(key)
+    year = int(key)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(
+            f"year keys must be years from {FIRST_YEAR} (the census) to {LAST_YEAR}, got {key!r}"
+        )
+    return year
 
 
 def uncertain(low: float = -math.inf, high: float = math.inf, unit: str = "") -> Any:
