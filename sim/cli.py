@@ -47,6 +47,9 @@ TASK_BYTES = 2_000_000
 memory, and copied, when results.nc is combined)."""
 WORKER_BYTES = 300_000_000
 """One local worker process (the interpreter, numpy, scipy, xarray and a task)."""
+DES_WORKER_BYTES = 1_300_000_000
+"""One local worker process that runs the DES: a district replicate peaks at 1.12 GiB
+(``benchmarks/bench_des.py --district``, README, Performance)."""
 
 
 def _tables_for(sc: Scenario):  # type: ignore[no-untyped-def]
@@ -260,7 +263,8 @@ def _plan(
     if args.scheduler is None:
         width = min(args.workers, tasks)
         processes = f"{width:,} worker processes"
-        _check_memory(None, "--workers", args.workers, width, WORKER_BYTES, processes)
+        each = DES_WORKER_BYTES if options.get("des_replicates") != 0 else WORKER_BYTES
+        _check_memory(None, "--workers", args.workers, width, each, processes)
     points = {sc.name: list(sweep.points) for sc in scenarios} if sweep else None
     return batch.make_plan(scenarios, args.replicates, seed, options=options, points=points)
 

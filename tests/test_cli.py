@@ -369,8 +369,13 @@ def test_more_worker_processes_than_memory_holds_are_refused(
 ):
     monkeypatch.setattr("sim.cli._available_memory", lambda: 2**30)
     argv = ["run", str(scenario), "--replicates", "10", "--workers", "100", "--out", str(tmp_path)]
-    line = one_line(capsys, main(argv))
+    line = one_line(capsys, main([*argv, "--des-replicates", "0"]))
     assert "--workers = 100: 10 worker processes would need about 2.8 GiB" in line, line
+    # workers that run the DES need its peak (1.3 GB each): two do not fit in 2 GiB
+    monkeypatch.setattr("sim.cli._available_memory", lambda: 2 * 2**30)
+    argv = ["run", str(scenario), "--replicates", "2", "--workers", "2", "--out", str(tmp_path)]
+    line = one_line(capsys, main(argv))
+    assert "--workers = 2: 2 worker processes would need about 2.4 GiB" in line, line
 
 
 def test_project_help_and_replicates_agree(capsys):
