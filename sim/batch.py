@@ -13,7 +13,13 @@ computed independently from its own seeds (see :mod:`sim.rng`) and written to
   local worker died are run one at a time; the rest go on at full width;
 * dask workers send each task back to this process, which writes it, so a cluster
   needs no file system shared with the client;
-* one run at a time uses a batch folder (a lock on ``<batch>/.lock``).
+* one run at a time uses a batch folder (a lock on ``<batch>/.lock``);
+* SIGINT (Ctrl-C) or SIGTERM stops a batch within seconds: its local workers are
+  stopped, queued tasks are dropped, finished task files are kept, partial files are
+  removed, one line says how to resume, and the program exits with status 130 or 143
+  (:class:`BatchInterrupted`). A local worker whose batch process died (SIGKILL, the
+  out-of-memory killer) exits within a second and writes nothing more: the folder's
+  lock died with that process, and another run may already be using the folder.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -72,10 +81,39 @@ RUNNING_SUFFIX = ".running"
 removed when it ends; left behind only by a worker that died mid-task."""
 DEFAULT_RETRIES = 2
 """Times a task whose worker died is tried again before the batch stops."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a batch cleanly (see :class:`BatchInterrupted`)."""
+STOP_GRACE_SECONDS = 2.0
+"""Seconds a local worker has to end after SIGTERM from its batch before SIGKILL."""
+PARENT_WATCH_SECONDS = 0.5
+"""How often a local worker checks that the process running its batch is alive."""
+ORPHANED_WORKER_EXIT = 75
+"""Exit status of a local worker that found the process running its batch gone."""
 
 
 class BatchError(Exception):
     """A batch that cannot go on (a task failed, or kept killing its worker)."""
+
+
+class BatchInterrupted(SystemExit):
+    """SIGINT or SIGTERM stopped the batch; its workers are stopped, the finished task
+    files kept and the partial ones removed. The exit status is 128 + the signal's number
+    (130, 143), as a shell reports a process killed by that signal. A SystemExit, not a
+    KeyboardInterrupt, so that a command line ends with that status, after the one line
+    this module has already printed, whatever signal it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+class _Stopped(BaseException):
+    """Raised in the main thread by the SIGINT and SIGTERM handlers while a batch runs
+    (see :func:`_stop_on_signals`); never escapes :func:`run_batch`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -230,14 +268,18 @@ def _local_entry(
     plan: Plan, task: Task, folder: str, task_fn: TaskFunction = run_task
 ) -> tuple[str, float]:
     """Worker-side, local processes (same file system): mark the task as running,
-    compute it, write its file; returns the task id and its seconds."""
+    compute it, write its file; returns the task id and its seconds. Each write into the
+    folder is made only while the batch's process is alive (:func:`_batch_alive_or_exit`)."""
     marker = _marker_path(Path(folder), task)
-    marker.touch()
+    with _batch_alive_or_exit():  # a worker of a dead batch takes no new task
+        marker.touch()
     try:
         blob, seconds = _compute(plan, task, task_fn)
-        atomic_write_bytes(_task_path(Path(folder), task), blob)
+        with _batch_alive_or_exit():
+            atomic_write_bytes(_task_path(Path(folder), task), blob)
     finally:  # not reached if the process is killed: the marker then names the suspect
-        marker.unlink(missing_ok=True)
+        with _batch_alive_or_exit():
+            marker.unlink(missing_ok=True)
     return task.id, seconds
 
 
@@ -250,6 +292,92 @@ def _remote_entry(plan: Plan, task: Task, task_fn: TaskFunction) -> tuple[str, b
     may be on a host that cannot see the batch folder); returns id, bytes, seconds."""
     blob, seconds = _compute(plan, task, task_fn)
     return task.id, blob, seconds
+
+
+# ------------------------------------------------------------------ worker lifetime
+@dataclass(frozen=True)
+class _BatchProcess:
+    """The process running a batch, as its local workers know it: its pid, and when it
+    started, so that a process given the same pid later is not taken for it. The workers'
+    parent is the forkserver, not this process, hence the explicit pid."""
+
+    pid: int
+    started: str
+
+    @classmethod
+    def this_one(cls) -> _BatchProcess:
+        return cls(os.getpid(), _start_time(os.getpid()) or "")
+
+    def alive(self) -> bool:
+        return _start_time(self.pid) == self.started
+
+
+def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks after boot, from Linux's /proc), or ""
+    on a POSIX system without /proc; None if there is no such process, or only its zombie
+    (dead, its exit status not yet collected by its own parent)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else _exists_without_proc(pid)
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (command name) "
+    state, started = fields[0], fields[19]  # fields 3 and 22 of proc_pid_stat(5)
+    return None if state in ("Z", "X") else started
+
+
+def _exists_without_proc(pid: int) -> str | None:
+    try:
+        os.kill(pid, 0)  # POSIX only: on Windows this would end the process
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # there, but not ours
+        pass
+    return ""
+
+
+@dataclass
+class _WorkerGuard:
+    """Worker-side: the process running the batch (None in that process itself), and the
+    lock that keeps the watch on it from ending the worker half-way through a write."""
+
+    batch: _BatchProcess | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_GUARD = _WorkerGuard()
+
+
+@contextlib.contextmanager
+def _batch_alive_or_exit() -> Iterator[None]:
+    """Worker-side, around each write into the batch folder: end the worker at once
+    (``os._exit``: no clean-up, so no write) if the process running its batch is gone,
+    since the folder's lock went with it and another run may be using the folder."""
+    with _GUARD.lock:
+        if _GUARD.batch is not None and not _GUARD.batch.alive():
+            os._exit(ORPHANED_WORKER_EXIT)
+        yield
+
+
+def _worker_init(batch: _BatchProcess | None) -> None:
+    """Pool initializer, worker-side. SIGINT is ignored: a Ctrl-C in a terminal reaches
+    every process of the group, and the batch's process stops its workers itself (a task
+    stopped by it would count as failed, and the worker would take the next one). With
+    ``batch``, a thread ends the worker within PARENT_WATCH_SECONDS of that process's
+    death, whether it is running a task or waiting for one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if batch is None:
+        return
+    _GUARD.batch = batch
+    threading.Thread(target=_watch_batch, name="hrsim-watch-batch", daemon=True).start()
+
+
+def _watch_batch() -> None:
+    while True:
+        time.sleep(PARENT_WATCH_SECONDS)
+        with _batch_alive_or_exit():
+            pass
 
 
 # ------------------------------------------------------------------ resume
@@ -339,6 +467,54 @@ def _task_failed(folder: Path, task: Task, exc: BaseException) -> BatchError:
     )
 
 
+@contextlib.contextmanager
+def _process_pool(width: int, ctx: Any) -> Iterator[cf.ProcessPoolExecutor]:
+    """A pool of ``width`` local workers (see :func:`_worker_init`). On the way out it
+    drops the tasks not yet handed to the workers and waits for the others (after a task
+    failed, their files are still written, before the folder's lock is released); but
+    when SIGINT or SIGTERM stops the batch, at any moment, the workers are stopped at
+    once (:func:`_stop_workers`)."""
+    batch = _BatchProcess.this_one() if os.name == "posix" else None
+    pool = cf.ProcessPoolExecutor(
+        max_workers=width, mp_context=ctx, initializer=_worker_init, initargs=(batch,)
+    )
+    try:
+        yield pool
+    except _Stopped:
+        _stop_workers(pool)
+        raise
+    finally:
+        _wait_for_running(pool)
+
+
+def _wait_for_running(pool: cf.ProcessPoolExecutor) -> None:
+    try:
+        pool.shutdown(wait=True, cancel_futures=True)
+    except _Stopped:
+        _stop_workers(pool)
+        raise
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Drop the pool's queued tasks, SIGTERM its workers (SIGKILL after
+    STOP_GRACE_SECONDS) and wait for their end, so that none writes once this returns."""
+    # private: no public way to reach a pool's workers before Python 3.14
+    # (terminate_workers); shutdown() forgets them
+    workers = list((pool._processes or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        proc.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for proc in workers:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    if isinstance(manager, threading.Thread):  # it ends once it has seen the workers' end
+        manager.join(STOP_GRACE_SECONDS)
+
+
 def _run_pool(
     plan: Plan,
     tasks: list[Task],
@@ -352,7 +528,7 @@ def _run_pool(
     """Run tasks on a fresh process pool; return those whose pool broke under them."""
     unfinished: list[Task] = []
     width = min(workers, len(tasks))  # no idle worker: the roll call below must not start one
-    with cf.ProcessPoolExecutor(max_workers=width, mp_context=ctx) as pool:
+    with _process_pool(width, ctx) as pool:
         futures = {pool.submit(_local_entry, plan, t, str(folder), task_fn): t for t in tasks}
         # The pool watches the workers it had when it last woke, and each submit wakes it
         # just before starting a new worker (CPython 3.11, and its main branch in 2026):
@@ -370,8 +546,7 @@ def _run_pool(
                     progress(1, 0)
                 else:
                     unfinished.append(task)
-            except Exception as exc:
-                pool.shutdown(wait=False, cancel_futures=True)  # do not start the others
+            except Exception as exc:  # the pool drops the queued tasks on the way out
                 raise _task_failed(folder, task, exc) from None
     return unfinished
 
@@ -630,6 +805,46 @@ def _earlier_runs(folder: Path, plan: Plan) -> list[dict[str, Any]]:
     return list(runs) if isinstance(runs, list) else []
 
 
+@contextlib.contextmanager
+def _stop_on_signals(folder: Path, plan: Plan) -> Iterator[None]:
+    """While a batch runs into ``folder``: SIGINT and SIGTERM raise :class:`_Stopped`
+    in the main thread (the pools stop their workers on its way out); then the partial
+    files are removed, one line on standard error says what is kept and how to resume, and
+    :class:`BatchInterrupted` is raised. The earlier handlers are back afterwards. Not done
+    outside the main thread, where Python cannot handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    earlier = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        yield
+    except _Stopped as stop:
+        clean_temporaries(folder)
+        tasks = plan.tasks()
+        kept = sum(_task_path(folder, t).exists() for t in tasks)
+        _say(
+            f"{folder}: stopped by {signal.Signals(stop.signum).name}; {kept} of "
+            f"{len(tasks)} tasks are done and kept; run the same command again to resume"
+        )
+        raise BatchInterrupted(stop.signum) from None
+    finally:
+        for signum, handler in earlier.items():  # None: a handler not set from Python
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    for other in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(other, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
+def _say(line: str) -> None:
+    """One line on standard error, above a progress bar if one is drawn there."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
 def run_batch(
     plan: Plan,
     folder: str | Path,
@@ -650,7 +865,9 @@ def run_batch(
     not see ``folder``). ``progress`` is called with (tasks finished, tasks retried)
     increments; ``on_start`` with (tasks to compute, tasks reused from an earlier run)
     before work starts. Only one run at a time may use a folder: a second one fails
-    with a ScenarioError before any work.
+    with a ScenarioError before any work. SIGINT or SIGTERM (in the main thread) stops
+    the run and raises :class:`BatchInterrupted` (a SystemExit) once finished task files
+    are kept and partial ones removed.
 
     When tasks with the DES on the compiled engine are to be computed, this process
     first compiles the engine (or loads numba's cache; :func:`sim.pipeline.prepare_engine`)
@@ -669,7 +886,7 @@ def run_batch(
     started = _now()
     out = Path(folder)
     check_writable(out / TASKS_DIR)
-    with _exclusive(out):
+    with _exclusive(out), _stop_on_signals(out, plan):
         earlier = _earlier_runs(out, plan)
         plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
         atomic_write_bytes(out / PLAN_FILE, (plan_text + "\n").encode("utf-8"))

@@ -410,9 +410,10 @@ MAIN_REPLICATES = 20
 """Replicates per scenario in the main job (uncertainty fans)."""
 MAIN_DES_REPLICATES = 5
 """Replicates per scenario on which the main job runs the DES (2025-2030): a district
-replicate takes about 5.5 s on the compiled engine (README, Performance), so the DES on
-all 20 would put the main job at about 9 minutes on 2 cores against its 5-minute budget;
-5 keeps a range and paired intervals within it. ``--full`` runs it on every replicate."""
+replicate takes about 5 s of one core on the compiled engine (README, Performance);
+with the DES on all 20, the main job took 6 min 57 s on 2 cores (2 December 2026)
+against its 5-minute budget and 2.5-minute aim; 5 keeps a range and paired intervals
+within the aim. ``--full`` runs it on every replicate."""
 FULL_REPLICATES = 30
 
 
