@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,18 @@ def _check_memory(
             file,
             key,
             value,
-            f"{what} would need about {need / 2**30:,.1f} GiB of memory "
+            f"{what} would need about {_gib(need)} GiB of memory "
             f"({bytes_each / 1e6:g} MB each); {available / 2**30:,.1f} GiB is available",
         )
+
+
+def _gib(n: int) -> str:
+    """``n`` bytes in GiB for a message; a count too large for a float (``--replicates``
+    with 400 digits) is shown as a power of ten instead of raising OverflowError."""
+    try:
+        return f"{n / 2**30:,.1f}"
+    except OverflowError:
+        return f"10^{len(str(n // 2**30)) - 1}"
 
 
 def _replicates(n: int, bytes_each: int) -> list[int]:
@@ -514,8 +524,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A parser whose refusal of a command line (an unknown option, ``--replicates
+    abc``) is one line on standard error and exit status 2, like a bad scenario,
+    instead of the usage text and then the error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_BAD_INPUT, printable(f"{self.prog}: {message} (see {self.prog} -h)") + "\n")
+
+
+def _whole_number(text: str) -> int:
+    """An option's whole number; what else is allowed (>= 0, >= 1) is checked later."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _seed_and_out(p: argparse.ArgumentParser) -> None:
+    """The ``--seed`` and ``--out`` options of the one-scenario commands."""
+    p.add_argument(
+        "--seed",
+        type=_whole_number,
+        default=None,
+        metavar="S",
+        help="root seed (default: run.seed)",
+    )
+    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="run.py",
         description="Health-resource planning simulation for Longgang District, Shenzhen.",
     )
@@ -533,16 +572,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
     p.add_argument(
         "--replicates",
-        type=int,
+        type=_whole_number,
         default=1,
         metavar="N",
         help="replicates (replicate 0 takes central values; the others draw uncertain "
         "inputs); default 1",
     )
-    p.add_argument(
-        "--seed", type=int, default=None, metavar="S", help="root seed (default: run.seed)"
-    )
-    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+    _seed_and_out(p)
     p.set_defaults(func=cmd_project)
 
     def batch_options(
@@ -554,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
         are each (default, how the help states it)."""
         p.add_argument(
             "--replicates",
-            type=int,
+            type=_whole_number,
             default=replicates[0],
             metavar="N",
             help=f"replicates per scenario (replicate 0 takes central values); "
@@ -562,14 +598,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--seed",
-            type=int,
+            type=_whole_number,
             default=None,
             metavar="S",
             help="root seed (default: run.seed of the first scenario)",
         )
         p.add_argument(
             "--workers",
-            type=int,
+            type=_whole_number,
             default=min(2, os.cpu_count() or 1),
             metavar="W",
             help="local worker processes (0: run in this process); default: up to 2",
@@ -582,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--retries",
-            type=int,
+            type=_whole_number,
             default=batch.DEFAULT_RETRIES,
             metavar="R",
             help="times a task whose worker process died (killed, out of memory) is run "
@@ -591,7 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
         p.add_argument(
             "--des-replicates",
-            type=int,
+            type=_whole_number,
             default=des_replicates[0],
             metavar="K",
             help=f"run the DES on replicates 0..K-1 only (default: {des_replicates[1]})",
@@ -652,11 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
         "expected", help="expected (analytic) level of one scenario, with a CSV summary"
     )
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
-    p.add_argument("--replicates", type=int, default=1, metavar="N", help="replicates (default 1)")
     p.add_argument(
-        "--seed", type=int, default=None, metavar="S", help="root seed (default: run.seed)"
+        "--replicates", type=_whole_number, default=1, metavar="N", help="replicates (default 1)"
     )
-    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+    _seed_and_out(p)
     p.set_defaults(func=cmd_expected)
 
     p = sub.add_parser("report", help="figures, HTML report and CSV tables of a stored batch")

@@ -30,7 +30,11 @@ def printable(text: str) -> str:
 
 def resolved(path: str | Path) -> Path:
     """Absolute path with symbolic links followed. Unlike ``Path.resolve`` on Python
-    3.11, a symlink loop does not raise here: opening the path then reports it."""
+    3.11, a symlink loop does not raise here: opening the path then reports it. Nor
+    does a name with a NUL character (``extends = "a\\u0000.toml"``): it is made
+    absolute only, and opening it reports it."""
+    if "\x00" in os.fspath(path):
+        return Path(os.path.abspath(path))
     return Path(os.path.realpath(path))
 
 
@@ -109,6 +113,8 @@ def _read_bytes(path: Path, kind: str, missing: ScenarioError | None) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise missing or ScenarioError(path, None, None, "file not found") from None
+    except ValueError:  # the only ValueError of stat: a NUL character in the name
+        raise ScenarioError(path, None, None, "the file name contains a NUL character") from None
     except OSError as exc:
         why = "is a symbolic link loop" if exc.errno == errno.ELOOP else "cannot be read"
         raise ScenarioError(path, None, None, f"{why} ({exc.strerror})") from None

@@ -33,8 +33,15 @@ def read_toml(path: Path, missing: ScenarioError | None = None) -> dict[str, Any
         raise ScenarioError(path, None, None, f"not valid TOML: {exc}") from None
     except RecursionError:
         raise ScenarioError(path, None, None, _too_deep()) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (int's own limit)
+        raise ScenarioError(path, None, None, f"not valid TOML: {_digits(exc)}") from None
     _check_nesting(path, raw)
     return raw
+
+
+def _digits(exc: ValueError) -> str:
+    """Why tomllib raised ValueError, said without Python's advice on its int limit."""
+    return "a number too long to read (more than 4,300 digits)" if "4300" in str(exc) else str(exc)
 
 
 def _too_deep() -> str:
