@@ -151,6 +151,16 @@ class _Shapes:
         return float(max(self.profiles[profile].hourly))
 
 
+def _ratio(numerator: Any, denominator: Any) -> FloatArray:
+    """``numerator / denominator``, NaN (undefined) where the denominator is 0: the
+    occupancy of a pool with no beds, the utilisation of no GPs, the admitted share of
+    no ED visits. Elsewhere exactly the quotient."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, math.nan)
+    return np.divide(num, den, out=out, where=den != 0)
+
+
 def _design(values: FloatArray) -> float:
     return float(np.quantile(values, DESIGN_DAY_QUANTILE))
 
@@ -527,7 +537,11 @@ def _dataset(
     adm = np.array([d.admissions.sum(axis=3 - 1) for d in per_year])  # [year, pool, route]
     bed_days = np.array([d.bed_days for d in per_year])
     gps = cap["gps"].values
-    gp_capacity = gps * cap["gp_visits_per_gp"].values * cap["gp_productivity"].values
+    # no GPs provide no visits, even where visits per GP are undefined (no GPs in the
+    # calibration year and capacity.gp.visits_per_gp unset: NaN)
+    gp_capacity = np.where(
+        gps == 0, 0.0, gps * cap["gp_visits_per_gp"].values * cap["gp_productivity"].values
+    )
     phys = cap["physicians_per_1000"].values * pop / 1000.0
     nurses = cap["nurses_per_1000"].values * pop / 1000.0
     targets = sc.capacity.targets
@@ -619,8 +633,10 @@ def _dataset(
         ),
         "ed_admitted_fraction": (
             (Y,),
-            np.array([d.via_ed for d in per_year])
-            / np.array([d.ed_visits.sum() for d in per_year]),
+            _ratio(
+                np.array([d.via_ed for d in per_year]),
+                np.array([d.ed_visits.sum() for d in per_year]),
+            ),
             _attrs(names.UNIT_FRACTION, "share of ED visits admitted"),
         ),
         "day_cases": (
@@ -694,7 +710,7 @@ def _dataset(
         ),
         "bed_occupancy": (
             (Y, P),
-            sizing["mean"] / cap["beds_mean"].values,
+            _ratio(sizing["mean"], cap["beds_mean"].values),
             _attrs(names.UNIT_FRACTION, "expected occupied / available beds"),
         ),
         "beds_needed_occupancy": (
@@ -771,7 +787,7 @@ def _dataset(
         ),
         "gp_utilisation": (
             (Y,),
-            visits[:, chc] / gp_capacity,
+            _ratio(visits[:, chc], gp_capacity),
             _attrs(names.UNIT_FRACTION, "community-centre visits / GP capacity"),
         ),
         "gps_needed": (
@@ -869,7 +885,7 @@ def _dataset(
         ),
         "nurse_physician_ratio": (
             (Y,),
-            nurses / phys,
+            _ratio(nurses, phys),
             _attrs(names.UNIT_FRACTION, "registered nurses per physician (plan: 1.1)"),
         ),
         # attribution

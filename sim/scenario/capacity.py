@@ -138,7 +138,9 @@ class GpCapacity(Strict):
 
     count: year_path(0.0, 100_000.0, "GPs") = 2528.0  # type: ignore[valid-type]
     """GPs in post during each year; 0-100,000 (CAP-GP-2025: 2,528 at the end of 2025,
-    grade A; default held constant)."""
+    grade A; default held constant). 0 in the calibration year needs ``visits_per_gp``
+    (the observed ratio is undefined); with 0 GPs the GP capacity is 0 and its
+    utilisation NaN (undefined)."""
     visits_per_gp: uncertain(1.0, 100_000.0, "visits per GP per year") | None = None  # type: ignore[valid-type]
     """Community-centre visits one GP provides per year; None = the calibration year's
     observed ratio (CAP-GP-VISITS: 10,137,700 / 2,528 ≈ 4,010, grade D)."""

@@ -20,7 +20,9 @@ from sim.scenario.types import (
     Interval80,
     Strict,
     Uncertain,
+    central,
     cross_error,
+    path_at,
     uncertain,
     year_path,
 )
@@ -176,7 +178,28 @@ class Scenario(Strict):
                 self.calibration.year,
                 f"must not be after run.end_year ({self.run.end_year})",
             )
+        self._gps_in_calibration_year()
         return self
+
+    def _gps_in_calibration_year(self) -> None:
+        """Visits per GP default to the calibration year's observed ratio, which is
+        undefined with no GPs in that year: then they must be given."""
+        gp, year = self.capacity.gp, self.demand.calibration.year
+        if gp.visits_per_gp is not None:
+            return
+        count = gp.count
+        at_base = (
+            path_at({k: central(v) for k, v in count.items()}, year)
+            if isinstance(count, dict)
+            else central(count)
+        )
+        if float(at_base) == 0.0:
+            raise cross_error(
+                "capacity.gp.count",
+                count,
+                f"is 0 in the calibration year ({year}), so visits per GP cannot be "
+                "observed: set capacity.gp.visits_per_gp",
+            )
 
 
 __all__ = [

@@ -43,7 +43,8 @@ Sources of defaults are rows of `sim/data/DATA.md`, cited by id.
 """The head of scenarios/README.md (the year span filled in: the text has other braces)."""
 
 
-def _bounds(info: Any) -> Bounds | None:
+def field_bounds(info: Any) -> Bounds | None:
+    """The :class:`Bounds` of an uncertain input or year path field (None otherwise)."""
     metas = list(info.metadata)
     for arg in typing.get_args(info.annotation):  # an optional input: Annotated[...] | None
         metas += list(getattr(arg, "__metadata__", ()))
@@ -53,11 +54,12 @@ def _bounds(info: Any) -> Bounds | None:
     return None
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The scenario model a field holds, through Optional and Annotated (None if none)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _model_of(arg)
+        found = model_of(arg)
         if found is not None:
             return found
     return None
@@ -103,12 +105,12 @@ def _kind(info: Any) -> str:
 def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str, str]]:
     out: list[tuple[str, str, str, str, str]] = []
     for name, info in model.model_fields.items():
-        sub = _model_of(info.annotation)
+        sub = model_of(info.annotation)
         key = prefix + name
         if sub is not None and "Interval80" not in repr(info.annotation):
             out += rows(sub, key + ".")
             continue
-        bounds = _bounds(info)
+        bounds = field_bounds(info)
         allowed = bounds.describe() if bounds else ""
         for meta in info.metadata:
             lo, hi = getattr(meta, "ge", None), getattr(meta, "le", None)
