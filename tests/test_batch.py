@@ -93,6 +93,7 @@ def test_dask_cluster_equals_serial(serial, tmp_path):
         xr.testing.assert_identical(result.dataset, serial)
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_results_reopen_with_plain_xarray(serial, tmp_path):
     plan = make_plan(_scenarios(), 2, seed=99, options=WITH_DES)
     result = run_batch(plan, tmp_path, workers=0)
@@ -141,6 +142,7 @@ def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
     assert not list(folder.rglob(".*.tmp")), "no temporary files are left behind"
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_corrupt_task_file_is_recomputed(serial, tmp_path):
     plan = make_plan(_scenarios(), 4, seed=99, options=WITH_DES)
     run_batch(plan, tmp_path, workers=0)
@@ -281,6 +283,7 @@ def test_dask_task_that_kills_its_worker_is_retried_then_reported(tmp_path):
     assert done == {"b__p0000__r0001"}, "the other task was finished before the batch stopped"
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_manifest_has_run_plan_times_and_one_entry_per_run(tmp_path):
     plan = make_plan(_scenarios()[1:], 2, seed=3, options=NO_DES)
     run_batch(plan, tmp_path, workers=0)
@@ -519,6 +522,7 @@ def test_the_des_engine_is_a_plan_option_in_the_fingerprint():
         make_plan(scenarios, 1, seed=3, options={"engine": "numba"})
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_engine_reaches_the_des_and_compiling_is_reported_apart(tmp_path, monkeypatch):
     """The engine goes from the plan to run_replicate_all (the DES itself is skipped
     here: the engines' numbers are the equivalence tests' business); the compiled engine

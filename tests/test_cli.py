@@ -53,6 +53,7 @@ def test_expected_writes_dataset_and_csv(tmp_path, scenario, capsys):
     assert json.loads((folder / "manifest.json").read_text())["kind"] == "expected"
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_run_then_rerun_resumes(tmp_path, scenario, capsys):
     args = [
         "run",
@@ -86,6 +87,7 @@ def test_run_then_rerun_resumes(tmp_path, scenario, capsys):
     assert not unitless, f"data variables without units: {unitless}"
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_sweep_with_morris_indices(tmp_path, scenario, capsys):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(
@@ -282,6 +284,7 @@ def test_engine_option_reaches_the_plan(tmp_path, scenario, capsys, monkeypatch,
     assert reference.fingerprint() != _planned(monkeypatch, argv).fingerprint()
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_compiling_the_engine_is_one_line_before_the_tasks(tmp_path, scenario, capsys, monkeypatch):
     """The line and the manifest's des_compile_seconds (the compilation faked, the DES
     skipped: the engines are tested in tests/test_des_equivalence.py)."""
@@ -316,6 +319,7 @@ def test_compiling_the_engine_is_one_line_before_the_tasks(tmp_path, scenario, c
     assert "compiled DES engine" not in out and "1 tasks computed, 0 reused" in out
 
 
+@pytest.mark.slow  # end to end: a batch or a report, seconds each
 def test_library_run_batch_returns_the_dataset(tmp_path, scenario):
     from sim.scenario import load
 

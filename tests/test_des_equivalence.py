@@ -601,7 +601,7 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-@settings(max_examples=500, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(case=workloads())
 def test_engines_give_identical_logs_and_obey_the_rules(case: Case) -> None:
     both_engines(case)

@@ -35,6 +35,9 @@ from tests.small_district import SMALL_DISTRICT
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Every test here reads reports built from a batch (about 20 s): the slow tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> Path:
