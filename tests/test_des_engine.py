@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -16,26 +15,10 @@ from sim.des.config import ArrivalRate, DesConfig, WholeHospitalPooling
 from sim.des.engine import run, run_replicate, simulate_hospital
 from sim.des.policies import MaxWaitTriage
 
-N_DAYS = 240
-
-
-def hospital(
-    medicine: float = 260,
-    surgery: float = 170,
-    ed_spaces: float = 30,
-    pooling: WholeHospitalPooling | None = None,
-    discharge: Literal["exact", "daytime"] = "daytime",
-    n: int = N_DAYS,
-    **options: Any,
-) -> DesConfig:
-    """The builder's small district (``sim.des.builder.small_district``), kept under this
-    name for scripts that import it; ``options`` go to the builder."""
-    return small_district(medicine, surgery, ed_spaces, pooling, discharge, n_days=n, **options)
-
 
 @pytest.fixture(scope="module")
 def base_run() -> xr.Dataset:
-    return run_replicate(hospital(), 42, 0)
+    return run_replicate(small_district(), 42, 0)
 
 
 def test_every_variable_has_units_and_a_long_name(base_run: xr.Dataset) -> None:
@@ -94,13 +77,13 @@ def test_occupancy_never_exceeds_capacity(base_run: xr.Dataset) -> None:
 
 
 def test_same_seed_gives_an_identical_dataset(base_run: xr.Dataset) -> None:
-    xr.testing.assert_identical(base_run, run_replicate(hospital(), 42, 0))
-    other = run_replicate(hospital(), 42, 1)
+    xr.testing.assert_identical(base_run, run_replicate(small_district(), 42, 0))
+    other = run_replicate(small_district(), 42, 1)
     assert not other.midnight_census.equals(base_run.midnight_census)
 
 
 def test_fewer_beds_mean_more_boarding_and_deferrals(base_run: xr.Dataset) -> None:
-    fewer = run_replicate(hospital(medicine=235, surgery=150), 42, 0)  # same seed: paired
+    fewer = run_replicate(small_district(medicine=235, surgery=150), 42, 0)  # same seed: paired
     assert float(fewer.ed_boarding_total.sum()) > float(base_run.ed_boarding_total.sum())
     assert float(fewer.elective_deferral_events_year.sum()) > float(
         base_run.elective_deferral_events_year.sum()
@@ -112,11 +95,11 @@ def test_fewer_beds_mean_more_boarding_and_deferrals(base_run: xr.Dataset) -> No
 
 
 def test_both_engines_give_the_same_outputs() -> None:
-    cfg = hospital(
+    cfg = small_district(
         medicine=230,
         ed_spaces=22,
         pooling=WholeHospitalPooling(1.1, frozenset({"emergency", "direct", "elective"})),
-        n=120,
+        n_days=120,
     )
     inputs = draw_inputs(cfg, 3, 0)
     fast, slow = run(cfg, inputs, engine="compiled"), run(cfg, inputs, engine="reference")
@@ -126,7 +109,7 @@ def test_both_engines_give_the_same_outputs() -> None:
 
 
 def test_whole_hospital_pooling_moves_patients_and_cuts_boarding() -> None:
-    tight = hospital(medicine=215, surgery=200)
+    tight = small_district(medicine=215, surgery=200)
     pooled = replace(tight, pooling=WholeHospitalPooling(1.2))
     a, b = run_replicate(tight, 8, 0), run_replicate(pooled, 8, 0)
     assert float(a.admissions_outlying.sum()) == 0
@@ -138,8 +121,8 @@ def test_whole_hospital_pooling_moves_patients_and_cuts_boarding() -> None:
 
 
 def test_daytime_discharge_keeps_the_midnight_census_exactly() -> None:
-    unlimited = hospital(
-        medicine=math.inf, surgery=math.inf, ed_spaces=math.inf, discharge="exact", n=120
+    unlimited = small_district(
+        medicine=math.inf, surgery=math.inf, ed_spaces=math.inf, discharge="exact", n_days=120
     )
     daytime = replace(unlimited, discharge=replace(unlimited.discharge, kind="daytime"))
     inputs = draw_inputs(unlimited, 4, 0)
@@ -160,7 +143,7 @@ def test_capacity_schedule_takes_effect_on_its_date(base_run: xr.Dataset) -> Non
 
 
 def test_clinic_diversions_feed_the_ed() -> None:
-    cfg = hospital(n=90)
+    cfg = small_district(n_days=90)
     closed = replace(cfg, clinics=(replace(cfg.clinics[0], capacity=tuple([100.0] * 90)),))
     a, b = run_replicate(cfg, 6, 0), run_replicate(closed, 6, 0)
     assert float(b.clinic_diverted_ed.sum()) > float(a.clinic_diverted_ed.sum())
@@ -234,12 +217,12 @@ def _ed(c: DesConfig, **changes: object) -> DesConfig:
 )
 def test_bad_configurations_fail_naming_the_field(change: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        change(hospital(n=30))  # type: ignore[operator]
+        change(small_district(n_days=30))  # type: ignore[operator]
 
 
 def test_onward_stages_policies_and_the_reforms_path_are_accepted() -> None:
-    cfg = hospital(
-        n=30,
+    cfg = small_district(
+        n_days=30,
         onward={"surgery": (("medicine", 0.3),)},
         ed_policy=MaxWaitTriage(),
         pooling=WholeHospitalPooling(1.2, share=(0.0,) * 10 + (0.5,) * 20),

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from sim.des import compiled
 from sim.des import hospital as reference
 from sim.des.arrivals import draw_inputs
-from sim.des.builder import START
+from sim.des.builder import START, small_district
 from sim.des.config import (
     AdmissionStream,
     ArrivalRate,
@@ -70,7 +70,6 @@ from sim.des.workload import (
     build_workload,
 )
 from sim.los import LosDistribution
-from tests.test_des_engine import hospital
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "des_golden.json"
 GRID = 0.25
@@ -621,7 +620,7 @@ def test_engines_give_identical_logs_on_many_more_cases(case: Case) -> None:
 
 # --- the front door: DesConfig -> draw_inputs -> build_workload ----------------------------
 def _front_door_configs() -> dict[str, DesConfig]:
-    base = dataclasses.replace(hospital(n=90), warmup_days=30)
+    base = dataclasses.replace(small_district(n_days=90), warmup_days=30)
     med_direct = dataclasses.replace(base.admissions[1], onward=(("surgery", 0.3),))
     assert base.ed is not None
     staged = dataclasses.replace(
@@ -699,7 +698,7 @@ def digest(raw: RawLog) -> dict[str, Any]:
 
 
 def test_compiled_engine_matches_the_golden_log() -> None:
-    cfg = hospital(n=120)
+    cfg = small_district(n_days=120)
     work = build_workload(cfg, draw_inputs(cfg, 20250101, 0))
     got = digest(run_compiled(work))
     if os.environ.get("UPDATE_GOLDEN") == "1":
@@ -729,7 +728,7 @@ def _boarding_and_deferrals(cfg: DesConfig, seed: int) -> tuple[float, int]:
 
 
 def test_fewer_beds_mean_more_boarding_and_more_deferrals() -> None:
-    base, fewer = hospital(n=150), hospital(medicine=235, surgery=150, n=150)
+    base, fewer = small_district(n_days=150), small_district(medicine=235, surgery=150, n_days=150)
     b_board, b_defer = _boarding_and_deferrals(base, 42)
     f_board, f_defer = _boarding_and_deferrals(fewer, 42)
     assert f_board > b_board, f"boarding {f_board:.1f} d with fewer beds vs {b_board:.1f} d"
