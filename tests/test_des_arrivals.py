@@ -84,8 +84,8 @@ def test_nhpp_is_the_same_process_whatever_the_chunks_of_exponentials() -> None:
     carry, done = (0, 0.0, 0), False
     for k in range(0, e.size, 7):
         if not done:
-            *rest, done = poisson_points(e[k : k + 7], cum, per_hour, -2.0, pieces, carry)
-            carry = (int(rest[0]), float(rest[1]), int(rest[2]))
+            n_out, p, j, done = poisson_points(e[k : k + 7], cum, per_hour, -2.0, pieces, carry)
+            carry = (n_out, p, j)
     assert done and carry[0] == n > 50
     np.testing.assert_array_equal(pieces[:n], whole[:n])
 

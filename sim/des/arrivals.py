@@ -220,8 +220,8 @@ def nhpp_times(
         exponentials = rng.standard_exponential(chunk)
         if out.size < carry[0] + chunk:
             out = np.concatenate([out[: carry[0]], np.empty(chunk)])
-        *rest, done = poisson_points(exponentials, cum, per_hour, t0, out, carry)
-        carry = (int(rest[0]), float(rest[1]), int(rest[2]))
+        n, p, j, done = poisson_points(exponentials, cum, per_hour, t0, out, carry)
+        carry = (n, p, j)
         chunk = int(math.sqrt(total)) + 16
     return out[: carry[0]]
 
