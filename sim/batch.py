@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -74,6 +75,8 @@ TASK_FILE_BYTES = {"des": 600_000, "expected": 350_000}
 """Size of one full-district task file with and without the DES (measured: 0.57 and
 0.33 MB for the shipped scenarios, 2025-2030), for the disk-space check."""
 MANIFEST_FILE = "manifest.json"
+ERRORS_FILE = "errors.log"
+"""Tracebacks of the tasks that failed, appended."""
 LOCK_FILE = ".lock"
 """Held (``flock``) by the run using the batch folder; never removed."""
 RUNNING_SUFFIX = ".running"
@@ -461,10 +464,22 @@ class _Tally:
 
 
 def _task_failed(folder: Path, task: Task, exc: BaseException) -> BatchError:
-    _log_failure(folder, task, exc)
-    return BatchError(
-        f"task {task.id} failed: {type(exc).__name__}: {exc} (details in {folder / 'errors.log'})"
-    )
+    log = folder / ERRORS_FILE
+    try:
+        _log_failure(folder, task, exc)
+        details = f"details in {log}"
+    except OSError as log_exc:  # the disk filled too: the task's own error comes first
+        details = f"{log} could not be written: {log_exc.strerror}"
+    return BatchError(f"task {task.id} failed: {type(exc).__name__}: {exc} ({details})")
+
+
+def _writing_into(folder: Path, exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed write into the batch folder (a full disk, a folder
+    made read-only): the disk's fault, not the task's (the writes name their file, see
+    :func:`sim.store.write_failure`)."""
+    if not isinstance(exc, OSError) or not exc.filename:
+        return False
+    return Path(os.fspath(exc.filename)).resolve().is_relative_to(folder.resolve())
 
 
 @contextlib.contextmanager
@@ -547,6 +562,8 @@ def _run_pool(
                 else:
                     unfinished.append(task)
             except Exception as exc:  # the pool drops the queued tasks on the way out
+                if _writing_into(folder, exc):
+                    raise exc from None
                 raise _task_failed(folder, task, exc) from None
     return unfinished
 
@@ -695,7 +712,7 @@ def _run_dask(
 
 
 def _log_failure(folder: Path, task: Task, exc: BaseException) -> None:
-    with (folder / "errors.log").open("a", encoding="utf-8") as fh:
+    with (folder / ERRORS_FILE).open("a", encoding="utf-8") as fh:
         fh.write(f"--- task {task.id} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         fh.write("".join(traceback.format_exception(exc)))
 
@@ -820,16 +837,46 @@ def _stop_on_signals(folder: Path, plan: Plan) -> Iterator[None]:
         yield
     except _Stopped as stop:
         clean_temporaries(folder)
-        tasks = plan.tasks()
-        kept = sum(_task_path(folder, t).exists() for t in tasks)
         _say(
-            f"{folder}: stopped by {signal.Signals(stop.signum).name}; {kept} of "
-            f"{len(tasks)} tasks are done and kept; run the same command again to resume"
+            f"{folder}: stopped by {signal.Signals(stop.signum).name}; "
+            f"{_kept(folder, plan)}; run the same command again to resume"
         )
         raise BatchInterrupted(stop.signum) from None
     finally:
         for signum, handler in earlier.items():  # None: a handler not set from Python
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+@contextlib.contextmanager
+def _stop_on_disk_faults(folder: Path, plan: Plan) -> Iterator[None]:
+    """A write into ``folder`` that fails while the batch runs (the disk filled, the
+    folder became read-only) stops it with a :class:`BatchError` in one line: which
+    file, why, how many tasks are kept (their files are whole: every write is atomic)
+    and what to do. The temporary files are removed where the disk still lets us."""
+    try:
+        yield
+    except OSError as exc:
+        if not _writing_into(folder, exc):
+            raise
+        with contextlib.suppress(OSError):
+            clean_temporaries(folder)
+        where = Path(os.fspath(exc.filename)).resolve().relative_to(folder.resolve())
+        remedy = (
+            "free some space"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "make the folder writable"
+        )
+        raise BatchError(
+            f"cannot write {where}: {exc.strerror}; {_kept(folder, plan)}; "
+            f"{remedy} and run the same command again to resume"
+        ) from None
+
+
+def _kept(folder: Path, plan: Plan) -> str:
+    """How many of the plan's task files are in ``folder``, for a stopped batch's line."""
+    tasks = plan.tasks()
+    kept = sum(_task_path(folder, t).exists() for t in tasks)
+    return f"{kept} of {len(tasks)} tasks are done and kept"
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:
@@ -886,7 +933,7 @@ def run_batch(
     started = _now()
     out = Path(folder)
     check_writable(out / TASKS_DIR)
-    with _exclusive(out), _stop_on_signals(out, plan):
+    with _exclusive(out), _stop_on_signals(out, plan), _stop_on_disk_faults(out, plan):
         earlier = _earlier_runs(out, plan)
         plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
         atomic_write_bytes(out / PLAN_FILE, (plan_text + "\n").encode("utf-8"))

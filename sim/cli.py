@@ -35,6 +35,8 @@ from sim.store import check_writable, provenance, save_dataset, save_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+"""Work that could not finish (a task failed, a disk filled); what is done is kept."""
 
 # Rough memory per unit of work, for refusing before any work a count the machine
 # cannot hold (measured on the shipped baseline, 2025-2030, and rounded up for longer
@@ -55,6 +57,26 @@ DES_WORKER_BYTES = 1_300_000_000
 
 def _tables_for(sc: Scenario):  # type: ignore[no-untyped-def]
     return load_demographic_tables(sc.data.model_dump())
+
+
+def _load_for_service(file: str | Path) -> Scenario:
+    """A scenario for the expected level or the DES, whose days are shaped by the
+    holiday calendar: a run past its last year is refused before any work (the
+    projection alone, ``project``, runs to 2050)."""
+    from sim.data.profiles import load_holidays
+
+    sc = load(file)
+    calendar = load_holidays()
+    if sc.run.end_year > calendar.last_year:
+        raise ScenarioError(
+            file,
+            "run.end_year",
+            sc.run.end_year,
+            f"at most {calendar.last_year} for demand and the DES: the holiday calendar "
+            f"(sim/data/holidays.csv) covers {calendar.first_year}-{calendar.last_year}; "
+            "run.py project runs to 2050",
+        )
+    return sc
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -299,9 +321,9 @@ def _execute(plan: batch.Plan, args: argparse.Namespace, label: str) -> batch.Ba
         if bar:
             bar[0].close()
         # a disk that fills up part-way: finished task files stay for the rerun
-        what = f"cannot write: {exc}" if isinstance(exc, OSError) else str(exc)
+        what = _os_error_line(exc) if isinstance(exc, OSError) else str(exc)
         print(f"{folder}: {what}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILED) from None
     if bar:
         bar[0].close()
     print(
@@ -345,7 +367,7 @@ def _des_option(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     options = _batch_options(args)
-    scenarios = [load(f) for f in args.scenarios]
+    scenarios = [_load_for_service(f) for f in args.scenarios]
     for sc in scenarios:
         _tables_for(sc)
     plan = _plan(scenarios, args, _seed(args.seed, scenarios[0].run.seed), options)
@@ -357,7 +379,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sensitivity import analyse
 
     options = _batch_options(args)
-    scenarios = [load(f) for f in args.scenario]
+    scenarios = [_load_for_service(f) for f in args.scenario]
     seed = _seed(args.seed, scenarios[0].run.seed)
     # the points are the same for every scenario; each scenario validates them
     sweeps = [load_sweep(args.sweep, sc.model_dump(mode="json"), seed) for sc in scenarios]
@@ -435,7 +457,7 @@ def cmd_main(args: argparse.Namespace) -> int:
         args.des_replicates = replicates if args.full else MAIN_DES_REPLICATES
     options = _batch_options(args)
     files = sorted((ROOT / "scenarios").glob("*.toml"))
-    scenarios = [load(f) for f in files]
+    scenarios = [_load_for_service(f) for f in files]
     for sc in scenarios:
         _tables_for(sc)
     des_replicates = min(int(options["des_replicates"]), replicates)
@@ -471,7 +493,7 @@ def _write_report(folder: Path) -> None:
 def cmd_expected(args: argparse.Namespace) -> int:
     from sim.expected import run_expected, summary_table
 
-    sc = load(args.scenario)
+    sc = _load_for_service(args.scenario)
     tables = _tables_for(sc)
     reps = _replicates(args.replicates, EXPECTED_BYTES)
     seed = _seed(args.seed, sc.run.seed)
@@ -725,7 +747,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a result that cannot be written (full disk, read-only folder)
+        print(printable(_os_error_line(exc)), file=sys.stderr)
+        return EXIT_FAILED
     return code
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for a failed file operation: the file, then why (writes name their
+    file, see :func:`sim.store.write_failure`)."""
+    why = exc.strerror or str(exc).splitlines()[0]
+    return f"{exc.filename}: {why}" if exc.filename else why
 
 
 if __name__ == "__main__":

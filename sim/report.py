@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 
 from sim import i18n, names, plots, summary
 from sim.errors import ScenarioError
-from sim.store import RESULTS_NAME
+from sim.store import RESULTS_NAME, atomic_write_bytes
 from sim.summary import KeyFigure, PlanTargets
 
 REPORT_DIR = "report"
@@ -387,7 +387,7 @@ def write_csv(path: Path, rows: Iterable[Sequence[str]]) -> Path:
     """UTF-8 with a byte order mark (spreadsheet programs then read Chinese correctly)."""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8-sig"))
     return path
 
 
@@ -808,7 +808,7 @@ def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
             for rf in made:
                 png = _png(rf.figure)
                 path = out / f"fig-{rf.name}-{lang}.png"
-                path.write_bytes(png)
+                atomic_write_bytes(path, png)  # a full disk names the file, leaves no part
                 paths[f"figure {rf.name}"] = path
                 images.append((rf, png))
     except plots.FontMissingError as exc:
@@ -819,5 +819,5 @@ def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
     csv_path = write_csv(out / f"key_figures-{lang}.csv", key_figure_rows(figures, labels, lang))
     page = render_html(folder, ds, manifest, figures, images, lang)
     html_path = out / f"report-{lang}.html"
-    html_path.write_text(page, encoding="utf-8")
+    atomic_write_bytes(html_path, page.encode("utf-8"))
     return {"html": html_path, "csv": csv_path, **paths}

@@ -124,24 +124,57 @@ def describe(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def write_failure(exc: OSError, path: Path) -> OSError:
+    """The error of a failed write, naming the file it was writing (``path``, not the
+    temporary file beside it) and in one line: a full disk seen by the HDF5 library is
+    an ``OSError`` whose text spans lines and has no file name. The class follows the
+    errno (``PermissionError`` for EACCES, ...)."""
+    if exc.errno is None:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return OSError(None, first, str(path))
+    return OSError(exc.errno, os.strerror(exc.errno), str(path))
+
+
+def _file_mode() -> int:
+    """The permissions an ordinary new file gets (0o666 less the umask): a temporary
+    file is made 0o600, but results are for a team to read."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        umask = int(status.split("Umask:", 1)[1].split()[0], 8)
+    except (OSError, IndexError, ValueError):
+        umask = 0o022
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file beside ``path``, then rename over it; a failure is
+    raised as :func:`write_failure` names it, and leaves no temporary file."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise write_failure(exc, path) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_failure(exc, path) from exc
         raise
 
 
 def save_dataset(ds: xr.Dataset, path: Path) -> Path:
-    """Write ``ds`` to netCDF at ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``ds`` to netCDF at ``path`` atomically (a failure as in
+    :func:`atomic_write_bytes`)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise write_failure(exc, path) from exc
     os.close(fd)
     try:
         # encodings inherited from files read earlier (e.g. an integer dtype of a task
@@ -153,9 +186,12 @@ def save_dataset(ds: xr.Dataset, path: Path) -> Path:
             if var.dtype.kind in "fiu" and var.size > 1
         }
         ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_failure(exc, path) from exc
         raise
     return path
 
