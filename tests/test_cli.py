@@ -409,3 +409,23 @@ def test_shipped_sweep_files_expand_and_validate():
         "sensitivity_morris.toml": 84,
         "sobol_beds_2030.toml": 384,
     }
+
+
+@pytest.mark.parametrize("command", ["run", "expected", "sweep"])
+def test_years_past_the_holiday_calendar_are_refused_before_work(
+    tmp_path, scenario, capsys, command
+):
+    scenario.write_text(SMALL.replace("end_year = 2026", "end_year = 2036"), encoding="utf-8")
+    sweep = tmp_path / "sweep.toml"
+    write_input(sweep, '[parameters]\n"demography.srb" = [1.05, 1.1]\n')
+    argv = {
+        "run": ["run", str(scenario)],
+        "expected": ["expected", "--scenario", str(scenario)],
+        "sweep": ["sweep", str(sweep), "--scenario", str(scenario)],
+    }[command]
+    line = one_line(capsys, main([*argv, "--out", str(tmp_path / "out")]))
+    assert line == (
+        f"{scenario}: run.end_year = 2036: at most 2035 for demand and the DES: the holiday "
+        "calendar (sim/data/holidays.csv) covers 2024-2035; run.py project runs to 2050"
+    )
+    assert not (tmp_path / "out").exists(), "refused before any work"

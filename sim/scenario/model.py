@@ -57,7 +57,9 @@ class RunSection(Strict):
     start_year: int = Field(2025, ge=MIN_YEAR, le=MAX_END_YEAR)
     """First calendar year of demand and capacity results (the DES starts on 1 January)."""
     end_year: int = Field(2030, ge=MIN_YEAR, le=MAX_END_YEAR)
-    """Last calendar year projected and simulated (inclusive); at most 2050."""
+    """Last calendar year projected and simulated (inclusive); at most 2050 for the
+    projection, 2035 for demand and the DES (the last year of the holiday calendar,
+    sim/data/holidays.csv)."""
     seed: int = Field(20251124, ge=0, lt=SEED_LIMIT)
     """Root seed of all random streams (see sim/rng.py)."""
 
