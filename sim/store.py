@@ -91,7 +91,9 @@ def check_writable(folder: Path) -> None:
     """Fail before any work starts if ``folder`` cannot be created or written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+        # no name in the folder (O_TMPFILE on Linux), or one that clean_temporaries
+        # removes: a kill at this moment must leave nothing behind
+        with tempfile.TemporaryFile(dir=folder, prefix=".write-test-", suffix=".tmp"):
             pass
     except OSError as exc:
         raise ScenarioError(

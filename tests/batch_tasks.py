@@ -81,3 +81,27 @@ def no_disk_task(plan: Plan, task: Task) -> xr.Dataset:
         builtins.open = _refuse_under(folder, builtins.open)
         os._hrsim_no_disk = True
     return run_task(plan, task)
+
+
+STARTS_DIR_ENV = "HRSIM_TEST_STARTS_DIR"
+"""Folder in which :func:`recorded_slow_task` records each start and end of a task (set
+in the environment of the processes that run the tasks: a dask cluster's workers
+inherit it from the process that starts the cluster, whatever the plan)."""
+
+
+def _record(task: Task, event: str) -> None:
+    folder = os.environ.get(STARTS_DIR_ENV)
+    if folder:  # one short appended line: a single write, never seen half-written
+        with open(os.path.join(folder, task.id), "a", encoding="ascii") as fh:
+            fh.write(f"{event} {os.getpid()} {time.time()!r}\n")
+
+
+def recorded_slow_task(plan: Plan, task: Task) -> xr.Dataset:
+    """:func:`slow_task` that appends ``start <pid> <time>`` to the file named by the task's
+    id in the folder :data:`STARTS_DIR_ENV` as it starts, and ``end <pid> <time>`` once it
+    has its result: a test knows which process is running a task (to kill it mid-task),
+    and when each try started and whether it ended. The numbers are those of run_task."""
+    _record(task, "start")
+    ds = slow_task(plan, task)
+    _record(task, "end")
+    return ds

@@ -1,5 +1,5 @@
 """Batches: same numbers for any number of workers, local or dask (whose workers need not
-see the batch folder); resume after a real kill; a task that kills its worker is retried,
+see the batch folder); a task that kills its worker is retried,
 then reported, and only the tasks a worker death stopped are run alone; the manifest's
 run history; one run per folder; a plan changes with its data tables; sweeps and
 sensitivity."""
@@ -7,15 +7,10 @@ sensitivity."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,8 +31,6 @@ from sim.scenario.sweep import load_sweep
 from sim.sensitivity import indices
 from tests.batch_tasks import crash_once_task, crashing_task, no_disk_task
 from tests.small_district import SMALL_DISTRICT, small_district
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _scenarios():
@@ -106,40 +99,6 @@ def test_results_reopen_with_plain_xarray(serial, tmp_path):
         result.dataset.drop_attrs(deep=False),
         serial.isel(replicate=slice(0, 2)).drop_attrs(deep=False),
     )
-
-
-@pytest.mark.slow
-def test_kill_part_way_then_resume_is_identical(serial, tmp_path):
-    script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(ROOT)!r})
-        from sim.batch import make_plan, run_batch
-        from tests.batch_tasks import slow_task
-        from tests.test_batch import _scenarios
-        if __name__ == "__main__":
-            options = {{"sleep": 0.5, "des_replicates": 1}}
-            plan = make_plan(_scenarios(), 4, seed=99, options=options)
-            run_batch(plan, sys.argv[1], workers=2, task_fn=slow_task)
-    """)
-    runner = tmp_path / "runner.py"
-    runner.write_text(script)
-    folder = tmp_path / "batch"
-    proc = subprocess.Popen([sys.executable, str(runner), str(folder)], start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((folder / "tasks").glob(f"*{TASK_SUFFIX}"))) < 3:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its workers, as a crash would
-    proc.wait(timeout=30)
-    done_before = len(list((folder / "tasks").glob(f"*{TASK_SUFFIX}")))
-    assert 3 <= done_before < 8, f"the batch was interrupted part-way ({done_before} of 8 done)"
-    plan = make_plan(_scenarios(), 4, seed=99, options={"sleep": 0.5, "des_replicates": 1})
-    result = run_batch(plan, folder, workers=2)
-    assert result.reused == done_before and result.computed == 8 - done_before
-    # the options differ only in the test's sleep; compare the numbers
-    xr.testing.assert_identical(
-        result.dataset.drop_attrs(deep=False), serial.drop_attrs(deep=False)
-    )
-    assert not list(folder.rglob(".*.tmp")), "no temporary files are left behind"
 
 
 @pytest.mark.slow  # end to end: a batch or a report, seconds each
