@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import dataclasses
-import multiprocessing as mp
 import os
 import re
 import subprocess
@@ -483,7 +482,7 @@ def _write_report(folder: Path) -> None:
         for lang in langs:
             print(f"report ({lang}): {build_report(folder, lang).get('html', folder)}")
         return
-    ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+    ctx = batch.worker_context()
     with cf.ProcessPoolExecutor(max_workers=len(langs), mp_context=ctx) as pool:
         done = [pool.submit(build_report, folder, lang) for lang in langs]
         for lang, future in zip(langs, done, strict=True):
