@@ -63,11 +63,12 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "beds_title": ("所需床位与床位供给", "Beds needed against beds available"),
     "beds_y": ("床位（张）", "beds"),
     "beds_capacity": ("床位供给（年末）", "beds in service (end of year)"),
-    "beds_needed_occ": ("所需床位：目标占用率 {occ:.0%}", "beds needed at {occ:.0%} occupancy"),
+    "beds_needed_occ": ("所需床位：目标占用率 {occ}", "beds needed at target occupancy {occ}"),
     "beds_needed_wait": (
-        "所需床位：候床概率 ≤ {p:.0%}",
-        "beds needed for P(wait for a bed) ≤ {p:.0%}",
+        "所需床位：候床概率 ≤ {p}",
+        "beds needed for P(wait for a bed) ≤ {p}",
     ),
+    "each_scenario": ("{values}（依情景）", "{values} (by scenario)"),
     "beds_plan_target": ("规划目标：{year}年 {beds:,.0f} 张", "plan: {beds:,.0f} beds by {year}"),
     # --- system pressure (DES)
     "pressure_title": ("系统压力（离散事件模拟）", "System pressure (discrete-event simulation)"),
@@ -86,7 +87,7 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "per_1000": ("每千人", "per 1,000 residents"),
     "per_10000": ("每万人", "per 10,000 residents"),
     "target_line": ("规划目标 {value:g}", "plan target {value:g}"),
-    "reference_2025": ("2025年水平 {value:g}", "2025 level {value:g}"),
+    "reference_base": ("{year}年水平 {value:.3g}", "{year} level {value:.3g}"),
     # --- attribution
     "waterfall_title": ("床日变化的分解：{scenario}", "What changes bed-days: {scenario}"),
     "waterfall_y": ("住院床日（千/年）", "bed-days (thousands per year)"),
@@ -121,6 +122,18 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "关键指标与规划目标（{year}年）",
         "Key figures against the plan's targets ({year})",
     ),
+    "report_key_figures_each": (
+        "关键指标与规划目标（各情景的目标年份）",
+        "Key figures against the plan's targets (each scenario's target year)",
+    ),
+    "report_years_differ": (
+        "各情景的规划目标年份不同，各情景的指标均为其本身目标年份的数值：{years}。"
+        "与基准情景的差异 Δ 在同一年份比较。",
+        "The scenarios' plan target years differ: each scenario's figures are for its own "
+        "target year ({years}). Δ compares it with the baseline in that same year.",
+    ),
+    "list_sep": ("；", "; "),
+    "report_year_of": ("{scenario} {year}年", "{scenario} {year}"),
     "report_key_note": (
         "中心值为重复 0（各不确定输入取中心值）；区间为随机抽样重复的 5%–95% 分位数；"
         "“达标概率”为满足目标的抽样重复所占比例。离散事件模拟（DES）指标显示运行 DES 的各重复的"
@@ -271,15 +284,16 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "replicate by replicate), in % of the baseline, with 95% confidence intervals.",
     ),
     "cap_workforce": (
-        "卫生人力比例与规划 2030 年目标（红色虚线）；全科医生以 2025 年水平为参照。",
-        "Workforce ratios against the plan's 2030 targets (red dashed); GPs against the 2025 "
-        "level.",
+        "卫生人力比例与各情景的规划目标（虚线）；全科医生以基准年水平为参照（点线）。",
+        "Workforce ratios against each scenario's plan targets (dashed); GPs against their "
+        "base-year level (dotted).",
     ),
     "cap_occupancy": (
         "离散事件模拟的每日午夜床位占用率分布（箱体为四分位，须为 5% 与 95% 分位），"
-        "红色点线为 85%。",
+        "点线为目标占用率（各情景不同时以情景颜色分别绘出）。",
         "Daily midnight bed occupancy in the discrete-event simulation (boxes: quartiles; "
-        "whiskers: 5% and 95% quantiles); the red dotted line is 85%.",
+        "whiskers: 5% and 95% quantiles); the dotted line is the target occupancy (in each "
+        "scenario's colour where they differ).",
     ),
     "cap_occupancy_risk": (
         "高占用率时间占比：占用率 ≥ 85%、≥ 95% 与床位全满"

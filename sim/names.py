@@ -66,6 +66,38 @@ UNIT_ADMISSIONS_PER_YEAR: Final = "admissions year-1"
 UNIT_BED_DAYS_PER_YEAR: Final = "bed-days year-1"
 UNIT_BIRTHS_PER_WOMAN: Final = "births per woman"
 
+UNIT_YEAR: Final = "1"
+"""A calendar year (a label, not a duration; CF has no unit for it)."""
+
+# --- the plan's targets of each task (made by sim.pipeline from the drawn scenario) --
+TARGET_YEAR: Final = "target_year"
+TARGET_BEDS: Final = "target_beds"
+TARGET_PHYSICIANS: Final = "target_physicians_per_1000"
+TARGET_NURSES: Final = "target_nurses_per_1000"
+TARGET_NURSE_RATIO: Final = "target_nurse_physician_ratio"
+TARGET_LIFE_EXPECTANCY: Final = "target_life_expectancy"
+TARGET_OCCUPANCY: Final = "target_occupancy"
+TARGET_BED_WAIT: Final = "target_bed_wait_probability"
+TARGET_ED_WAIT_HOURS: Final = "target_ed_wait_hours"
+TARGET_ED_WAIT: Final = "target_ed_wait_probability"
+TARGET_AMBULANCE_WAIT: Final = "target_ambulance_wait_probability"
+TARGET_VARIABLES: Final[tuple[str, ...]] = (
+    TARGET_YEAR,
+    TARGET_BEDS,
+    TARGET_PHYSICIANS,
+    TARGET_NURSES,
+    TARGET_NURSE_RATIO,
+    TARGET_LIFE_EXPECTANCY,
+    TARGET_OCCUPANCY,
+    TARGET_BED_WAIT,
+    TARGET_ED_WAIT_HOURS,
+    TARGET_ED_WAIT,
+    TARGET_AMBULANCE_WAIT,
+)
+"""Every task's Dataset holds these (no dimension of their own; a batch gives them the
+task's scenario, point and replicate): the targets and norms of its drawn scenario that
+results are judged against. Batches written before they were stored lack them."""
+
 
 COORDINATE_ATTRS: Final[dict[str, dict[str, str]]] = {
     SCENARIO: {"long_name": "scenario name (file stem)"},

@@ -461,6 +461,45 @@ def des_config(
     )
 
 
+# ------------------------------------------------------------------ the plan's targets
+def plan_target_variables(sc: Scenario) -> xr.Dataset:
+    """The targets and norms of a *resolved* (drawn) scenario that its results are judged
+    against, as scalar variables (:data:`sim.names.TARGET_VARIABLES`), so that a batch's
+    summary, figures and report read the very numbers the task ran with: a drawn
+    occupancy target is the one the beds were sized at. Defaults are the scenario
+    schema's (``sim/scenario/capacity.py``); ``target_beds`` is NaN when the scenario
+    has no bed target (``capacity.plan_target.enabled = false``)."""
+    plan, tg = sc.capacity.plan_target, sc.capacity.targets
+    per_1000, frac = names.UNIT_PER_1000, names.UNIT_FRACTION
+    values: dict[str, tuple[float | int, str, str]] = {
+        names.TARGET_YEAR: (plan.year, names.UNIT_YEAR, "year of the plan's targets"),
+        names.TARGET_BEDS: (
+            float(plan.beds) if plan.enabled else math.nan,
+            names.UNIT_BEDS,
+            "plan's available beds at the end of the target year (NaN: no bed target)",
+        ),
+        names.TARGET_PHYSICIANS: (tg.physicians_per_1000, per_1000, "plan: physicians, at least"),
+        names.TARGET_NURSES: (tg.nurses_per_1000, per_1000, "plan: registered nurses, at least"),
+        names.TARGET_NURSE_RATIO: (tg.nurse_physician_ratio, "1", "plan: nurses per physician"),
+        names.TARGET_LIFE_EXPECTANCY: (
+            tg.life_expectancy,
+            names.UNIT_YEARS,
+            "plan: life expectancy at birth, both sexes, at least",
+        ),
+        names.TARGET_OCCUPANCY: (float(tg.occupancy), frac, "target bed occupancy (bed need)"),
+        names.TARGET_BED_WAIT: (tg.bed_wait_probability, frac, "largest P(wait for a bed)"),
+        names.TARGET_ED_WAIT_HOURS: (tg.ed_wait_hours, names.UNIT_HOURS, "ED wait target"),
+        names.TARGET_ED_WAIT: (tg.ed_wait_probability, frac, "largest P(ED wait > target)"),
+        names.TARGET_AMBULANCE_WAIT: (
+            tg.ambulance_wait_probability,
+            frac,
+            "largest P(no ambulance free) at the peak hour",
+        ),
+    }
+    attrs = {k: {"units": u, "long_name": ln} for k, (_, u, ln) in values.items()}
+    return xr.Dataset({k: xr.DataArray(v[0], attrs=attrs[k]) for k, v in values.items()})
+
+
 # ------------------------------------------------------------------ one replicate
 ENGINES: tuple[str, ...] = ("compiled", "reference")
 """The DES engines ``run_replicate_all`` can use (``sim.des.engine.run_replicate``)."""
@@ -491,8 +530,9 @@ def run_replicate_all(
     engine: str = DEFAULT_ENGINE,
 ) -> xr.Dataset:
     """Projection, expected level and (optionally) DES of a *resolved* scenario replicate,
-    merged into one Dataset (projection variables that clash are renamed; DES variables
-    carry the prefix ``des_`` and a ``date`` dimension). ``engine`` is the DES engine
+    merged into one Dataset with the scenario's targets (:func:`plan_target_variables`;
+    projection variables that clash are renamed; DES variables carry the prefix ``des_``
+    and a ``date`` dimension). ``engine`` is the DES engine
     (:data:`ENGINES`): ``"compiled"`` (numba) or ``"reference"`` (SimPy); both give the
     same numbers (``sim/des/RULES.md``)."""
     inputs = inputs or base_inputs(sc)
@@ -501,7 +541,11 @@ def run_replicate_all(
     expected = expected_level(
         sc, projection, inputs.service, inputs.profiles, inputs.calendar, state
     )
-    parts = [projection.rename(PROJECTION_RENAMES), expected.rename({"day": "day_of_year"})]
+    parts = [
+        projection.rename(PROJECTION_RENAMES),
+        expected.rename({"day": "day_of_year"}),
+        plan_target_variables(sc),
+    ]
     if des:
         config = des_config(sc, state, expected, inputs, unlimited=unlimited)
         parts.append(_des_part(run_replicate(config, seed, replicate, engine=engine)))

@@ -34,7 +34,6 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim import i18n, names, summary
-from sim.summary import PlanTargets
 
 _LINESTYLES = ("-", "--", "-.", ":")
 """Median lines of scenarios 1, 2, ... so that coinciding lines stay visible."""
@@ -192,9 +191,9 @@ def plot_pyramid(
     """Population pyramid (share of the total by single year of age and sex); males to
     the left. A projection Dataset (``population`` by year, sex, age) gives one outline
     per year, the first filled; a batch Dataset (``population_by_age`` with a scenario
-    dimension) gives the first year filled and each scenario's last year as an outline
-    (default years: the base year and the plan's 2030, or the last year). Central
-    values: replicate 0."""
+    dimension) gives the first year filled and each scenario's later years as outlines
+    (default: the base year, and each scenario's own plan target year or, short of it,
+    the last year: :func:`sim.summary.figure_years`). Central values: replicate 0."""
     ds = summary.flatten_sweep(ds)
     var = "population_by_age" if "population_by_age" in ds else "population"
     pop = ds[var]
@@ -202,14 +201,14 @@ def plot_pyramid(
         pop = summary.central(pop)
     scenarios = _scenarios(ds)
     batch = names.SCENARIO in pop.dims
-    if years is None:
-        all_years = [int(y) for y in pop[names.YEAR].values]
-        if batch:
-            first = summary.base_year(ds) if "bed_days" in ds else all_years[0]
-            last = PlanTargets().year if PlanTargets().year in all_years else all_years[-1]
-        else:
-            first, last = all_years[0], all_years[-1]
-        years = [first, last]
+    all_years = [int(y) for y in pop[names.YEAR].values]
+    if years is None and not batch:
+        years = [all_years[0], all_years[-1]]
+    if years is None:  # each scenario's own plan year (summary.figure_years)
+        first = summary.base_year(ds) if "bed_days" in ds else all_years[0]
+        later = {code: [y] for code, y in summary.figure_years(ds).items()}
+    else:
+        first, later = years[0], {code: list(years[1:]) for code, _ in scenarios}
     with style(lang):
         fig, ax = _figure(ax)
         ages = np.asarray(pop[names.AGE].values)
@@ -232,15 +231,15 @@ def plot_pyramid(
                 ax.fill_betweenx(ages, lo, hi, step="mid", color=colour, alpha=0.25, linewidth=0)
 
         if batch:
-            m0, f0 = shares(_pick(pop, scenarios[0][0]).sel({names.YEAR: years[0]}))
-            filled(m0, f0, "grey", i18n.text("pyramid_base", lang, year=years[0]))
+            m0, f0 = shares(_pick(pop, scenarios[0][0]).sel({names.YEAR: first}))
+            filled(m0, f0, "grey", i18n.text("pyramid_base", lang, year=first))
             for i, (code, lab) in enumerate(scenarios):
-                for year in years[1:]:
+                for year in later[code]:
                     m, f = shares(_pick(pop, code).sel({names.YEAR: year}))
                     label = f"{i18n.text('pyramid_year', lang, year=year)}: {lab}"
                     outline(m, f, _colour(i), label, _linestyle(i))
         else:
-            for i, year in enumerate(years):
+            for i, year in enumerate(years or ()):
                 m, f = shares(pop.sel({names.YEAR: year}))
                 label = i18n.text("pyramid_year", lang, year=year)
                 (filled if i == 0 else outline)(m, f, _colour(i), label)
@@ -364,22 +363,22 @@ def plot_beds(
     ds: xr.Dataset,
     *,
     ax: Axes | None = None,
-    targets: PlanTargets | None = None,
     lang: str = "en",
 ) -> Figure:
     """Beds needed at the target occupancy (fan: median, 50% and 90% bands) and for the
     wait target (median, dashed) against the beds in service at the end of each year
-    (central, steps) and the plan's target (a star), per scenario."""
-    targets = targets or PlanTargets()
+    (central, steps) and the plan's target (a star), per scenario; the targets are each
+    scenario's own, as its tasks ran with them (:func:`sim.summary.plan_targets`)."""
+    targets = summary.plan_targets(ds)
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, ax = _figure(ax, (8.0, 5.0))
         need_occ = _years_with_data(ds["beds_needed_occupancy"].sum(names.POOL, min_count=1))
         need_wait = _years_with_data(ds["beds_needed_wait"].sum(names.POOL, min_count=1))
         capacity = _years_with_data(ds["beds_end"].sum(names.POOL, min_count=1))
-        occ = targets.occupancy
-        wait_p = _attr_number(ds["beds_needed_wait"], "<=", 0.1)
         scen = _scenarios(ds)
+        occ = _each([targets[c].occupancy for c, _ in scen], "{:.0%}", lang)
+        wait_p = _each([targets[c].bed_wait_probability for c, _ in scen], "{:.0%}", lang)
         caps = [summary.central(_pick(capacity, code)) for code, _ in scen]
         shared = all(np.allclose(c.values, caps[0].values, equal_nan=True) for c in caps)
         for i, (code, lab) in enumerate(scen):
@@ -420,17 +419,7 @@ def plot_beds(
                 label=i18n.text("beds_capacity", lang),
             ),
         ]
-        if targets.beds is not None:
-            star = ax.plot(
-                [targets.year],
-                [targets.beds],
-                marker="*",
-                markersize=16,
-                color="#c00000",
-                linestyle="none",
-                label=i18n.text("beds_plan_target", lang, year=targets.year, beds=targets.beds),
-            )
-            style_handles.append(star[0])
+        style_handles += _plan_stars(ax, targets, scen, lang)
         scen_handles, _ = ax.get_legend_handles_labels()
         scen_handles = [h for h in scen_handles if h not in style_handles]
         ax.legend(handles=[*scen_handles, *style_handles, *_band_handles(lang)], loc="best")
@@ -441,17 +430,36 @@ def plot_beds(
     return fig
 
 
-def _attr_number(da: xr.DataArray, marker: str, default: float) -> float:
-    """The number after ``marker`` in a variable's long_name (e.g. "P(wait) <= 0.1"),
-    so that the legend states the target the stored results were computed for."""
-    text = str(da.attrs.get("long_name", ""))
-    if marker in text:
-        head = text.split(marker, 1)[1].strip().split()[0]
-        try:
-            return float(head)
-        except ValueError:
-            return default
-    return default
+def _each(values: Sequence[float], fmt: str, lang: str) -> str:
+    """A target as a legend states it: its value when every scenario has the same, else
+    the scenarios' values (lowest to highest) marked as differing by scenario."""
+    distinct = sorted(set(values))
+    if len(distinct) == 1:
+        return fmt.format(distinct[0])
+    return i18n.text("each_scenario", lang, values=" / ".join(fmt.format(v) for v in distinct))
+
+
+def _plan_stars(
+    ax: Axes, targets: dict[str, summary.PlanTargets], scen: list[tuple[str, str]], lang: str
+) -> list[Line2D]:
+    """The plan's bed targets as stars at (target year, beds): one red star when the
+    scenarios share it, else one per distinct target in the colour of its first scenario."""
+    points: dict[str, tuple[int, float]] = {}
+    for code, _ in scen:
+        beds = targets[code].beds
+        if beds is not None:  # None: the scenario has no bed target
+            points[code] = (targets[code].year, beds)
+    distinct = list(dict.fromkeys(points.values()))
+    codes = [code for code, _ in scen]
+    handles = []
+    for year, beds in distinct:
+        first = next(c for c, p in points.items() if p == (year, beds))
+        colour = "#c00000" if len(distinct) == 1 else _colour(codes.index(first))
+        label = i18n.text("beds_plan_target", lang, year=year, beds=beds)
+        (star,) = ax.plot([year], [beds], marker="*", markersize=16, color=colour, ls="none")
+        star.set_label(label)
+        handles.append(star)
+    return handles
 
 
 def _des_occupancy(ds: xr.Dataset) -> xr.DataArray:
@@ -463,12 +471,25 @@ def _des_occupancy(ds: xr.Dataset) -> xr.DataArray:
     return occ.assign_coords({names.YEAR: occ["date"].dt.year})
 
 
+def _occupancy_targets(
+    ax: Axes, targets: dict[str, summary.PlanTargets], scen: list[tuple[str, str]]
+) -> None:
+    """Each scenario's target occupancy (%) as a dotted line: red when they share it,
+    else in the scenarios' colours."""
+    levels = {code: targets[code].occupancy * 100.0 for code, _ in scen}
+    shared = len(set(levels.values())) == 1
+    for i, (code, _) in enumerate(scen[:1] if shared else scen):
+        colour = "#c00000" if shared else _colour(i)
+        ax.axhline(levels[code], color=colour, linewidth=0.8, linestyle=":")
+
+
 def plot_occupancy_distribution(
     ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str = "en"
 ) -> Figure:
     """Distribution of daily midnight occupancy (occupied / available beds, %) per year
     and bed pool over the DES replicates' days: boxes of the quartiles, whiskers at the
-    5% and 95% quantiles, one colour per scenario, side by side."""
+    5% and 95% quantiles, one colour per scenario, side by side; dotted: the scenarios'
+    target occupancy (:func:`sim.summary.plan_targets`)."""
     ds = summary.flatten_sweep(ds)
     pools = [str(p) for p in ds[names.POOL].values] if names.POOL in ds.dims else []
     with style(lang):
@@ -478,6 +499,7 @@ def plot_occupancy_distribution(
             panels[0].set_title(i18n.text("occ_dist_title", lang))
             return fig
         occ = _des_occupancy(ds)
+        targets = summary.plan_targets(ds)
         years = sorted({int(y) for y in occ[names.YEAR].values})
         scen = _scenarios(ds)
         width = 0.8 / len(scen)
@@ -509,7 +531,7 @@ def plot_occupancy_distribution(
                 for med in bp["medians"]:
                     med.set_color("black")
                 bp["boxes"][0].set_label(lab)
-            ax.axhline(85, color="#c00000", linewidth=0.8, linestyle=":")
+            _occupancy_targets(ax, targets, scen)
             ax.set_xticks(range(len(years)))
             ax.set_xticklabels([str(y) for y in years], rotation=45)
             ax.set_title(i18n.label("pool", pool, lang))
@@ -542,7 +564,8 @@ def plot_occupancy_risk(
     """Share of the year's time with occupancy >= 85%, >= 95% and with every bed full,
     per bed pool (bars: median over the DES replicates' uncertainty sample; whiskers: its
     90% range, :func:`sim.summary.quantiles`), one colour per scenario; default year: the
-    plan's 2030 or the last year."""
+    baseline's plan target year or, short of it, the last year
+    (:func:`sim.summary.common_figure_year`)."""
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, panels = _panels(axes, len(OCCUPANCY_RISKS), 3, (14.0, 4.5))
@@ -551,9 +574,7 @@ def plot_occupancy_risk(
                 _note(ax, i18n.text("no_des", lang))
                 ax.set_title(i18n.text(key, lang))
             return fig
-        if year is None:
-            years = [int(y) for y in ds["des_p_full"][names.YEAR].values]
-            year = PlanTargets().year if PlanTargets().year in years else years[-1]
+        year = year or summary.common_figure_year(ds)
         pools = [str(p) for p in ds[names.POOL].values]
         scen = _scenarios(ds)
         width = 0.8 / len(scen)
@@ -661,42 +682,49 @@ def plot_pressure(
 
 
 # ------------------------------------------------------------------ workforce
+def _gps_per_10000(ds: xr.Dataset) -> xr.DataArray:
+    return ds["gps"] / ds["population_end"] * 1e4
+
+
 def plot_workforce(
     ds: xr.Dataset,
     *,
     axes: Sequence[Axes] | None = None,
-    targets: PlanTargets | None = None,
     lang: str = "en",
 ) -> Figure:
-    """Physicians and nurses per 1,000 residents against the plan's 2030 targets, and GPs
-    per 10,000 residents against the 2025 level (the plan sets no 2030 figure); fans."""
-    targets = targets or PlanTargets()
-    panels_spec: list[tuple[str, str, Callable[[xr.Dataset], xr.DataArray], str, float]] = [
+    """Physicians and nurses per 1,000 residents against each scenario's plan targets
+    (:func:`sim.summary.plan_targets`), and GPs per 10,000 residents against their
+    base-year level (central; the plan sets no target for it); fans."""
+    targets = summary.plan_targets(ds)
+    flat = summary.flatten_sweep(ds)
+    base = summary.base_year(flat)
+    gp_base = summary.central(_gps_per_10000(flat).sel({names.YEAR: base}))
+    panels_spec: list[tuple[str, str, Callable[[xr.Dataset], xr.DataArray], str, dict]] = [
         (
             "physicians_per_1000",
             "per_1000",
             lambda d: d["physicians_per_1000"],
             "target_line",
-            targets.physicians_per_1000,
+            {c: t.physicians_per_1000 for c, t in targets.items()},
         ),
         (
             "nurses_per_1000",
             "per_1000",
             lambda d: d["nurses_per_1000"],
             "target_line",
-            targets.nurses_per_1000,
+            {c: t.nurses_per_1000 for c, t in targets.items()},
         ),
         (
             "gps_per_10000",
             "per_10000",
-            lambda d: d["gps"] / d["population_end"] * 1e4,
-            "reference_2025",
-            targets.gps_per_10000_2025,
+            _gps_per_10000,
+            "reference_base",
+            {c: float(gp_base.sel({names.SCENARIO: c})) for c in targets},
         ),
     ]
     with style(lang):
         fig, panels = _panels(axes, len(panels_spec), 3, (13.0, 4.2))
-        for ax, (title, ylabel, value, line_key, level) in zip(panels, panels_spec, strict=True):
+        for ax, (title, ylabel, value, line_key, levels) in zip(panels, panels_spec, strict=True):
             plot_fan(
                 ds,
                 value,
@@ -705,21 +733,38 @@ def plot_workforce(
                 ax=ax,
                 lang=lang,
             )
-            line = ax.axhline(
-                level,
-                color="#c00000",
-                linestyle="--" if line_key == "target_line" else ":",
-                linewidth=1.2,
-                label=i18n.text(line_key, lang, value=level),
-            )
+            lines = _level_lines(ax, levels, _scenarios(flat), line_key, base, lang)
             if ax is panels[0]:
                 handles, _ = ax.get_legend_handles_labels()
-                ax.legend(handles=[*handles, *_band_handles(lang)], loc="best")
+                handles = [h for h in handles if h not in lines]
+                ax.legend(handles=[*handles, *lines, *_band_handles(lang)], loc="best")
             else:  # the scenarios' legend is in the first panel
-                ax.legend(handles=[line], loc="best")
+                ax.legend(handles=lines, loc="best")
         if axes is None:
             fig.suptitle(i18n.text("workforce_title", lang))
     return fig
+
+
+def _level_lines(
+    ax: Axes,
+    levels: dict[str, float],
+    scen: list[tuple[str, str]],
+    line_key: str,
+    year: int,
+    lang: str,
+) -> list[Line2D]:
+    """Horizontal target (dashed) or reference (dotted) lines: one red line when every
+    scenario has the same level, else one per scenario in its colour, labelled with it."""
+    ls = "--" if line_key == "target_line" else ":"
+    if len(set(levels.values())) == 1:
+        value = next(iter(levels.values()))
+        label = i18n.text(line_key, lang, value=value, year=year)
+        return [ax.axhline(value, color="#c00000", label=label, linestyle=ls, linewidth=1.2)]
+    out = []
+    for i, (code, lab) in enumerate(scen):
+        label = f"{i18n.text(line_key, lang, value=levels[code], year=year)}: {lab}"
+        out.append(ax.axhline(levels[code], color=_colour(i), label=label, ls=ls, lw=1.2))
+    return out
 
 
 # ------------------------------------------------------------------ attribution
@@ -742,7 +787,8 @@ def plot_waterfall(
 ) -> Figure:
     """Attribution waterfall of the change since the base year (central replicate):
     base-year level -> each step (population size, ageing, births, growth, flows, each
-    reform) -> level in ``year`` (default: the plan's 2030 or the last year). Steps whose
+    reform) -> level in ``year`` (default: the scenario's plan target year or, short of it,
+    the last year: :func:`sim.summary.figure_years`). Steps whose
     part is below ``min_share`` of the base level in absolute value (reforms left off)
     are not drawn; the parts always add up to the change."""
     change_var, level_var, dims = WATERFALL_MEASURES[measure]
@@ -750,9 +796,7 @@ def plot_waterfall(
     scen = _scenarios(ds)
     code, lab = next(((c, lab) for c, lab in scen if c == scenario), scen[0])
     base = summary.base_year(ds)
-    if year is None:
-        years = summary.result_years(ds)
-        year = PlanTargets().year if PlanTargets().year in years else years[-1]
+    year = year or summary.figure_years(ds)[code]
     level = summary.central(_pick(ds[level_var], code).sum(list(dims), min_count=1))
     steps = summary.central(_pick(ds[change_var], code).sel({names.YEAR: year}).sum(list(dims)))
     start = float(level.sel({names.YEAR: base})) * 1e-3
@@ -883,13 +927,12 @@ def plot_paired_differences(
 ) -> Figure:
     """Each scenario against the baseline: mean paired difference (same random numbers
     per replicate) in % of the baseline with its ``level`` confidence interval, for each
-    key figure in ``keys`` (rows) in ``year`` (default: the plan's 2030 or the last)."""
+    key figure in ``keys`` (rows) in ``year`` (default: the baseline's plan target year or,
+    short of it, the last year: :func:`sim.summary.common_figure_year`)."""
     ds = summary.flatten_sweep(ds)
     base = baseline or summary.baseline_scenario(ds)
     specs = {s.key: s for s in summary.KEY_FIGURES}
-    if year is None:
-        years = summary.result_years(ds)
-        year = PlanTargets().year if PlanTargets().year in years else years[-1]
+    year = year or summary.common_figure_year(ds, base)
     others = [(c, lab) for c, lab in _scenarios(ds) if c != base]
     rows: list[tuple[str, xr.Dataset]] = []
     for key in keys:

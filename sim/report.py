@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from sim import i18n, names, plots, summary
 from sim.errors import ScenarioError
 from sim.store import RESULTS_NAME, atomic_write_bytes
-from sim.summary import KeyFigure, PlanTargets
+from sim.summary import KeyFigure
 
 REPORT_DIR = "report"
 RESULTS_FILE = RESULTS_NAME
@@ -46,6 +46,11 @@ SENSITIVITY_FILE = "sensitivity.nc"
 FIGURE_DPI = 110
 MAX_DIFFERENCES = 30
 """Inputs listed per scenario in "differs from the baseline" (the rest are counted)."""
+OLD_RESULTS = (
+    "written before each task stored its scenario's plan targets "
+    f"({names.TARGET_YEAR}, ...): rerun the batch to report on it"
+)
+"""Why the results of an older batch are not reported (their targets are unknown)."""
 
 # ------------------------------------------------------------------ data confidence
 INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -180,6 +185,8 @@ def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | N
             raise ScenarioError(
                 nc, None, None, f"not the results of a batch (no {needed!r} by scenario)"
             )
+    if not summary.has_targets(ds):  # older batches: their targets are unknown, not guessed
+        raise ScenarioError(nc, None, None, OLD_RESULTS)
     mf = folder / MANIFEST_FILE
     try:
         manifest = json.loads(mf.read_text(encoding="utf-8"))
@@ -197,15 +204,6 @@ def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | N
         except Exception as exc:
             raise ScenarioError(sp, None, None, f"cannot read the indices: {exc}") from None
     return ds, manifest, sens
-
-
-def scenario_targets(manifest: Mapping[str, Any]) -> dict[str, PlanTargets]:
-    """Plan targets of each scenario of a manifest (see :class:`PlanTargets`)."""
-    return {
-        str(name): PlanTargets.from_scenario(sc)
-        for name, sc in manifest.get("scenarios", {}).items()
-        if isinstance(sc, Mapping)
-    }
 
 
 # ------------------------------------------------------------------ scenario assumptions
@@ -399,12 +397,7 @@ class ReportFigure:
     figure: Figure
 
 
-def make_figures(
-    ds: xr.Dataset,
-    sens: xr.Dataset | None,
-    targets: PlanTargets,
-    lang: str,
-) -> list[ReportFigure]:
+def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[ReportFigure]:
     """Every figure of the report, in order, from the stored results only (call inside
     :func:`sim.plots.style` of ``lang``: the composite figures' axes are made here)."""
     t = i18n.text
@@ -415,9 +408,7 @@ def make_figures(
     plots.plot_births(ds, ax=axes[1], lang=lang)
     out.append(ReportFigure("population", t("cap_population", lang), fig))
     out.append(ReportFigure("demand", t("cap_demand", lang), plots.plot_demand(ds, lang=lang)))
-    out.append(
-        ReportFigure("beds", t("cap_beds", lang), plots.plot_beds(ds, targets=targets, lang=lang))
-    )
+    out.append(ReportFigure("beds", t("cap_beds", lang), plots.plot_beds(ds, lang=lang)))
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
     fig, axes = plt.subplots(
         len(scenarios), 1, figsize=(9.0, 4.6 * len(scenarios)), layout="constrained", squeeze=False
@@ -437,7 +428,7 @@ def make_figures(
         ReportFigure(
             "workforce",
             t("cap_workforce", lang),
-            plots.plot_workforce(ds, targets=targets, lang=lang),
+            plots.plot_workforce(ds, lang=lang),
         )
     )
     if summary.has_des(ds):
@@ -710,6 +701,24 @@ def _provenance(folder: Path, manifest: Mapping[str, Any], ds: xr.Dataset, lang:
     return f"<table>{body}</table>"
 
 
+def _key_heading(
+    ds: xr.Dataset, scenarios: Sequence[str], labels: Mapping[str, str], lang: str
+) -> str:
+    """The key figures' heading with their year; when the scenarios' figure years
+    (:func:`sim.summary.figure_years`) differ, a note naming each scenario's."""
+    t = i18n.text
+    years = summary.figure_years(ds)
+    if len(set(years.values())) == 1:
+        return f"<h2>{_e(t('report_key_figures', lang, year=years[scenarios[0]]))}</h2>"
+    each = t("list_sep", lang).join(
+        t("report_year_of", lang, scenario=labels.get(sc, sc), year=years[sc]) for sc in scenarios
+    )
+    return (
+        f"<h2>{_e(t('report_key_figures_each', lang))}</h2>\n"
+        f'<p class="note years-differ">{_e(t("report_years_differ", lang, years=each))}</p>'
+    )
+
+
 def render_html(
     folder: Path,
     ds: xr.Dataset,
@@ -724,7 +733,6 @@ def render_html(
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
     labels = summary.scenario_labels(ds)
     base = summary.baseline_scenario(ds)
-    year = figures[0].year if figures else summary.end_year(ds)
     reps = manifest.get(
         "replicates", list(ds[names.REPLICATE].values) if names.REPLICATE in ds.dims else []
     )
@@ -762,7 +770,7 @@ def render_html(
 <p class="meta">{meta}</p>
 <h2>{_e(t("report_summary", lang))}</h2>
 {_summary_points(figures, scenarios, labels, lang)}
-<h2>{_e(t("report_key_figures", lang, year=year))}</h2>
+{_key_heading(ds, scenarios, labels, lang)}
 {_key_table(figures, scenarios, labels, lang)}
 <p class="note">{_e(t("report_key_note", lang))}</p>
 <h2>{_e(t("report_assumptions", lang))}</h2>
@@ -794,17 +802,15 @@ def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScenarioError(out, None, None, f"cannot write the report: {exc.strerror}") from None
-    targets = scenario_targets(manifest)
     base = summary.baseline_scenario(ds)
-    base_targets = targets.get(base, PlanTargets())
-    figures = summary.key_figures(ds, targets, baseline=base)
+    figures = summary.key_figures(ds, baseline=base)
     labels = summary.scenario_labels(ds)
     paths: dict[str, Path] = {}
     images = []
     made: list[ReportFigure] = []
     try:
         with plots.style(lang):
-            made = make_figures(ds, sens, base_targets, lang)
+            made = make_figures(ds, sens, lang)
             for rf in made:
                 png = _png(rf.figure)
                 path = out / f"fig-{rf.name}-{lang}.png"

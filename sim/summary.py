@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -239,51 +239,99 @@ def end_year(ds: xr.Dataset) -> int:
 
 
 # ------------------------------------------------------------------ plan targets
+class MissingTargetsError(ValueError):
+    """Results written before each task stored its scenario's targets
+    (:data:`sim.names.TARGET_VARIABLES`): their targets are unknown."""
+
+
 @dataclass(frozen=True)
 class PlanTargets:
-    """The district plan's 2030 targets a key figure is compared with.
+    """The targets and norms of one scenario that its key figures are compared with, as
+    the batch's tasks ran with them (:func:`sim.pipeline.plan_target_variables`; their
+    defaults and DATA.md ids are in ``sim/scenario/capacity.py``). Read with
+    :func:`plan_targets`, never built from defaults of its own."""
 
-    Read from a resolved scenario with :meth:`from_scenario` (the scenario's
-    ``capacity.plan_target`` and ``capacity.targets`` sections, whose defaults cite
-    DATA.md); the constants below are the plan's own figures, used where the scenario
-    has no such key."""
+    year: int
+    """Year of the plan's targets (``capacity.plan_target.year``)."""
+    beds: float | None
+    """Available beds at the end of ``year``; None when the scenario has no bed target."""
+    physicians_per_1000: float
+    """Physicians per 1,000 residents, at least."""
+    nurses_per_1000: float
+    """Registered nurses per 1,000 residents, at least."""
+    nurse_physician_ratio: float
+    """Nurses per physician, at least."""
+    life_expectancy: float
+    """Life expectancy at birth, both sexes, years, at least."""
+    occupancy: float
+    """Target bed occupancy of the bed-need formula (fraction)."""
+    bed_wait_probability: float
+    """Largest acceptable probability that an admission waits for a bed (fraction)."""
+    ed_wait_hours: float
+    """ED wait for a treatment space the ED target refers to (hours)."""
+    ed_wait_probability: float
+    """Largest acceptable P(ED wait > ``ed_wait_hours``) (fraction)."""
+    ambulance_wait_probability: float
+    """Largest acceptable probability that no ambulance is free (fraction)."""
 
-    year: int = 2030
-    """Year of the targets (CAP-PLAN-BEDS-2030)."""
-    beds: float | None = 23_000.0
-    """Available hospital beds at the end of ``year`` (CAP-PLAN-BEDS-2030, grade A)."""
-    physicians_per_1000: float = 3.0
-    """Licensed (assistant) physicians per 1,000 residents, at least (CAP-TARGET-PHYS-2030)."""
-    nurses_per_1000: float = 3.3
-    """Registered nurses per 1,000 residents, at least (CAP-TARGET-NURSE-2030)."""
-    nurse_physician_ratio: float = 1.1
-    """Doctor : nurse 1 : 1.1 (CAP-TARGET-NURSE-2030)."""
-    life_expectancy: float = 85.63
-    """Life expectancy at birth, both sexes, at least (E0-2030, grade A)."""
-    occupancy: float = 0.85
-    """Planning norm of bed occupancy (CAP-TARGET-OCC, grade C)."""
-    gps_per_10000_2025: float = 6.12
-    """GPs per 10,000 residents at the end of 2025 (CAP-GP-2025): a reference level; the
-    plan sets no 2030 figure for it."""
 
-    @classmethod
-    def from_scenario(cls, scenario: Mapping[str, Any]) -> PlanTargets:
-        """Targets of a resolved scenario (as stored in a batch's manifest)."""
-        cap = scenario.get("capacity", {}) or {}
-        plan = cap.get("plan_target", {}) or {}
-        tg = cap.get("targets", {}) or {}
-        d = cls()
+def has_targets(ds: xr.Dataset) -> bool:
+    """True if the results hold every task's targets (batches since they are stored)."""
+    return all(v in ds for v in names.TARGET_VARIABLES)
 
-        def number(value: Any, default: float) -> float:
-            return float(value) if isinstance(value, int | float) else default
 
-        return cls(
-            year=int(plan.get("year", d.year)),
-            beds=number(plan.get("beds"), d.beds or 0.0) if plan.get("enabled", True) else None,
-            physicians_per_1000=number(tg.get("physicians_per_1000"), d.physicians_per_1000),
-            nurses_per_1000=number(tg.get("nurses_per_1000"), d.nurses_per_1000),
-            occupancy=number(tg.get("occupancy"), d.occupancy),
+def _target_value(da: xr.DataArray) -> float:
+    value = _f(central(da))
+    if not math.isfinite(value):  # replicate 0 has no data: median of the rest
+        value = _f(_quiet(lambda: da.median(skipna=True)))
+    return value
+
+
+def plan_targets(ds: xr.Dataset) -> dict[str, PlanTargets]:
+    """Scenario name -> its targets, read from the results' target variables. A drawn
+    target (a distribution in the scenario file) takes its central value: replicate 0,
+    which runs with every input at its central value; for a sweep, the median over the
+    samples (:func:`central`). Raises :class:`MissingTargetsError` without them."""
+    missing = [v for v in names.TARGET_VARIABLES if v not in ds]
+    if missing:
+        raise MissingTargetsError(f"no {', '.join(missing)} in the results")
+    ds = flatten_sweep(ds)
+    out: dict[str, PlanTargets] = {}
+    for sc in (str(s) for s in ds[names.SCENARIO].values):
+        v = {k: _target_value(ds[k].sel({names.SCENARIO: sc})) for k in names.TARGET_VARIABLES}
+        beds = v[names.TARGET_BEDS]
+        out[sc] = PlanTargets(
+            year=round(v[names.TARGET_YEAR]),
+            beds=beds if math.isfinite(beds) else None,
+            physicians_per_1000=v[names.TARGET_PHYSICIANS],
+            nurses_per_1000=v[names.TARGET_NURSES],
+            nurse_physician_ratio=v[names.TARGET_NURSE_RATIO],
+            life_expectancy=v[names.TARGET_LIFE_EXPECTANCY],
+            occupancy=v[names.TARGET_OCCUPANCY],
+            bed_wait_probability=v[names.TARGET_BED_WAIT],
+            ed_wait_hours=v[names.TARGET_ED_WAIT_HOURS],
+            ed_wait_probability=v[names.TARGET_ED_WAIT],
+            ambulance_wait_probability=v[names.TARGET_AMBULANCE_WAIT],
         )
+    return out
+
+
+def figure_years(ds: xr.Dataset) -> dict[str, int]:
+    """Scenario name -> the year its key figures are for: its plan's target year when the
+    results reach it, else their last year (also for results without targets)."""
+    years = result_years(ds)
+    targets = plan_targets(ds) if has_targets(ds) else {}
+    out = {}
+    for sc in (str(s) for s in ds[names.SCENARIO].values):
+        wanted = targets[sc].year if sc in targets else None
+        out[sc] = wanted if wanted in years else years[-1]
+    return out
+
+
+def common_figure_year(ds: xr.Dataset, scenario: str | None = None) -> int:
+    """The year of a figure that shows one year: ``scenario``'s figure year (default: the
+    baseline scenario's, :func:`baseline_scenario`)."""
+    return figure_years(ds)[scenario or baseline_scenario(ds)]
 
 
 # ------------------------------------------------------------------ key figures
@@ -527,77 +575,96 @@ def key_figure_in_year(ds: xr.Dataset, spec: KeyFigureSpec, year: int) -> xr.Dat
 
 def key_figures(
     ds: xr.Dataset,
-    targets: PlanTargets | Mapping[str, PlanTargets] | None = None,
     *,
     year: int | None = None,
     baseline: str | None = None,
     specs: tuple[KeyFigureSpec, ...] = KEY_FIGURES,
 ) -> list[KeyFigure]:
-    """Every key figure of every scenario in ``year`` (default: the targets' year when the
-    batch reaches it, else its last year), with the uncertainty range (5%, 50%, 95%
+    """Every key figure of every scenario, with the uncertainty range (5%, 50%, 95%
     quantiles), the probability of meeting the target and the paired difference from the
-    baseline scenario. Figures whose variables are absent or all NaN are left out."""
+    baseline scenario (taken in the scenario's own year). Each scenario's figures are for
+    ``year`` if given, else for its own plan's target year (:func:`figure_years`); its
+    targets are those its tasks ran with (:func:`plan_targets`; none for results without
+    them). Figures whose variables are absent or all NaN are left out."""
     ds = flatten_sweep(ds)
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
-    per_sc: dict[str, PlanTargets] = {}
-    for sc in scenarios:
-        if isinstance(targets, Mapping):
-            per_sc[sc] = targets.get(sc, PlanTargets())
-        else:
-            per_sc[sc] = targets or PlanTargets()
-    if year is None:
-        years = result_years(ds)
-        wanted = per_sc[scenarios[0]].year
-        year = wanted if wanted in years else years[-1]
+    targets = plan_targets(ds) if has_targets(ds) else {}
+    years = {sc: year for sc in scenarios} if year is not None else figure_years(ds)
     base = baseline or baseline_scenario(ds)
     out: list[KeyFigure] = []
     for spec in specs:
-        values = key_figure_in_year(ds, spec, year)
-        if values is None:
-            continue
-        qs = quantiles(values, RANGE_QUANTILES)
-        cen = central(values)
-        size = uncertainty_sample(values)
-        n_by_sc = size.notnull().sum(sample_dim(size))
-        diffs = paired_difference(values, base) if len(scenarios) > 1 else None
-        for sc in scenarios:
-            tgt_obj = per_sc[sc]
-            applies = (not spec.target_year_only) or year == tgt_obj.year
-            target = spec.target(tgt_obj) if applies else None
-            sense = spec.sense if target is not None else None
-            v_sc = values.sel({names.SCENARIO: sc})
-            c = _f(cen.sel({names.SCENARIO: sc}))
-            p_meets: float | None = None
-            meets_central: bool | None = None
-            if target is not None and sense is not None:
-                p = exceedance(v_sc, target, above=sense == ">=")
-                p_meets = _f(p)
-                if math.isfinite(c):
-                    meets_central = c >= target if sense == ">=" else c <= target
-            dm = dl = dh = None
-            if diffs is not None and sc != base:
-                d = diffs.sel({names.SCENARIO: sc})
-                dm, dl, dh = _f(d["mean"]), _f(d["low"]), _f(d["high"])
-            q = qs.sel({names.SCENARIO: sc})
-            out.append(
-                KeyFigure(
-                    key=spec.key,
-                    scenario=sc,
-                    year=int(year),
-                    unit=spec.unit,
-                    central=c,
-                    low=_f(q.sel({QUANTILE: 0.05})),
-                    median=_f(q.sel({QUANTILE: 0.5})),
-                    high=_f(q.sel({QUANTILE: 0.95})),
-                    n=int(n_by_sc.sel({names.SCENARIO: sc})),
-                    target=target,
-                    sense=sense,
-                    p_meets=p_meets,
-                    meets_central=meets_central,
-                    diff_mean=dm,
-                    diff_low=dl,
-                    diff_high=dh,
-                    des=spec.des,
-                )
-            )
+        by_sc: dict[str, KeyFigure] = {}
+        for y in sorted(set(years.values())):
+            values = key_figure_in_year(ds, spec, y)
+            if values is None:
+                continue
+            stats = _YearStats.of(values, base, len(scenarios) > 1)
+            for sc in (s for s in scenarios if years[s] == y):
+                by_sc[sc] = _key_figure(spec, sc, y, stats, targets.get(sc))
+        out += [by_sc[sc] for sc in scenarios if sc in by_sc]
     return out
+
+
+@dataclass(frozen=True)
+class _YearStats:
+    """One key figure's reductions over the sample in one year, for every scenario."""
+
+    values: xr.DataArray
+    quantiles: xr.DataArray
+    central: xr.DataArray
+    n: xr.DataArray
+    diffs: xr.Dataset | None
+    baseline: str
+
+    @classmethod
+    def of(cls, values: xr.DataArray, baseline: str, paired: bool) -> _YearStats:
+        size = uncertainty_sample(values)
+        return cls(
+            values,
+            quantiles(values, RANGE_QUANTILES),
+            central(values),
+            size.notnull().sum(sample_dim(size)),
+            paired_difference(values, baseline) if paired else None,
+            baseline,
+        )
+
+
+def _key_figure(
+    spec: KeyFigureSpec, sc: str, year: int, st: _YearStats, targets: PlanTargets | None
+) -> KeyFigure:
+    """Scenario ``sc``'s key figure in ``year``, against its own targets."""
+    applies = targets is not None and ((not spec.target_year_only) or year == targets.year)
+    target = spec.target(targets) if applies and targets is not None else None
+    sense = spec.sense if target is not None else None
+    c = _f(st.central.sel({names.SCENARIO: sc}))
+    p_meets: float | None = None
+    meets_central: bool | None = None
+    if target is not None and sense is not None:
+        v_sc = st.values.sel({names.SCENARIO: sc})
+        p_meets = _f(exceedance(v_sc, target, above=sense == ">="))
+        if math.isfinite(c):
+            meets_central = c >= target if sense == ">=" else c <= target
+    dm = dl = dh = None
+    if st.diffs is not None and sc != st.baseline:
+        d = st.diffs.sel({names.SCENARIO: sc})
+        dm, dl, dh = _f(d["mean"]), _f(d["low"]), _f(d["high"])
+    q = st.quantiles.sel({names.SCENARIO: sc})
+    return KeyFigure(
+        key=spec.key,
+        scenario=sc,
+        year=int(year),
+        unit=spec.unit,
+        central=c,
+        low=_f(q.sel({QUANTILE: 0.05})),
+        median=_f(q.sel({QUANTILE: 0.5})),
+        high=_f(q.sel({QUANTILE: 0.95})),
+        n=int(st.n.sel({names.SCENARIO: sc})),
+        target=target,
+        sense=sense,
+        p_meets=p_meets,
+        meets_central=meets_central,
+        diff_mean=dm,
+        diff_low=dl,
+        diff_high=dh,
+        des=spec.des,
+    )

@@ -13,9 +13,14 @@ from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from sim import i18n, plots, summary
+from sim import i18n, names, plots, summary
+from sim.scenario import load_dict
 from sim.sensitivity import indices
 from tests.data.report_batch import DES_REPLICATES, REFORM_LABEL, small_batch
+from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, target_batch
+
+DEFAULTS = load_dict({"name": "defaults"}).capacity
+"""The scenario schema's capacity section with every default: the targets' source."""
 
 BAND_LABELS = ["50% band", "90% band"]
 
@@ -111,12 +116,13 @@ def test_beds_needed_against_capacity_and_the_plan(ds):
     ax = fig.axes[0]
     assert ax.get_title() == "Beds needed against beds available"
     assert ax.get_ylabel() == "beds" and ax.get_xlabel() == "year"
+    plan = DEFAULTS.plan_target
     assert _legend(ax) == [
         *SCENARIO_LABELS,
-        "beds needed at 85% occupancy",
-        "beds needed for P(wait for a bed) ≤ 10%",
+        f"beds needed at target occupancy {DEFAULTS.targets.occupancy:.0%}",
+        f"beds needed for P(wait for a bed) ≤ {DEFAULTS.targets.bed_wait_probability:.0%}",
         "beds in service (end of year)",
-        "plan: 23,000 beds by 2030",
+        f"plan: {plan.beds:,.0f} beds by {plan.year}",
         *BAND_LABELS,
     ]
     capacity = [ln for ln in ax.lines if ln.get_marker() == "s"]
@@ -200,9 +206,16 @@ def test_workforce_against_the_plan_targets(ds):
         "Nurses per 1,000 residents",
         "GPs per 10,000 residents",
     ]
-    assert _legend(fig.axes[0]) == [*SCENARIO_LABELS, "plan target 3", *BAND_LABELS]
-    assert _legend(fig.axes[1]) == ["plan target 3.3"]
-    assert _legend(fig.axes[2]) == ["2025 level 6.12"]
+    targets = DEFAULTS.targets
+    assert _legend(fig.axes[0]) == [
+        *SCENARIO_LABELS,
+        f"plan target {targets.physicians_per_1000:g}",
+        *BAND_LABELS,
+    ]
+    assert _legend(fig.axes[1]) == [f"plan target {targets.nurses_per_1000:g}"]
+    gps = ds["gps"] / ds["population_end"] * 1e4
+    level = float(gps.sel(scenario="baseline", replicate=0, year=2025))
+    assert _legend(fig.axes[2]) == [f"2025 level {level:.3g}"], "the base year's, from the data"
     assert fig.axes[0].get_ylabel() == "per 1,000 residents"
 
 
@@ -240,6 +253,46 @@ def test_paired_differences_against_the_baseline(ds):
     assert xs[rows.index("Bed-days")] == pytest.approx(
         float(rel["mean"].sel(scenario="reform")) * 100
     )
+
+
+# ------------------------------------------------------------------ the plan's year
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory) -> xr.Dataset:
+    """Two scenarios to 2030: one whose plan target year is 2028, one with the default."""
+    return xr.load_dataset(target_batch(tmp_path_factory) / "results.nc", engine="h5netcdf")
+
+
+@pytest.mark.slow  # with test_beds_figure_shows_each_scenarios_plan_target: a batch, 4 s
+@pytest.mark.parametrize("last_year", [2030, 2029], ids=["with 2030", "without 2030"])
+def test_figures_use_each_scenarios_plan_year(moved, last_year):
+    """Bug: figures took the year 2030 from defaults of their own. A scenario whose plan
+    target year is 2028 gets 2028, whether or not the results reach 2030."""
+    ds = moved.sel(year=slice(None, last_year))
+    default_year = min(DEFAULTS.plan_target.year, last_year)
+    labels = summary.scenario_labels(ds)
+    pyramid = _legend(plots.plot_pyramid(ds).axes[0])
+    assert f"{MOVED_YEAR} (end of year): {labels[MOVED]}" in pyramid
+    assert f"{default_year} (end of year): {labels[DEFAULT]}" in pyramid
+    ticks = plots.plot_waterfall(ds, scenario=MOVED).axes[0].get_xticklabels()
+    assert ticks[-1].get_text() == str(MOVED_YEAR)
+    ticks = plots.plot_waterfall(ds, scenario=DEFAULT).axes[0].get_xticklabels()
+    assert ticks[-1].get_text() == str(default_year)
+    title = plots.plot_paired_differences(ds, baseline=MOVED).axes[0].get_title()
+    assert f"({MOVED_YEAR}, " in title, "the baseline's plan year"
+
+
+@pytest.mark.slow
+def test_beds_figure_shows_each_scenarios_plan_target(moved):
+    ax = plots.plot_beds(moved).axes[0]
+    plan = DEFAULTS.plan_target
+    stars = {(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in ax.lines if ln.get_marker() == "*"}
+    assert stars == {(MOVED_YEAR, plan.beds), (plan.year, plan.beds)}
+    occupancy = sorted(
+        float(summary.central(moved[names.TARGET_OCCUPANCY]).sel(scenario=s))
+        for s in (MOVED, DEFAULT)
+    )
+    shown = " / ".join(f"{v:.0%}" for v in occupancy)
+    assert f"beds needed at target occupancy {shown} (by scenario)" in _legend(ax)
 
 
 # ------------------------------------------------------------------ sensitivity

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim import i18n, report, summary
+from sim import cli, i18n, names, report, summary
 from sim.batch import make_plan, run_batch
 from sim.errors import ScenarioError
 from sim.scenario import load_dict
@@ -31,7 +31,9 @@ from tests.data.report_batch import (
     REFORM_LABEL,
     small_batch,
 )
+from tests.inputs import one_line
 from tests.small_district import SMALL_DISTRICT
+from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, target_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +92,7 @@ def test_key_figure_csv_has_a_bom_and_the_summary_numbers(batch, built):
     header, body = rows[0], rows[1:]
     assert header[:3] == ["代码", "指标", "情景"]
     ds = xr.load_dataset(batch / "results.nc", engine="h5netcdf")
-    figures = summary.key_figures(ds, report.scenario_targets(report.read_batch(batch)[1]))
+    figures = summary.key_figures(ds)
     assert len(body) == len(figures)
     row = next(r for r in body if r[0] == "beds_needed_occupancy" and r[2] == "reform")
     kf = next(k for k in figures if (k.key, k.scenario) == ("beds_needed_occupancy", "reform"))
@@ -213,6 +215,50 @@ def test_a_missing_or_broken_folder_is_a_one_line_error(tmp_path, batch):
         report.build_report(no_manifest)
     with pytest.raises(ScenarioError, match="--lang"):
         report.build_report(batch, "fr")
+
+
+def test_a_batch_written_before_targets_were_stored_is_one_line_rerun(tmp_path, batch, capsys):
+    """Results without the tasks' targets are refused (exit 2, one line), not reported
+    against targets guessed from defaults."""
+    old = tmp_path / "old"
+    old.mkdir()
+    ds = xr.load_dataset(batch / "results.nc", engine="h5netcdf")
+    save_dataset(ds.drop_vars(list(names.TARGET_VARIABLES)), old / "results.nc")
+    shutil.copy(batch / "manifest.json", old / "manifest.json")
+    line = one_line(capsys, cli.main(["report", str(old)]))
+    assert "rerun the batch" in line
+    assert not (old / "report").exists(), "nothing written"
+
+
+# ------------------------------------------------------------------ each scenario's year
+def test_each_scenarios_key_figures_are_for_its_own_plan_year(tmp_path_factory):
+    """Bug: the table and summary were for the alphabetically first scenario's target year
+    (accelerated_investment: 2028) in every scenario. Each is for its own, and the page
+    says that the years differ."""
+    folder = target_batch(tmp_path_factory)
+    default_year = load_dict({"name": "default"}).capacity.plan_target.year
+    years = {MOVED: MOVED_YEAR, DEFAULT: default_year}
+    paths = report.build_report(folder, "en")
+    rows = list(csv.reader(paths["csv"].read_text(encoding="utf-8-sig").splitlines()))
+    sc_col, year_col = rows[0].index("scenario"), rows[0].index("year")
+    assert {(r[sc_col], int(r[year_col])) for r in rows[1:]} == set(years.items())
+    page = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    assert i18n.text("report_key_figures_each", "en") in page
+    each = f"{MOVED} {MOVED_YEAR}; {DEFAULT} {default_year}"
+    assert i18n.text("report_years_differ", "en", years=each) in page
+    for sc, year in years.items():
+        assert f"<b>{sc}</b>: Beds needed at the target occupancy ({year})" in page, sc
+    ds = xr.load_dataset(folder / "results.nc", engine="h5netcdf")
+    labels = summary.scenario_labels(ds)
+    zh = report._key_heading(ds, [MOVED, DEFAULT], labels, "zh")
+    assert i18n.text("report_key_figures_each", "zh") in zh and "2028年" in zh
+
+
+def test_one_target_year_is_the_heading_and_no_note(batch):
+    ds = xr.load_dataset(batch / "results.nc", engine="h5netcdf")
+    heading = report._key_heading(ds, ["baseline", "reform"], {}, "en")
+    expected = i18n.text("report_key_figures", "en", year=2027)
+    assert html.unescape(heading) == f"<h2>{expected}</h2>", "the batch's last year, no note"
 
 
 # ------------------------------------------------------------------ a sweep with indices

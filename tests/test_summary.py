@@ -12,9 +12,11 @@ from scipy import stats
 
 from sim import names, summary
 from sim.rng import generator
-from sim.scenario import load_dict
-from sim.summary import PlanTargets
+from sim.scenario import draw, load_dict
 from tests.data.report_batch import DES_REPLICATES, REPLICATES, small_batch
+from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, OCCUPANCY, scenarios, target_batch
+from tests.target_batch import REPLICATES as TARGET_REPLICATES
+from tests.target_batch import SEED as TARGET_SEED
 
 
 def _da(values: np.ndarray, years: list[int] | None = None) -> xr.DataArray:
@@ -36,6 +38,11 @@ def _da(values: np.ndarray, years: list[int] | None = None) -> xr.DataArray:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     return xr.load_dataset(small_batch(tmp_path_factory) / "results.nc", engine="h5netcdf")
+
+
+@pytest.fixture(scope="module")
+def targets_ds(tmp_path_factory):
+    return xr.load_dataset(target_batch(tmp_path_factory) / "results.nc", engine="h5netcdf")
 
 
 # ------------------------------------------------------------------ the sample
@@ -146,16 +153,63 @@ def test_exceedance_share_of_sample_at_or_beyond_threshold():
 
 
 # ------------------------------------------------------------------ targets and key figures
-def test_plan_targets_come_from_the_resolved_scenario():
-    sc = load_dict({"name": "t"}).model_dump(mode="json")
-    t = PlanTargets.from_scenario(sc)
-    assert (t.year, t.beds, t.physicians_per_1000, t.nurses_per_1000) == (2030, 23000.0, 3.0, 3.3)
-    sc["capacity"]["plan_target"]["beds"] = 25000.0
-    sc["capacity"]["targets"]["physicians_per_1000"] = 3.5
-    t2 = PlanTargets.from_scenario(sc)
-    assert (t2.beds, t2.physicians_per_1000) == (25000.0, 3.5)
-    sc["capacity"]["plan_target"]["enabled"] = False
-    assert PlanTargets.from_scenario(sc).beds is None
+def test_every_task_stores_its_drawn_targets(targets_ds):
+    """The targets are the drawn scenario's, replicate by replicate, with units."""
+    for sc in scenarios():
+        for r in range(TARGET_REPLICATES):
+            drawn = draw(sc, r, TARGET_SEED).capacity
+            cell = targets_ds.sel(scenario=sc.name, replicate=r)
+            assert float(cell[names.TARGET_OCCUPANCY]) == drawn.targets.occupancy
+            assert int(cell[names.TARGET_YEAR]) == drawn.plan_target.year
+            assert float(cell[names.TARGET_BEDS]) == drawn.plan_target.beds
+    for var in names.TARGET_VARIABLES:
+        assert targets_ds[var].dims == (names.SCENARIO, names.REPLICATE)
+        assert {"units", "long_name"} <= set(targets_ds[var].attrs), var
+
+
+def test_plan_targets_are_read_from_the_results_only(targets_ds):
+    default = load_dict({"name": "default"}).capacity
+    t = summary.plan_targets(targets_ds)[DEFAULT]
+    assert (t.year, t.beds) == (default.plan_target.year, default.plan_target.beds)
+    assert (t.physicians_per_1000, t.occupancy) == (
+        default.targets.physicians_per_1000,
+        default.targets.occupancy,
+    )
+    no_beds = targets_ds.assign({names.TARGET_BEDS: targets_ds[names.TARGET_BEDS] * np.nan})
+    assert summary.plan_targets(no_beds)[DEFAULT].beds is None, "no bed target"
+    with pytest.raises(summary.MissingTargetsError, match=names.TARGET_YEAR):
+        summary.plan_targets(targets_ds.drop_vars(names.TARGET_YEAR))
+
+
+def test_a_drawn_occupancy_target_is_the_one_the_beds_were_sized_at(targets_ds):
+    """Bug: {low = 0.88, high = 0.92} was reported as the 85% default while beds were
+    sized at about 90%. The key figure compares with the central draw (replicate 0)."""
+    central = draw(scenarios()[0], 0).capacity.targets.occupancy
+    assert central == pytest.approx((OCCUPANCY["low"] + OCCUPANCY["high"]) / 2)
+    figures = {(k.key, k.scenario): k for k in summary.key_figures(targets_ds)}
+    assert figures[("occupancy", MOVED)].target == pytest.approx(central * 100.0)
+    default = load_dict({"name": "default"}).capacity.targets.occupancy
+    assert figures[("occupancy", DEFAULT)].target == pytest.approx(default * 100.0)
+    r0 = targets_ds.sel(scenario=MOVED, replicate=0, year=MOVED_YEAR)
+    sized = r0["beds_needed_occupancy"].sum("pool") * central
+    assert float(sized) == pytest.approx(float(r0["occupied_beds_mean"].sum("pool")), rel=1e-9)
+
+
+def test_a_scenario_moving_its_target_year_does_not_move_the_others(targets_ds):
+    """Bug: every scenario's key figures were for the year of the alphabetically first
+    scenario (accelerated_investment: 2028). Each is now for its own plan year."""
+    assert sorted([MOVED, DEFAULT])[0] == MOVED, "the mover comes first"
+    default_year = load_dict({"name": "default"}).capacity.plan_target.year
+    figures = summary.key_figures(targets_ds)
+    years = {(k.key, k.scenario): k.year for k in figures}
+    assert {y for (_, sc), y in years.items() if sc == MOVED} == {MOVED_YEAR}
+    assert {y for (_, sc), y in years.items() if sc == DEFAULT} == {default_year}
+    beds = {k.scenario: k for k in figures if k.key == "beds"}
+    assert beds[MOVED].target is not None and beds[DEFAULT].target is not None
+    end = targets_ds.sel(replicate=0)["beds_end"].sum("pool")
+    assert beds[DEFAULT].central == pytest.approx(float(end.sel(scenario=DEFAULT, year=2030)))
+    shorter = targets_ds.sel(year=slice(None, default_year - 1))
+    assert summary.figure_years(shorter) == {MOVED: MOVED_YEAR, DEFAULT: default_year - 1}
 
 
 def test_key_figures_of_a_real_batch(batch):
@@ -183,8 +237,13 @@ def test_key_figures_of_a_real_batch(batch):
 
 
 def test_key_figures_take_the_target_year_when_reached(batch):
-    t = PlanTargets(year=2027, beds=1_000.0)
-    figures = {(k.key, k.scenario): k for k in summary.key_figures(batch, t)}
+    moved = batch.assign(
+        {
+            names.TARGET_YEAR: xr.full_like(batch[names.TARGET_YEAR], 2027),
+            names.TARGET_BEDS: xr.full_like(batch[names.TARGET_BEDS], 1_000.0),
+        }
+    )
+    figures = {(k.key, k.scenario): k for k in summary.key_figures(moved)}
     beds = figures[("beds", "baseline")]
     assert beds.target == 1_000.0 and beds.sense == ">="
     assert beds.p_meets == 1.0 and beds.meets_central is True

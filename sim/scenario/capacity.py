@@ -186,6 +186,12 @@ class Targets(Strict):
     """Plan target 2030 (CAP-TARGET-PHYS-2030: ≥ 3.0, grade A)."""
     nurses_per_1000: float = Field(3.3, ge=0.0, le=20.0)
     """Plan target 2030 (CAP-TARGET-NURSE-2030: ≥ 3.3, grade A)."""
+    nurse_physician_ratio: float = Field(1.1, ge=0.0, le=10.0)
+    """Registered nurses per physician, at least; plan target 2030 (CAP-TARGET-NURSE-2030:
+    doctor : nurse 1 : 1.1, grade A)."""
+    life_expectancy: float = Field(85.63, ge=50.0, le=100.0)
+    """Life expectancy at birth, both sexes, years, at least; plan target 2030 (E0-2030:
+    85.63, grade A). A target only: the projection's own path is ``demography.e0``."""
     residents_per_centre: float = Field(20_900.0, ge=1_000.0, le=1_000_000.0)
     """Residents per community centre the plan reports (CAP-CHC-NORM: 2.09万, grade A)."""
     residents_per_ambulance: float = Field(30_000.0, ge=1_000.0, le=1_000_000.0)
