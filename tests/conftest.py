@@ -1,6 +1,10 @@
-"""Shared test fixtures: small synthetic inputs that do not depend on shipped data."""
+"""Shared test fixtures: small synthetic inputs that do not depend on shipped data; how
+the suite is shared between pytest-xdist's worker processes."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,3 +40,30 @@ def synthetic_tables() -> DemographicTables:
 @pytest.fixture
 def tables() -> DemographicTables:
     return synthetic_tables()
+
+
+PROCESS_TESTS = frozenset(
+    {"test_batch.py", "test_batch_signals.py", "test_batch_kills.py", "test_batch_disk.py"}
+)
+"""Test files that start batches of worker processes and time how fast they stop: they
+run one after another on one xdist worker, so that no two of them share the cores."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before xdist starts its workers, compile the DES once (or load numba's cache),
+    so that the workers load the cache instead of each compiling it (85 s of one core
+    on a fresh clone)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", 0):
+        return
+    from sim.pipeline import prepare_engine
+
+    prepare_engine("compiled")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test file is one xdist group (its module fixtures are made once), the files of
+    :data:`PROCESS_TESTS` together one."""
+    for item in items:
+        name = Path(str(item.fspath)).name
+        group = "processes" if name in PROCESS_TESTS else name
+        item.add_marker(pytest.mark.xdist_group(group))
