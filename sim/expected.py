@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -37,7 +37,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from sim import analytic, names
+from sim import analytic, catalogue, names
 from sim.capacity import BaseCapacity, base_pool_beds, timeline
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
@@ -56,6 +56,7 @@ from sim.demand import (
     DemandModel,
     Measures,
     YearDemand,
+    YearInputs,
     attribution,
     base_inputs,
     calibrate,
@@ -91,10 +92,6 @@ ED_WALK_IN, ED_AMBULANCE, CLINIC, DISPATCH = (
     "ambulance_dispatch",
 )
 N_DAYS_MAX = 366
-
-
-def _attrs(units: str, long_name: str) -> dict[str, str]:
-    return {"units": units, "long_name": long_name}
 
 
 _SHAPE_CACHE_SIZE = 4096
@@ -248,16 +245,33 @@ class ExpectedState:
     pop_end: dict[int, float]
 
 
-def prepare_expected(
-    sc: Scenario,
-    projection: xr.Dataset,
-    tables: ServiceTables,
-    profiles: dict[str, TimeProfile],
-    calendar: HolidayCalendar,
-) -> ExpectedState:
-    """Calibrate and evaluate demand of each year of a *resolved* scenario."""
+class _Projection:
+    """A projection's population and births as numpy rows by year: label lookups
+    through xarray cost more than the arithmetic."""
+
+    def __init__(self, projection: xr.Dataset) -> None:
+        self.years = [int(y) for y in projection[names.YEAR].values]
+        self._row = {y: i for i, y in enumerate(self.years)}
+        self._end = projection["population"].transpose(names.YEAR, ...).values  # [year, sex, age]
+        self._births = projection["births"].transpose(names.YEAR, ...).values  # [year, sex]
+
+    def mid(self, y: int) -> FloatArray:
+        """Mid-year population [sex, age] (persons): the mean of the two year ends."""
+        return np.asarray(0.5 * (self._end[self._row[y - 1]] + self._end[self._row[y]]))
+
+    def births(self, y: int) -> float:
+        """Live births during year ``y`` (persons)."""
+        return float(self._births[self._row[y]].sum())
+
+    def end(self, y: int) -> float:
+        """Population on 31 December of ``y`` (persons)."""
+        return float(self._end[self._row[y]].sum())
+
+
+def _model_years(sc: Scenario, proj_years: list[int]) -> list[int]:
+    """Years with results: the run's years that have a previous projected year (for the
+    mid-year population). Raises ``ScenarioError`` for a calibration year outside it."""
     base_year = sc.demand.calibration.year
-    proj_years = [int(y) for y in projection[names.YEAR].values]
     if base_year > proj_years[-1] or base_year - 1 < proj_years[0]:
         raise ScenarioError(
             None,
@@ -267,25 +281,47 @@ def prepare_expected(
             f"({proj_years[-1]})",
         )
     first = max(sc.run.start_year, proj_years[0] + 1)
-    years = list(range(first, sc.run.end_year + 1))
-    # numpy rows by year: label lookups through xarray cost more than the arithmetic
-    row = {y: i for i, y in enumerate(proj_years)}
-    pop_end = projection["population"].transpose(names.YEAR, ...).values  # [year, sex, age]
-    births_by_year = projection["births"].transpose(names.YEAR, ...).values  # [year, sex]
+    return list(range(first, sc.run.end_year + 1))
 
-    def mid(y: int) -> FloatArray:
-        return np.asarray(0.5 * (pop_end[row[y - 1]] + pop_end[row[y]]))
 
-    def births(y: int) -> float:
-        return float(births_by_year[row[y]].sum())
+def _year_demands(
+    sc: Scenario,
+    model: DemandModel,
+    proj: _Projection,
+    years: list[int],
+    inputs_base: YearInputs,
+) -> tuple[dict[int, YearDemand], dict[int, dict[str, Measures]], dict[int, Measures]]:
+    """Each year's expected demand and its change since the base year, by step and in
+    total (:func:`sim.demand.attribution`)."""
+    base_year = sc.demand.calibration.year
+    pop_base, births_base = proj.mid(base_year), proj.births(base_year)
+    demands: dict[int, YearDemand] = {}
+    parts: dict[int, dict[str, Measures]] = {}
+    totals: dict[int, Measures] = {}
+    for y in years:
+        inp = year_inputs(sc.demand, y)
+        demands[y] = model.evaluate(proj.mid(y), proj.births(y), inp)
+        parts[y], totals[y] = attribution(
+            model, pop_base, births_base, proj.mid(y), proj.births(y), inputs_base, inp
+        )
+    return demands, parts, totals
 
-    def end(y: int) -> float:
-        return float(pop_end[row[y]].sum())
 
-    pop_base, births_base = mid(base_year), births(base_year)
+def prepare_expected(
+    sc: Scenario,
+    projection: xr.Dataset,
+    tables: ServiceTables,
+    profiles: dict[str, TimeProfile],
+    calendar: HolidayCalendar,
+) -> ExpectedState:
+    """Calibrate and evaluate demand of each year of a *resolved* scenario."""
+    proj = _Projection(projection)
+    years = _model_years(sc, proj.years)
+    base_year = sc.demand.calibration.year
+    pop_base, births_base = proj.mid(base_year), proj.births(base_year)
     cal = calibrate(
         pop_base,
-        end(base_year),
+        proj.end(base_year),
         births_base,
         tables,
         sc.demand,
@@ -294,25 +330,14 @@ def prepare_expected(
     model = DemandModel(tables, sc.demand, cal)
     inputs_base = base_inputs(sc.demand)
     shapes = _Shapes(profiles, calendar)
-
-    demands: dict[int, YearDemand] = {}
-    parts: dict[int, dict[str, Measures]] = {}
-    totals: dict[int, Measures] = {}
-    for y in years:
-        inp = year_inputs(sc.demand, y)
-        demands[y] = model.evaluate(mid(y), births(y), inp)
-        parts[y], totals[y] = attribution(
-            model, pop_base, births_base, mid(y), births(y), inputs_base, inp
-        )
+    demands, parts, totals = _year_demands(sc, model, proj, years, inputs_base)
     base_demand = (
         demands[base_year]
         if base_year in demands
         else model.evaluate(pop_base, births_base, inputs_base)
     )
-
     base = _base_capacity(sc, cal, base_demand, pop_base, shapes)
     cap = timeline(sc.capacity, base, years)
-
     return ExpectedState(
         years,
         cal,
@@ -323,10 +348,40 @@ def prepare_expected(
         base,
         cap,
         shapes,
-        {y: mid(y) for y in years},
-        {y: births(y) for y in years},
-        {y: end(y) for y in years},
+        {y: proj.mid(y) for y in years},
+        {y: proj.births(y) for y in years},
+        {y: proj.end(y) for y in years},
     )
+
+
+_SIZING = ("mean", "design", "p95", "occ", "wait", "block", "sqrt", "alos")
+
+
+@dataclass(frozen=True)
+class _Results:
+    """The expected level's results by year (first axis: index in ``state.years``),
+    filled year by year."""
+
+    occupied: FloatArray
+    """[year, pool, day] expected occupied beds; NaN after the year's last day."""
+    sizing: dict[str, FloatArray]
+    """[year, pool] by :data:`_SIZING` key: beds, except ``alos`` (days)."""
+    pooled: FloatArray
+    """[year, 3] beds for the wait target: pools separate, pooled, with the reform's share."""
+    ed: FloatArray
+    """[year, 3] ED: peak arrivals per hour, mean treatment hours, spaces needed."""
+    amb: FloatArray
+    """[year, 2] ambulances: peak dispatches per hour, ambulances needed."""
+
+    @classmethod
+    def empty(cls, n_years: int) -> _Results:
+        return cls(
+            np.full((n_years, len(POOLS), N_DAYS_MAX), np.nan),
+            {k: np.zeros((n_years, len(POOLS))) for k in _SIZING},
+            np.zeros((n_years, 3)),
+            np.zeros((n_years, 3)),
+            np.zeros((n_years, 2)),
+        )
 
 
 def expected_level(
@@ -349,88 +404,74 @@ def expected_level(
     Returns:
         Dataset with dims ``year``, ``service``, ``acuity``, ``pool``, ``route``,
         ``day`` (day of year 1..366) and ``step``; every variable has ``units`` and
-        ``long_name``.
+        ``long_name`` (:data:`sim.catalogue.EXPECTED`).
     """
     if state is None:
         state = prepare_expected(sc, projection, tables, profiles, calendar)
-    years, cal, model, demands = state.years, state.cal, state.model, state.demands
-    parts, totals, base, cap, shapes = (
-        state.parts,
-        state.totals,
-        state.base,
-        state.cap,
-        state.shapes,
-    )
-    targets = sc.capacity.targets
-    ny, npool = len(years), len(POOLS)
-    occupied = np.full((ny, npool, N_DAYS_MAX), np.nan)
-    sizing = {
-        k: np.zeros((ny, npool))
-        for k in ("mean", "design", "p95", "occ", "wait", "block", "sqrt", "alos")
-    }
-    group = [POOLS.index(p) for p in sc.capacity.bed_pool.pools]
-    pooled = np.zeros((ny, 3))  # separate, pooled, with the reform's share
-    ed = np.zeros((ny, 3))  # peak arrivals per hour, mean hours, spaces needed
-    amb = np.zeros((ny, 2))  # peak dispatches per hour, ambulances needed
-    beta = analytic.halfin_whitt_beta(targets.bed_wait_probability)
-    job_hours = float(sc.capacity.ambulance_job_hours)
-    for i, y in enumerate(years):
-        d = demands[y]
-        occ = _occupancy(model, d, y, shapes)
-        n = occ.shape[1]
-        occupied[i, :, :n] = occ
-        episodes = _episodes(model, d)
-        row = {k: v[i] for k, v in sizing.items()}  # views: filled in place
-        _size_pools(row, occ, d, episodes, targets, beta)
-        group_occ = occ[group].sum(axis=0)
-        group_alos = (
-            float(d.bed_days[group].sum() / episodes[group].sum())
-            if episodes[group].sum() > 0
-            else 1.0
-        )
-        separate = float(sizing["wait"][i, group].sum())
-        together = _servers_for_delay(
-            _design(group_occ), group_alos, max_wait_prob=targets.bed_wait_probability
-        )
-        share = float(path_at(sc.capacity.bed_pool.share, y))
-        pooled[i] = (separate, together, separate - share * (separate - together))
-        rate, hours = _ed_peak_load(d, y, shapes)
-        ed[i] = (
-            rate,
-            hours,
-            _servers_for_delay(
-                rate * hours,
-                hours,
-                max_wait_prob=targets.ed_wait_probability,
-                wait_threshold=targets.ed_wait_hours,
-            ),
-        )
-        amb_rate = _peak_hour_rate(d.ambulance, DISPATCH, y, shapes)
-        amb[i] = (
-            amb_rate,
-            _servers_for_delay(
-                amb_rate * job_hours, job_hours, max_wait_prob=targets.ambulance_wait_probability
-            ),
-        )
+    res = _Results.empty(len(state.years))
+    beta = analytic.halfin_whitt_beta(sc.capacity.targets.bed_wait_probability)
+    for i, y in enumerate(state.years):
+        _fill_year(res, i, y, sc, state, beta)
+    return _dataset(sc, state, res)
 
-    return _dataset(
-        sc,
-        years,
-        cal,
-        base,
-        demands,
-        parts,
-        totals,
-        cap,
-        occupied,
-        sizing,
-        pooled,
-        ed,
-        amb,
-        state.mid,
-        state.births,
-        state.pop_end,
+
+def _fill_year(
+    res: _Results, i: int, y: int, sc: Scenario, state: ExpectedState, beta: float
+) -> None:
+    """Fill row ``i`` (year ``y``) of ``res``: occupancy, bed sizing, pooling, ED and
+    ambulances."""
+    targets = sc.capacity.targets
+    d = state.demands[y]
+    occ = _occupancy(state.model, d, y, state.shapes)
+    res.occupied[i, :, : occ.shape[1]] = occ
+    episodes = _episodes(state.model, d)
+    row = {k: v[i] for k, v in res.sizing.items()}  # views: filled in place
+    _size_pools(row, occ, d, episodes, targets, beta)
+    res.pooled[i] = _pooled_beds(sc, y, occ, d, episodes, row["wait"])
+    rate, hours = _ed_peak_load(d, y, state.shapes)
+    res.ed[i] = (rate, hours, _ed_spaces_needed(rate, hours, targets))
+    job_hours = float(sc.capacity.ambulance_job_hours)
+    amb_rate = _peak_hour_rate(d.ambulance, DISPATCH, y, state.shapes)
+    res.amb[i] = (
+        amb_rate,
+        _servers_for_delay(
+            amb_rate * job_hours, job_hours, max_wait_prob=targets.ambulance_wait_probability
+        ),
     )
+
+
+def _ed_spaces_needed(rate: float, hours: float, targets: Targets) -> float:
+    """ED treatment spaces for the ED wait target at ``rate`` arrivals per hour, each
+    staying ``hours`` (Erlang C)."""
+    return _servers_for_delay(
+        rate * hours,
+        hours,
+        max_wait_prob=targets.ed_wait_probability,
+        wait_threshold=targets.ed_wait_hours,
+    )
+
+
+def _pooled_beds(
+    sc: Scenario,
+    y: int,
+    occ: FloatArray,
+    d: YearDemand,
+    episodes: FloatArray,
+    wait_beds: FloatArray,
+) -> tuple[float, float, float]:
+    """Beds for the wait target of the one-bed-pool group: (pools kept apart, the group
+    as one pool, with the scenario's pooled share of year ``y``: linear in between)."""
+    group = [POOLS.index(p) for p in sc.capacity.bed_pool.pools]
+    group_occ = occ[group].sum(axis=0)
+    group_alos = (
+        float(d.bed_days[group].sum() / episodes[group].sum()) if episodes[group].sum() > 0 else 1.0
+    )
+    separate = float(wait_beds[group].sum())
+    together = _servers_for_delay(
+        _design(group_occ), group_alos, max_wait_prob=sc.capacity.targets.bed_wait_probability
+    )
+    share = float(path_at(sc.capacity.bed_pool.share, y))
+    return separate, together, separate - share * (separate - together)
 
 
 def _episodes(model: DemandModel, d: YearDemand) -> FloatArray:
@@ -495,12 +536,7 @@ def _base_capacity(
     targets = sc.capacity.targets
     year = cal.year
     rate, hours = _ed_peak_load(d, year, shapes)
-    ed_spaces = _servers_for_delay(
-        rate * hours,
-        hours,
-        max_wait_prob=targets.ed_wait_probability,
-        wait_threshold=targets.ed_wait_hours,
-    )
+    ed_spaces = _ed_spaces_needed(rate, hours, targets)
     ambulances = math.ceil(float(pop_base.sum()) / targets.residents_per_ambulance)
     gps = float(path_at(sc.capacity.gp.count, year))
     visits_per_gp = float(d.visits[SERVICES.index("chc")]) / gps if gps > 0 else math.nan
@@ -509,451 +545,214 @@ def _base_capacity(
     )
 
 
-def _dataset(
-    sc: Scenario,
-    years: list[int],
-    cal: Calibration,
-    base: BaseCapacity,
-    demands: dict[int, YearDemand],
-    parts: dict[int, dict[str, Measures]],
-    totals: dict[int, Measures],
-    cap: xr.Dataset,
-    occupied: FloatArray,
-    sizing: dict[str, FloatArray],
-    pooled: FloatArray,
-    ed: FloatArray,
-    amb: FloatArray,
-    pop_mid: dict[int, FloatArray],
-    births: dict[int, float],
-    pop_end: dict[int, float],
-) -> xr.Dataset:
-    Y, S, A, P, D, ST = names.YEAR, names.SERVICE, names.ACUITY, names.POOL, names.DAY, names.STEP
-    R = ROUTE
-    per_year = [demands[y] for y in years]
-    pop = np.array([pop_mid[y].sum() for y in years])
-    old = np.array([pop_mid[y][:, 65:].sum() for y in years])
-    visits = np.array([d.visits for d in per_year])
-    chc = SERVICES.index("chc")
-    adm = np.array([d.admissions.sum(axis=3 - 1) for d in per_year])  # [year, pool, route]
-    bed_days = np.array([d.bed_days for d in per_year])
-    gps = cap["gps"].values
-    # no GPs provide no visits, even where visits per GP are undefined (no GPs in the
-    # calibration year and capacity.gp.visits_per_gp unset: NaN)
-    gp_capacity = np.where(
-        gps == 0, 0.0, gps * cap["gp_visits_per_gp"].values * cap["gp_productivity"].values
-    )
-    phys = cap["physicians_per_1000"].values * pop / 1000.0
-    nurses = cap["nurses_per_1000"].values * pop / 1000.0
-    targets = sc.capacity.targets
-    beds_total_end = cap["beds_end"].sum(P).values
-
-    def step_array(get: Any) -> FloatArray:
-        return np.array([[get(parts[y][s]) for s in STEPS] for y in years])
-
-    data: dict[str, tuple[tuple[str, ...], Any, dict[str, str]]] = {
-        # population
-        "population": ((Y,), pop, _attrs(names.UNIT_PERSONS, "mid-year resident population")),
-        "population_end": (
-            (Y,),
-            np.array([pop_end[y] for y in years]),
-            _attrs(names.UNIT_PERSONS, "resident population on 31 December"),
-        ),
-        "population_65plus": (
-            (Y,),
-            old,
-            _attrs(names.UNIT_PERSONS, "mid-year residents aged 65 and over"),
-        ),
-        "births": (
-            (Y,),
-            np.array([births[y] for y in years]),
-            _attrs(names.UNIT_PERSONS_PER_YEAR, "live births during the year"),
-        ),
-        # visits
-        "visits": (
-            (Y, S),
-            visits,
-            _attrs(names.UNIT_VISITS_PER_YEAR, "visits served in the district"),
-        ),
-        "visits_resident": (
-            (Y, S),
-            np.array([d.visits_resident for d in per_year]),
-            _attrs(names.UNIT_VISITS_PER_YEAR, "residents' visits wherever served"),
-        ),
-        "chc_share": (
-            (Y,),
-            visits[:, chc] / visits.sum(axis=1),
-            _attrs(names.UNIT_FRACTION, "community centres' share of all visits served"),
-        ),
-        "ed_visits": (
-            (Y, A),
-            np.array([d.ed_visits for d in per_year]),
-            _attrs(names.UNIT_VISITS_PER_YEAR, "ED visits served in the district, by triage level"),
-        ),
-        "ed_ambulance_arrivals": (
-            (Y, A),
-            np.array([d.ed_ambulance for d in per_year]),
-            _attrs(names.UNIT_VISITS_PER_YEAR, "ED visits arriving by ambulance, by triage level"),
-        ),
-        "ed_diverted": (
-            (Y,),
-            np.array([d.ed_diverted for d in per_year]),
-            _attrs(
-                names.UNIT_VISITS_PER_YEAR,
-                "residents' level-4 ED visits diverted to community centres",
-            ),
-        ),
-        "chc_shifted": (
-            (Y,),
-            np.array([d.chc_shifted for d in per_year]),
-            _attrs(
-                names.UNIT_VISITS_PER_YEAR,
-                "residents' outpatient visits moved to community centres",
-            ),
-        ),
-        "ambulance_dispatches": (
-            (Y,),
-            np.array([d.ambulance for d in per_year]),
-            _attrs("dispatches year-1", "120 ambulance dispatches"),
-        ),
-        # admissions and beds
-        "admissions": (
-            (Y, P, R),
-            adm,
-            _attrs(names.UNIT_ADMISSIONS_PER_YEAR, "admissions to district hospitals"),
-        ),
-        "admissions_resident": (
-            (Y, P),
-            np.array([d.admissions_resident.sum(axis=(1, 2)) for d in per_year]),
-            _attrs(names.UNIT_ADMISSIONS_PER_YEAR, "residents' admissions wherever treated"),
-        ),
-        "admissions_via_ed": (
-            (Y,),
-            np.array([d.via_ed for d in per_year]),
-            _attrs(names.UNIT_ADMISSIONS_PER_YEAR, "emergency admissions through the ED"),
-        ),
-        "ed_admitted_fraction": (
-            (Y,),
-            _ratio(
-                np.array([d.via_ed for d in per_year]),
-                np.array([d.ed_visits.sum() for d in per_year]),
-            ),
-            _attrs(names.UNIT_FRACTION, "share of ED visits admitted"),
-        ),
-        "day_cases": (
-            (Y,),
-            np.array([d.day_cases for d in per_year]),
-            _attrs("cases year-1", "elective surgical day cases added by the day-surgery reform"),
-        ),
-        "elderly_care_transfers": (
-            (Y,),
-            np.array([d.transfers for d in per_year]),
-            _attrs("patients year-1", "medical patients moved to elderly-care beds"),
-        ),
-        "bed_days": (
-            (Y, P),
-            bed_days,
-            _attrs(names.UNIT_BED_DAYS_PER_YEAR, "bed-days in district hospitals"),
-        ),
-        "bed_days_per_1000": (
-            (Y,),
-            bed_days.sum(axis=1) / pop * 1000.0,
-            _attrs("bed-days year-1 per 1000 residents", "bed-days per 1,000 mid-year residents"),
-        ),
-        "alos": (
-            (Y, P),
-            sizing["alos"],
-            _attrs(
-                names.UNIT_DAYS,
-                "mean length of stay in the pool (bed-days per admission or transfer in)",
-            ),
-        ),
-        "occupied_beds": (
-            (Y, P, D),
-            occupied,
-            _attrs(
-                names.UNIT_BEDS, "expected occupied beds (M(t)/G/inf, time-averaged over the day)"
-            ),
-        ),
-        "occupied_beds_mean": (
-            (Y, P),
-            sizing["mean"],
-            _attrs(names.UNIT_BEDS, "expected occupied beds, mean over the year"),
-        ),
-        "occupied_beds_design": (
-            (Y, P),
-            sizing["design"],
-            _attrs(
-                names.UNIT_BEDS,
-                "expected occupied beds on the design day "
-                f"({DESIGN_DAY_QUANTILE:.0%} quantile of days)",
-            ),
-        ),
-        "occupied_beds_p95": (
-            (Y, P),
-            sizing["p95"],
-            _attrs(names.UNIT_BEDS, "95% Poisson quantile of occupied beds on the design day"),
-        ),
-        "beds": (
-            (Y, P),
-            cap["beds_mean"].values,
-            _attrs(names.UNIT_BEDS, "hospital beds in service, mean over the year"),
-        ),
-        "beds_end": (
-            (Y, P),
-            cap["beds_end"].values,
-            _attrs(names.UNIT_BEDS, "hospital beds in service on 31 December"),
-        ),
-        "beds_per_1000": (
-            (Y,),
-            beds_total_end / np.array([pop_end[y] for y in years]) * 1000.0,
-            _attrs(names.UNIT_PER_1000, "hospital beds on 31 December per 1,000 residents"),
-        ),
-        "bed_occupancy": (
-            (Y, P),
-            _ratio(sizing["mean"], cap["beds_mean"].values),
-            _attrs(names.UNIT_FRACTION, "expected occupied / available beds"),
-        ),
-        "beds_needed_occupancy": (
-            (Y, P),
-            sizing["occ"],
-            _attrs(
-                names.UNIT_BEDS,
-                f"beds for the target occupancy {float(targets.occupancy):.0%} "
-                "(mean occupied / target)",
-            ),
-        ),
-        "beds_needed_wait": (
-            (Y, P),
-            sizing["wait"],
-            _attrs(
-                names.UNIT_BEDS,
-                f"beds for P(wait for a bed) <= {targets.bed_wait_probability:g} "
-                "on the design day (Erlang C)",
-            ),
-        ),
-        "beds_needed_blocking": (
-            (Y, P),
-            sizing["block"],
-            _attrs(
-                names.UNIT_BEDS,
-                f"beds for P(turn-away) <= {targets.bed_blocking_probability:g} "
-                "on the design day (Erlang B)",
-            ),
-        ),
-        "beds_needed_sqrt": (
-            (Y, P),
-            sizing["sqrt"],
-            _attrs(
-                names.UNIT_BEDS,
-                "beds by square-root staffing at the Erlang C wait target (Halfin-Whitt)",
-            ),
-        ),
-        "bed_gap": (
-            (Y, P),
-            sizing["occ"] - cap["beds_mean"].values,
-            _attrs(
-                names.UNIT_BEDS,
-                "beds needed at the target occupancy minus beds available (positive: shortfall)",
-            ),
-        ),
-        "bed_pool_needed_separate": (
-            (Y,),
-            pooled[:, 0],
-            _attrs(
-                names.UNIT_BEDS,
-                "beds for the wait target, pools of the one-bed-pool group kept apart",
-            ),
-        ),
-        "bed_pool_needed_pooled": (
-            (Y,),
-            pooled[:, 1],
-            _attrs(names.UNIT_BEDS, "beds for the wait target, the group as one pool"),
-        ),
-        "bed_pool_needed": (
-            (Y,),
-            pooled[:, 2],
-            _attrs(
-                names.UNIT_BEDS,
-                "beds for the wait target with the scenario's share of beds pooled "
-                "(linear approximation)",
-            ),
-        ),
-        # community centres and GPs
-        "gps": ((Y,), gps, _attrs("GPs", "general practitioners in post")),
-        "gp_capacity": (
-            (Y,),
-            gp_capacity,
-            _attrs(names.UNIT_VISITS_PER_YEAR, "community-centre visits the GPs can provide"),
-        ),
-        "gp_utilisation": (
-            (Y,),
-            _ratio(visits[:, chc], gp_capacity),
-            _attrs(names.UNIT_FRACTION, "community-centre visits / GP capacity"),
-        ),
-        "gps_needed": (
-            (Y,),
-            visits[:, chc] / (cap["gp_visits_per_gp"].values * cap["gp_productivity"].values),
-            _attrs("GPs", "GPs needed for the community-centre visits"),
-        ),
-        "chc_centres": (
-            (Y,),
-            cap["chc_centres"].values,
-            _attrs("centres", "community health centres"),
-        ),
-        "residents_per_centre": (
-            (Y,),
-            pop / cap["chc_centres"].values,
-            _attrs("persons", "mid-year residents per community centre"),
-        ),
-        "chc_centres_norm": (
-            (Y,),
-            pop / targets.residents_per_centre,
-            _attrs("centres", f"centres at one per {targets.residents_per_centre:,.0f} residents"),
-        ),
-        # ED and ambulances
-        "ed_peak_arrivals": (
-            (Y,),
-            ed[:, 0],
-            _attrs("visits hour-1", "ED arrivals in the busiest hour of the design day"),
-        ),
-        "ed_treatment_hours": (
-            (Y,),
-            ed[:, 1],
-            _attrs(names.UNIT_HOURS, "mean time in an ED treatment space"),
-        ),
-        "ed_spaces_needed": (
-            (Y,),
-            ed[:, 2],
-            _attrs(
-                "spaces",
-                f"ED spaces for P(wait > {targets.ed_wait_hours:g} h) "
-                f"<= {targets.ed_wait_probability:g} (Erlang C)",
-            ),
-        ),
-        "ed_spaces": ((Y,), cap["ed_spaces"].values, _attrs("spaces", "ED treatment spaces")),
-        "ambulance_peak_dispatches": (
-            (Y,),
-            amb[:, 0],
-            _attrs("dispatches hour-1", "120 dispatches in the busiest hour of the design day"),
-        ),
-        "ambulances_needed_wait": (
-            (Y,),
-            amb[:, 1],
-            _attrs(
-                "ambulances",
-                f"ambulances for P(no ambulance free) "
-                f"<= {targets.ambulance_wait_probability:g} (Erlang C)",
-            ),
-        ),
-        "ambulances_needed_norm": (
-            (Y,),
-            pop / targets.residents_per_ambulance,
-            _attrs(
-                "ambulances",
-                f"ambulances at one per {targets.residents_per_ambulance:,.0f} residents",
-            ),
-        ),
-        "ambulances": (
-            (Y,),
-            cap["ambulances"].values,
-            _attrs("ambulances", "ambulances in service"),
-        ),
-        # workforce
-        "physicians": ((Y,), phys, _attrs("persons", "licensed (assistant) physicians")),
-        "physicians_target": (
-            (Y,),
-            targets.physicians_per_1000 * pop / 1000.0,
-            _attrs(
-                "persons", f"physicians at the plan's {targets.physicians_per_1000:g} per 1,000"
-            ),
-        ),
-        "nurses": ((Y,), nurses, _attrs("persons", "registered nurses")),
-        "nurses_target": (
-            (Y,),
-            targets.nurses_per_1000 * pop / 1000.0,
-            _attrs("persons", f"nurses at the plan's {targets.nurses_per_1000:g} per 1,000"),
-        ),
-        "physicians_per_1000": (
-            (Y,),
-            cap["physicians_per_1000"].values,
-            _attrs(names.UNIT_PER_1000, "licensed (assistant) physicians per 1,000 residents"),
-        ),
-        "nurses_per_1000": (
-            (Y,),
-            cap["nurses_per_1000"].values,
-            _attrs(names.UNIT_PER_1000, "registered nurses per 1,000 residents"),
-        ),
-        "nurse_physician_ratio": (
-            (Y,),
-            _ratio(nurses, phys),
-            _attrs(names.UNIT_FRACTION, "registered nurses per physician (plan: 1.1)"),
-        ),
-        # attribution
-        "change_visits": (
-            (Y, ST, S),
-            step_array(lambda m: m.visits),
-            _attrs(
-                names.UNIT_VISITS_PER_YEAR, "change in visits served since the base year, by step"
-            ),
-        ),
-        "change_ambulance": (
-            (Y, ST),
-            step_array(lambda m: m.ambulance),
-            _attrs("dispatches year-1", "change in 120 dispatches since the base year, by step"),
-        ),
-        "change_admissions": (
-            (Y, ST, P),
-            step_array(lambda m: m.admissions),
-            _attrs(
-                names.UNIT_ADMISSIONS_PER_YEAR, "change in admissions since the base year, by step"
-            ),
-        ),
-        "change_bed_days": (
-            (Y, ST, P),
-            step_array(lambda m: m.bed_days),
-            _attrs(names.UNIT_BED_DAYS_PER_YEAR, "change in bed-days since the base year, by step"),
-        ),
-        "change_visits_total": (
-            (Y, S),
-            np.array([totals[y].visits for y in years]),
-            _attrs(names.UNIT_VISITS_PER_YEAR, "change in visits served since the base year"),
-        ),
-        "change_bed_days_total": (
-            (Y, P),
-            np.array([totals[y].bed_days for y in years]),
-            _attrs(names.UNIT_BED_DAYS_PER_YEAR, "change in bed-days since the base year"),
-        ),
+def _dataset(sc: Scenario, state: ExpectedState, res: _Results) -> xr.Dataset:
+    """The expected level's Dataset: the arrays of every :data:`catalogue.EXPECTED`
+    variable, described by the catalogue, and the calibration as attributes."""
+    years, cap, targets = state.years, state.cap, sc.capacity.targets
+    per_year = [state.demands[y] for y in years]
+    pop = np.array([state.mid[y].sum() for y in years])  # mid-year residents
+    values = {
+        **_population_values(state, pop),
+        **_visit_values(per_year),
+        **_admission_values(per_year, pop, res),
+        **_bed_values(state, res),
+        **_community_values(cap, per_year, pop, targets),
+        **_ed_ambulance_values(cap, res, pop, targets),
+        **_workforce_values(cap, pop, targets),
+        **_attribution_values(state),
     }
-    ds = xr.Dataset(
-        {
-            k: xr.Variable(dims, np.asarray(v, dtype=float), attrs)
-            for k, (dims, v, attrs) in data.items()
-        },
-        coords={
-            Y: years,
-            S: list(SERVICES),
-            A: list(ACUITIES),
-            P: list(POOLS),
-            R: list(ROUTES),
-            D: np.arange(1, N_DAYS_MAX + 1),
-            ST: list(STEPS),
-        },
-    )
+    ds = catalogue.dataset(catalogue.EXPECTED, values, _coords(years), _long_name_fields(targets))
     # the other coordinates are described when saved (sim.names.COORDINATE_ATTRS);
     # this day is a day of the year here, a date in the DES
-    ds[D].attrs["long_name"] = "day of the year (366 only in leap years)"
-    ds.attrs.update(
-        {
-            "title": "Expected (analytic) level: demand, occupancy and capacity needs",
-            "base_year": cal.year,
-            **{f"calibration_{k}": float(v) for k, v in cal.figures.items()},
-            "calibration_occupancy": cal.occupancy,
-            "calibration_alos_days": cal.alos_days,
-            "base_visits_per_gp": base.visits_per_gp,
-            "design_day_quantile": DESIGN_DAY_QUANTILE,
-        }
-    )
+    ds[names.DAY].attrs["long_name"] = "day of the year (366 only in leap years)"
+    ds.attrs.update(_calibration_attrs(state))
     return ds
+
+
+def _coords(years: list[int]) -> dict[str, Any]:
+    return {
+        names.YEAR: years,
+        names.SERVICE: list(SERVICES),
+        names.ACUITY: list(ACUITIES),
+        names.POOL: list(POOLS),
+        ROUTE: list(ROUTES),
+        names.DAY: np.arange(1, N_DAYS_MAX + 1),
+        names.STEP: list(STEPS),
+    }
+
+
+def _long_name_fields(targets: Targets) -> dict[str, Any]:
+    """Values of the ``{field}`` placeholders in the catalogue's long names."""
+    fields = {
+        k: getattr(targets, k)
+        for k in (
+            "bed_wait_probability",
+            "bed_blocking_probability",
+            "residents_per_centre",
+            "ed_wait_hours",
+            "ed_wait_probability",
+            "ambulance_wait_probability",
+            "residents_per_ambulance",
+            "physicians_per_1000",
+            "nurses_per_1000",
+        )
+    }
+    return {
+        **fields,
+        "occupancy": float(targets.occupancy),
+        "design_day_quantile": DESIGN_DAY_QUANTILE,
+    }
+
+
+def _calibration_attrs(state: ExpectedState) -> dict[str, Any]:
+    cal = state.cal
+    return {
+        "title": "Expected (analytic) level: demand, occupancy and capacity needs",
+        "base_year": cal.year,
+        **{f"calibration_{k}": float(v) for k, v in cal.figures.items()},
+        "calibration_occupancy": cal.occupancy,
+        "calibration_alos_days": cal.alos_days,
+        "base_visits_per_gp": state.base.visits_per_gp,
+        "design_day_quantile": DESIGN_DAY_QUANTILE,
+    }
+
+
+def _population_values(state: ExpectedState, pop: FloatArray) -> dict[str, Any]:
+    """Persons, or births per year, by year."""
+    years = state.years
+    return {
+        "population": pop,
+        "population_end": np.array([state.pop_end[y] for y in years]),
+        "population_65plus": np.array([state.mid[y][:, 65:].sum() for y in years]),
+        "births": np.array([state.births[y] for y in years]),
+    }
+
+
+def _visit_values(per_year: list[YearDemand]) -> dict[str, Any]:
+    """Visits and 120 dispatches per year, and the community centres' share."""
+    visits = np.array([d.visits for d in per_year])
+    return {
+        "visits": visits,
+        "visits_resident": np.array([d.visits_resident for d in per_year]),
+        "chc_share": visits[:, SERVICES.index("chc")] / visits.sum(axis=1),
+        "ed_visits": np.array([d.ed_visits for d in per_year]),
+        "ed_ambulance_arrivals": np.array([d.ed_ambulance for d in per_year]),
+        "ed_diverted": np.array([d.ed_diverted for d in per_year]),
+        "chc_shifted": np.array([d.chc_shifted for d in per_year]),
+        "ambulance_dispatches": np.array([d.ambulance for d in per_year]),
+    }
+
+
+def _admission_values(per_year: list[YearDemand], pop: FloatArray, res: _Results) -> dict[str, Any]:
+    """Admissions, cases and transfers per year, bed-days per year and stays (days)."""
+    bed_days = np.array([d.bed_days for d in per_year])
+    via_ed = np.array([d.via_ed for d in per_year])
+    return {
+        "admissions": np.array([d.admissions.sum(axis=2) for d in per_year]),  # [y, pool, route]
+        "admissions_resident": np.array([d.admissions_resident.sum(axis=(1, 2)) for d in per_year]),
+        "admissions_via_ed": via_ed,
+        "ed_admitted_fraction": _ratio(via_ed, np.array([d.ed_visits.sum() for d in per_year])),
+        "day_cases": np.array([d.day_cases for d in per_year]),
+        "elderly_care_transfers": np.array([d.transfers for d in per_year]),
+        "bed_days": bed_days,
+        "bed_days_per_1000": bed_days.sum(axis=1) / pop * 1000.0,
+        "alos": res.sizing["alos"],
+    }
+
+
+def _bed_values(state: ExpectedState, res: _Results) -> dict[str, Any]:
+    """Occupied, available and needed beds (beds; occupancy as a fraction)."""
+    sizing, cap = res.sizing, state.cap
+    beds_mean = cap["beds_mean"].values
+    beds_total_end = cap["beds_end"].sum(names.POOL).values
+    pop_end = np.array([state.pop_end[y] for y in state.years])
+    return {
+        "occupied_beds": res.occupied,
+        "occupied_beds_mean": sizing["mean"],
+        "occupied_beds_design": sizing["design"],
+        "occupied_beds_p95": sizing["p95"],
+        "beds": beds_mean,
+        "beds_end": cap["beds_end"].values,
+        "beds_per_1000": beds_total_end / pop_end * 1000.0,
+        "bed_occupancy": _ratio(sizing["mean"], beds_mean),
+        "beds_needed_occupancy": sizing["occ"],
+        "beds_needed_wait": sizing["wait"],
+        "beds_needed_blocking": sizing["block"],
+        "beds_needed_sqrt": sizing["sqrt"],
+        "bed_gap": sizing["occ"] - beds_mean,
+        "bed_pool_needed_separate": res.pooled[:, 0],
+        "bed_pool_needed_pooled": res.pooled[:, 1],
+        "bed_pool_needed": res.pooled[:, 2],
+    }
+
+
+def _community_values(
+    cap: xr.Dataset, per_year: list[YearDemand], pop: FloatArray, targets: Targets
+) -> dict[str, Any]:
+    """GPs and community health centres: counts, visits per year and utilisation."""
+    chc_visits = np.array([d.visits for d in per_year])[:, SERVICES.index("chc")]
+    gps, visits_per_gp = cap["gps"].values, cap["gp_visits_per_gp"].values
+    productivity = cap["gp_productivity"].values
+    # no GPs provide no visits, even where visits per GP are undefined (no GPs in the
+    # calibration year and capacity.gp.visits_per_gp unset: NaN)
+    gp_capacity = np.where(gps == 0, 0.0, gps * visits_per_gp * productivity)
+    return {
+        "gps": gps,
+        "gp_capacity": gp_capacity,
+        "gp_utilisation": _ratio(chc_visits, gp_capacity),
+        "gps_needed": chc_visits / (visits_per_gp * productivity),
+        "chc_centres": cap["chc_centres"].values,
+        "residents_per_centre": pop / cap["chc_centres"].values,
+        "chc_centres_norm": pop / targets.residents_per_centre,
+    }
+
+
+def _ed_ambulance_values(
+    cap: xr.Dataset, res: _Results, pop: FloatArray, targets: Targets
+) -> dict[str, Any]:
+    """ED treatment spaces and ambulances: peak-hour loads, needs and capacity."""
+    return {
+        "ed_peak_arrivals": res.ed[:, 0],
+        "ed_treatment_hours": res.ed[:, 1],
+        "ed_spaces_needed": res.ed[:, 2],
+        "ed_spaces": cap["ed_spaces"].values,
+        "ambulance_peak_dispatches": res.amb[:, 0],
+        "ambulances_needed_wait": res.amb[:, 1],
+        "ambulances_needed_norm": pop / targets.residents_per_ambulance,
+        "ambulances": cap["ambulances"].values,
+    }
+
+
+def _workforce_values(cap: xr.Dataset, pop: FloatArray, targets: Targets) -> dict[str, Any]:
+    """Physicians and nurses (persons, per 1,000 residents) against the plan."""
+    phys = cap["physicians_per_1000"].values * pop / 1000.0
+    nurses = cap["nurses_per_1000"].values * pop / 1000.0
+    return {
+        "physicians": phys,
+        "physicians_target": targets.physicians_per_1000 * pop / 1000.0,
+        "nurses": nurses,
+        "nurses_target": targets.nurses_per_1000 * pop / 1000.0,
+        "physicians_per_1000": cap["physicians_per_1000"].values,
+        "nurses_per_1000": cap["nurses_per_1000"].values,
+        "nurse_physician_ratio": _ratio(nurses, phys),
+    }
+
+
+def _attribution_values(state: ExpectedState) -> dict[str, Any]:
+    """Change since the base year, by step of :data:`sim.demand.STEPS` and in total."""
+    years, parts, totals = state.years, state.parts, state.totals
+
+    def by_step(get: Callable[[Measures], Any]) -> FloatArray:
+        return np.array([[get(parts[y][s]) for s in STEPS] for y in years])
+
+    return {
+        "change_visits": by_step(lambda m: m.visits),
+        "change_ambulance": by_step(lambda m: m.ambulance),
+        "change_admissions": by_step(lambda m: m.admissions),
+        "change_bed_days": by_step(lambda m: m.bed_days),
+        "change_visits_total": np.array([totals[y].visits for y in years]),
+        "change_bed_days_total": np.array([totals[y].bed_days for y in years]),
+    }
 
 
 def run_expected(

@@ -21,6 +21,8 @@ DAY: Final = "day"
 ACUITY: Final = "acuity"
 MEASURE: Final = "measure"
 STEP: Final = "step"
+ROUTE: Final = "route"
+"""Admission route dimension (coordinates :data:`ROUTES`)."""
 
 # --- fixed coordinates -----------------------------------------------------
 SEXES: Final[tuple[str, str]] = ("male", "female")

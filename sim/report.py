@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import xarray as xr
 from matplotlib.figure import Figure
 
-from sim import i18n, names, plots, summary
+from sim import catalogue, i18n, names, plots, summary
 from sim.errors import ScenarioError
 from sim.store import RESULTS_NAME, atomic_write_bytes
 from sim.summary import KeyFigure
@@ -54,6 +54,9 @@ OLD_RESULTS = (
 
 # ------------------------------------------------------------------ data confidence
 INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
+    # only the expected level's variables are in sim.catalogue so far: the figures of
+    # the projection and the DES, and those from a slice of a variable (chc_visits) or
+    # with a projection variable (gps_per_10000), keep their own inputs here
     "population": (
         ("POP-CENSUS-TOTAL", "A/B"),
         ("POP-2025", "D"),
@@ -67,79 +70,29 @@ INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
         ("MORT-BRASS", "D"),
         ("E0-2030", "A"),
     ),
-    "births": (("TFR-2023", "D"), ("TFR-2030-CENTRAL", "S"), ("ASFR-CHINA", "A"), ("SRB", "D/S")),
+    "births": catalogue.grades("births"),
     "life_expectancy": (("E0-2021", "B"), ("E0-2030", "A")),
-    "beds": (
-        ("CAP-BEDS-PER-1000-2025", "A"),
-        ("CAP-PROJECTS-2025", "B"),
-        ("CAP-TCM2", "A"),
-        ("CAP-PLAN-BEDS-2030", "A"),
-        ("CAP-PLAN-PHASING", "S"),
-    ),
-    "beds_per_1000": (("CAP-BEDS-PER-1000-2025", "A"), ("POP-2025", "D")),
-    "beds_needed_occupancy": (
-        ("CAL-OCCUPANCY", "D/S"),
-        ("CAL-ALOS", "D"),
-        ("USE-RR-ADM", "D"),
-        ("USE-SHAPE-ADM", "S"),
-        ("GROWTH-ADM", "D/S"),
-        ("CAP-TARGET-OCC", "C"),
-    ),
-    "beds_needed_wait": (
-        ("CAL-OCCUPANCY", "D/S"),
-        ("USE-SHAPE-ADM", "S"),
-        ("LOS-CV", "S"),
-        ("CAP-DESIGN-DAY", "S"),
-        ("CAP-TARGET-WAIT", "S"),
-    ),
-    "occupancy": (("CAL-OCCUPANCY", "D/S"), ("CAP-BEDS-PER-1000-2025", "A"), ("USE-RR-ADM", "D")),
-    "physicians_per_1000": (("CAP-WF-PHYS", "S"), ("CAP-TARGET-PHYS-2030", "A")),
-    "nurses_per_1000": (("CAP-WF-NURSE", "S"), ("CAP-TARGET-NURSE-2030", "A")),
-    "nurse_physician_ratio": (
-        ("CAP-WF-PHYS", "S"),
-        ("CAP-WF-NURSE", "S"),
-        ("CAP-TARGET-NURSE-2030", "A"),
-    ),
+    "beds": catalogue.grades("beds_end"),
+    "beds_per_1000": catalogue.grades("beds_per_1000"),
+    "beds_needed_occupancy": catalogue.grades("beds_needed_occupancy"),
+    "beds_needed_wait": catalogue.grades("beds_needed_wait"),
+    "occupancy": catalogue.grades("bed_occupancy"),
+    "physicians_per_1000": catalogue.grades("physicians_per_1000"),
+    "nurses_per_1000": catalogue.grades("nurses_per_1000"),
+    "nurse_physician_ratio": catalogue.grades("nurse_physician_ratio"),
     "gps_per_10000": (("CAP-GP-2025", "A"), ("POP-2025", "D")),
-    "gp_utilisation": (
-        ("CAL-CHC-VISITS-2025", "A"),
-        ("CAP-GP-VISITS", "D"),
-        ("USE-RR-VISITS", "D"),
-        ("USE-SHAPE-CHC", "S"),
-        ("GROWTH-VISITS", "D/S"),
-    ),
+    "gp_utilisation": catalogue.grades("gp_utilisation"),
     "chc_visits": (
         ("CAL-CHC-VISITS-2025", "A"),
         ("USE-RR-VISITS", "D"),
         ("USE-SHAPE-CHC", "S"),
         ("GROWTH-VISITS", "D/S"),
     ),
-    "ed_visits": (
-        ("CAL-ED-SHARE", "D"),
-        ("USE-SHAPE-ED", "S"),
-        ("ED-OLDER-RR", "S"),
-        ("FLOW-ED", "S"),
-    ),
-    "admissions": (
-        ("USE-RR-ADM", "D"),
-        ("USE-SHAPE-ADM", "S"),
-        ("SL-OBST-PER-BIRTH", "S"),
-        ("GROWTH-ADM", "D/S"),
-        ("FLOW-ADM", "S"),
-    ),
-    "bed_days": (
-        ("CAL-OCCUPANCY", "D/S"),
-        ("CAL-ALOS", "D"),
-        ("LOS-OLDER", "S"),
-        ("GROWTH-ADM", "D/S"),
-    ),
-    "ed_space_gap": (("CAP-ED-SPACES", "S"), ("ED-TREATMENT", "S"), ("CAP-TARGET-ED-WAIT", "S")),
-    "ambulance_gap": (
-        ("CAP-AMB-NORM", "A"),
-        ("CAL-AMB-RATE", "D"),
-        ("CAP-AMB-JOB", "S"),
-        ("CAP-TARGET-AMB-WAIT", "S"),
-    ),
+    "ed_visits": catalogue.grades("ed_visits"),
+    "admissions": catalogue.grades("admissions"),
+    "bed_days": catalogue.grades("bed_days"),
+    "ed_space_gap": catalogue.grades("ed_spaces", "ed_spaces_needed"),
+    "ambulance_gap": catalogue.grades("ambulances", "ambulances_needed_wait"),
     "des_high_occupancy_days": (
         ("CAL-OCCUPANCY", "D/S"),
         ("CAP-POOL-SPLIT", "S"),
@@ -160,8 +113,9 @@ INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
         ("CAP-AMB-JOB", "S"),
     ),
 }
-"""Key figure -> the main inputs behind it as (row id in sim/data/DATA.md, its grade).
-A test checks every id and grade against DATA.md."""
+"""Key figure -> the main inputs behind it as (row id in sim/data/DATA.md, its grade):
+for a figure read from expected-level variables, those of their catalogue entries
+(:func:`sim.catalogue.grades`). A test checks every id and grade against DATA.md."""
 
 _GRADE_CLASS = {"A": "ga", "B": "gb", "C": "gc", "D": "gd", "S": "gs"}
 

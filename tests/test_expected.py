@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
-from sim import analytic, names
+from sim import analytic, catalogue, names
 from sim.data import load_demographic_tables
 from sim.data.profiles import PROFILE_NAMES, TimeProfile, daily_expected, load_holidays
 from sim.data.service_tables import load_service_tables
@@ -22,6 +22,7 @@ from sim.demography import project
 from sim.expected import expected_level, run_expected, summary_table
 from sim.los import LosDistribution
 from sim.scenario import draw, load_dict
+from tests.test_report import _datamd_grades
 
 PLAN: dict[str, Any] = {
     "name": "plan",
@@ -202,3 +203,41 @@ def test_summary_table_has_one_row_per_scenario_year_measure(tmp_path: Path) -> 
     table.to_csv(path, index=False, encoding="utf-8")
     back = pd.read_csv(path, encoding="utf-8")
     assert len(back) == len(table)
+
+
+# ------------------------------------------------------------------ catalogue
+def test_the_catalogue_describes_every_variable_with_its_dims(central: xr.Dataset) -> None:
+    assert list(central.data_vars) == [v.name for v in catalogue.EXPECTED]
+    for v in catalogue.EXPECTED:
+        var = central[v.name]
+        assert var.dims == v.dims and var.attrs["units"] == v.units, v.name
+        assert "{" not in var.attrs["long_name"], f"{v.name}: a placeholder left unfilled"
+    # a placeholder is filled from the scenario's own targets
+    assert (
+        central["beds_needed_occupancy"]
+        .attrs["long_name"]
+        .startswith("beds for the target occupancy 85%")
+    )
+
+
+def test_catalogue_inputs_cite_datamd_rows_with_their_grades() -> None:
+    grades = _datamd_grades()
+    cited = {i for v in catalogue.EXPECTED for i in v.inputs}
+    assert cited == set(catalogue.DATA_GRADES), "DATA_GRADES lists exactly the cited rows"
+    for data_id, grade in catalogue.DATA_GRADES.items():
+        assert data_id in grades, f"{data_id} is not a row of DATA.md"
+        assert grades[data_id].split(" ")[0] == grade, (data_id, grades[data_id])
+    assert catalogue.grades("ambulances", "ambulances_needed_wait")[0] == ("CAP-AMB-NORM", "A")
+
+
+def test_a_dataset_needs_a_value_for_every_entry_and_an_entry_for_every_value() -> None:
+    entry = catalogue.variable("births")
+    ds = catalogue.dataset([entry], {"births": [1, 2]}, {names.YEAR: [2025, 2026]}, {})
+    assert ds["births"].dtype == np.float64 and ds["births"].attrs == {
+        "units": entry.units,
+        "long_name": entry.long_name,
+    }
+    with pytest.raises(ValueError, match="missing"):
+        catalogue.dataset([entry], {}, {}, {})
+    with pytest.raises(ValueError, match="undescribed"):
+        catalogue.dataset([entry], {"births": [1.0], "other": [1.0]}, {}, {})
