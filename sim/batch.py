@@ -614,10 +614,31 @@ def _run_local(
             progress(1, 0)
         return
     ctx = worker_context()
-    pending, suspects = list(todo), []
+
+    def run_pool(tasks: list[Task], width: int) -> list[Task]:
+        return _run_pool(plan, tasks, folder, width, ctx, progress, task_fn, tally)
+
+    suspects = _run_at_full_width(todo, folder, workers, retries, run_pool)
+    _run_suspects_alone(suspects, retries, run_pool, progress, tally)
+
+
+_PoolRun = Callable[[list[Task], int], list[Task]]
+"""Runs tasks on a fresh pool of that many local workers and returns those whose pool
+broke under them (:func:`_run_pool`, the rest of its arguments given)."""
+
+
+def _run_at_full_width(
+    todo: list[Task], folder: Path, workers: int, retries: int, run_pool: _PoolRun
+) -> list[Task]:
+    """Run ``todo`` in pools of ``workers``, a new pool each time one breaks, until every
+    task is done or a suspect; returns the suspects (the tasks that were running when a
+    pool broke) in plan order. Stops the batch when pools break with no task running
+    more than ``retries`` times."""
+    pending: list[Task] = list(todo)
+    suspects: list[Task] = []
     idle_deaths = 0
     while pending:
-        broken = _run_pool(plan, pending, folder, workers, ctx, progress, task_fn, tally)
+        broken = run_pool(pending, workers)
         running = [t for t in broken if _marker_path(folder, t).exists()]
         if broken and not running:
             idle_deaths += 1
@@ -631,6 +652,15 @@ def _run_local(
         suspects.extend(running)
         pending = [t for t in broken if t not in running]
     suspects.sort(key=todo.index)  # plan order, not the order the pool happened to break in
+    return suspects
+
+
+def _run_suspects_alone(
+    suspects: list[Task], retries: int, run_pool: _PoolRun, progress: Progress, tally: _Tally
+) -> None:
+    """Run each suspect alone, in a pool of one worker, until it finishes or has killed
+    its worker ``retries`` + 1 times; then stop the batch naming those that never
+    finished."""
     # Every suspect gets its own tries before the batch stops: a task that shared the
     # pool with a killer must not be left undone because the killer came first.
     killers: list[tuple[Task, int]] = []
@@ -639,7 +669,7 @@ def _run_local(
         deaths = 0
         while deaths <= retries:
             progress(0, 1)
-            if not _run_pool(plan, [task], folder, 1, ctx, progress, task_fn, tally):
+            if not run_pool([task], 1):
                 break
             deaths += 1
         else:
@@ -671,62 +701,94 @@ def _run_dask(
     attempt is counted here and the task is submitted again as a new attempt (a new
     key), ``retries`` times; once the other tasks have finished, the batch stops
     naming it."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise ScenarioError(
-            None, "--scheduler", scheduler, f"no dask scheduler answered: {exc}"
-        ) from None
-    fingerprint = plan.fingerprint()
-    attempts: dict[str, int] = {}
-    by_key: dict[str, Task] = {}
+    client = _dask_client(scheduler)
+    attempts = _DaskAttempts(client, plan, task_fn)
     killers: list[Task] = []
-
-    def submit(task: Task) -> Any:
-        attempts[task.id] = attempts.get(task.id, 0) + 1
-        # the plan's fingerprint keeps apart two batches sharing a cluster and task ids
-        key = f"hrsim-{fingerprint}-{task.id}-a{attempts[task.id]}"
-        by_key[key] = task
-        return client.submit(_remote_entry, plan, task, task_fn, key=key, pure=False)
-
     with client:
         if any(runs_des(plan, t) for t in todo):
             # every worker compiles (or loads its cache) before its first task, so that
             # no task's time includes a compilation (the workers' own disks and caches)
             client.run(prepare_engine, des_engine(plan))
-        running = as_completed([submit(t) for t in todo])
+        running = as_completed([attempts.submit(t) for t in todo])
         for fut in running:
-            task = by_key.pop(fut.key)
+            task = attempts.task_of(fut)
             try:
                 task_id, blob, seconds = fut.result()
             except KilledWorker:
-                if attempts[task.id] > retries:
+                if attempts.made[task.id] > retries:
                     killers.append(task)  # the others still finish before the batch stops
                     continue
                 progress(0, 1)
-                running.add(submit(task))
+                running.add(attempts.submit(task))
                 continue
             except Exception as exc:
-                if fut.status != "error":  # cancelled or lost: the cluster, not the task
-                    raise BatchError(
-                        f"the dask cluster at {scheduler} lost task {task.id} "
-                        f"({type(exc).__name__}: {exc}); the batch stops. "
-                        "Finished tasks are kept."
-                    ) from None
-                raise _task_failed(folder, task, exc) from None
+                raise _dask_failure(fut, task, exc, scheduler, folder) from None
             atomic_write_bytes(_task_path(folder, task), blob)
             tally.seconds[task_id] = seconds
             progress(1, 0)
     if killers:
-        named = ", ".join(f"task {task.id}" for task in killers)
-        raise BatchError(
-            f"{named} killed its dask worker in each of {retries + 1} attempts (the "
-            "scheduler allows each attempt distributed.scheduler.allowed-failures worker "
-            "deaths before giving up); the batch stops. Finished tasks are kept."
+        raise _killed_dask_workers(killers, retries)
+
+
+def _killed_dask_workers(killers: list[Task], retries: int) -> BatchError:
+    """Why the batch stops when ``killers`` killed their dask workers in every attempt."""
+    named = ", ".join(f"task {task.id}" for task in killers)
+    return BatchError(
+        f"{named} killed its dask worker in each of {retries + 1} attempts (the "
+        "scheduler allows each attempt distributed.scheduler.allowed-failures worker "
+        "deaths before giving up); the batch stops. Finished tasks are kept."
+    )
+
+
+def _dask_client(scheduler: str) -> Any:
+    """A client of the dask scheduler at ``scheduler``, or a ScenarioError if none answers."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise ScenarioError(
+            None, "--scheduler", scheduler, f"no dask scheduler answered: {exc}"
+        ) from None
+
+
+class _DaskAttempts:
+    """The attempts at a plan's tasks submitted to a dask cluster: each under a key of
+    its own, so that the scheduler takes a task submitted again for new work."""
+
+    def __init__(self, client: Any, plan: Plan, task_fn: TaskFunction) -> None:
+        self.client, self.plan, self.task_fn = client, plan, task_fn
+        self.fingerprint = plan.fingerprint()
+        self.made: dict[str, int] = {}
+        """Task id -> attempts submitted."""
+        self.by_key: dict[str, Task] = {}
+        """Key of each attempt not yet seen back -> its task."""
+
+    def submit(self, task: Task) -> Any:
+        self.made[task.id] = self.made.get(task.id, 0) + 1
+        # the plan's fingerprint keeps apart two batches sharing a cluster and task ids
+        key = f"hrsim-{self.fingerprint}-{task.id}-a{self.made[task.id]}"
+        self.by_key[key] = task
+        return self.client.submit(_remote_entry, self.plan, task, self.task_fn, key=key, pure=False)
+
+    def task_of(self, fut: Any) -> Task:
+        """The task of an attempt that has ended (forgotten from then on)."""
+        return self.by_key.pop(fut.key)
+
+
+def _dask_failure(fut: Any, task: Task, exc: Exception, scheduler: str, folder: Path) -> BatchError:
+    """Why the batch stops when ``task``'s attempt ``fut`` ended in ``exc`` (no worker
+    death): the cluster lost it, or the task itself failed (logged in errors.log)."""
+    if fut.status != "error":  # cancelled or lost: the cluster, not the task
+        return BatchError(
+            f"the dask cluster at {scheduler} lost task {task.id} "
+            f"({type(exc).__name__}: {exc}); the batch stops. "
+            "Finished tasks are kept."
         )
+    return _task_failed(folder, task, exc)
 
 
 def _log_failure(folder: Path, task: Task, exc: BaseException) -> None:
@@ -932,94 +994,149 @@ def run_batch(
     before work starts. Only one run at a time may use a folder: a second one fails
     with a ScenarioError before any work. SIGINT or SIGTERM (in the main thread) stops
     the run and raises :class:`BatchInterrupted` (a SystemExit) once finished task files
-    are kept and partial ones removed.
-
-    When tasks with the DES on the compiled engine are to be computed, this process
-    first compiles the engine (or loads numba's cache; :func:`sim.pipeline.prepare_engine`)
-    so that the workers load the cache; ``on_compile`` is called with its seconds, before
-    ``on_start``. That time is in the manifest as ``des_compile_seconds`` (null when no
-    compilation was needed) and in this run's entry of ``runs``, never in ``seconds`` nor
-    in ``task_seconds``.
-
-    The folder's ``manifest.json`` holds, besides the provenance and the plan, the run
-    plan rows (``run_plan``), this run's ``started`` and ``finished`` times (UTC),
-    ``task_seconds`` (wall seconds of each task computed in this run, measured in the
-    worker), ``seconds`` (this run's wall time, the compilation left out) and ``runs``:
-    one entry per run of this plan into the folder that finished (``extra_manifest`` keys
-    are added last and win)."""
+    are kept and partial ones removed. The DES engine is compiled first where needed
+    (``on_compile``: see :func:`_compile_engine`); the folder's ``manifest.json`` is
+    described at :func:`_manifest`."""
     start = time.perf_counter()
     started = _now()
     out = Path(folder)
     check_writable(out / TASKS_DIR)
     with _exclusive(out), _stop_on_signals(out, plan), _stop_on_disk_faults(out, plan):
         earlier = _earlier_runs(out, plan)
-        plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
-        atomic_write_bytes(out / PLAN_FILE, (plan_text + "\n").encode("utf-8"))
-        clean_temporaries(out)
-        tasks = plan.tasks()
-        todo = [t for t in tasks if not task_is_done(out, plan, t)]
-        reused = len(tasks) - len(todo)
-        # the long tasks (with the DES) first, so that short ones fill the gaps at the end
-        todo.sort(key=lambda t: not runs_des(plan, t))
-        # the task files still to write, then results.nc (at most their size again)
-        kinds = ["des" if runs_des(plan, t) else "expected" for t in todo]
-        check_space(out, 2 * sum(TASK_FILE_BYTES[k] for k in kinds))
-        report = progress or (lambda done, retried: None)
-        compile_seconds = None
-        if any(runs_des(plan, t) for t in todo):
-            compile_seconds = prepare_engine(des_engine(plan))
-        if compile_seconds is not None and on_compile is not None:
-            on_compile(compile_seconds)
+        todo, reused = _prepare_folder(out, plan)
+        compile_seconds = _compile_engine(plan, todo, on_compile)
         if on_start is not None:
             on_start(len(todo), reused)
-        tally = _Tally()
-        if todo:
-            if scheduler:
-                _run_dask(plan, todo, out, scheduler, retries, report, task_fn, tally)
-            else:
-                _run_local(plan, todo, out, workers, retries, report, task_fn, tally)
+        tally = _run_tasks(plan, todo, out, workers, scheduler, retries, progress, task_fn)
         clean_temporaries(out)  # of writes stopped when a worker died
         ds = combine(out, plan)
         save_dataset(ds, out / RESULTS_FILE)
         seconds = time.perf_counter() - start - (compile_seconds or 0.0)
-        finished = _now()
-        compile_field = None if compile_seconds is None else round(compile_seconds, 3)
-        run = {
-            "started": started,
-            "finished": finished,
-            "computed": len(todo),
-            "reused": reused,
-            "isolated": tally.isolated,
-            "workers": workers,
-            "scheduler": scheduler,
-            "engine": des_engine(plan),
-            "des_compile_seconds": compile_field,
-        }
-        fields: dict[str, Any] = {
-            "kind": "batch",
-            "seed": plan.seed,
-            "plan_fingerprint": plan.fingerprint(),
-            "scenarios": plan.scenarios,
-            "points": plan.points,
-            "replicates": plan.replicates,
-            "options": plan.options,
-            "tables": plan.tables,
-            "tasks": len(tasks),
-            "computed": len(todo),
-            "reused": reused,
-            "workers": workers,
-            "scheduler": scheduler,
-            "started": started,
-            "finished": finished,
-            "seconds": round(seconds, 3),
-            "des_compile_seconds": compile_field,
-            "task_seconds": {k: round(v, 3) for k, v in sorted(tally.seconds.items())},
-            "runs": [*earlier, run],
-            "run_plan": list(plan_tasks(plan)),
-            **(extra_manifest or {}),
-        }
+        run = _Run(
+            started=started,
+            finished=_now(),
+            computed=len(todo),
+            reused=reused,
+            isolated=tally.isolated,
+            workers=workers,
+            scheduler=scheduler,
+            engine=des_engine(plan),
+            des_compile_seconds=None if compile_seconds is None else round(compile_seconds, 3),
+        )
+        fields = _manifest(plan, run, seconds, tally.seconds, earlier, extra_manifest)
         save_manifest(out, provenance(**fields))
     return BatchResult(out, ds, len(todo), reused, seconds, tally.isolated, compile_seconds)
+
+
+def _prepare_folder(out: Path, plan: Plan) -> tuple[list[Task], int]:
+    """Write the plan into ``out`` and remove what an interrupted run left there; return
+    the plan's tasks without a good file (see :func:`task_is_done`), the ones with the
+    DES first, and how many have one (reused). Refused if the disk cannot hold their
+    files and results.nc."""
+    plan_text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
+    atomic_write_bytes(out / PLAN_FILE, (plan_text + "\n").encode("utf-8"))
+    clean_temporaries(out)
+    tasks = plan.tasks()
+    todo = [t for t in tasks if not task_is_done(out, plan, t)]
+    # the long tasks (with the DES) first, so that short ones fill the gaps at the end
+    todo.sort(key=lambda t: not runs_des(plan, t))
+    # the task files still to write, then results.nc (at most their size again)
+    kinds = ["des" if runs_des(plan, t) else "expected" for t in todo]
+    check_space(out, 2 * sum(TASK_FILE_BYTES[k] for k in kinds))
+    return todo, len(tasks) - len(todo)
+
+
+def _compile_engine(
+    plan: Plan, todo: list[Task], on_compile: Callable[[float], None] | None
+) -> float | None:
+    """When tasks with the DES on the compiled engine are to be computed, this process
+    first compiles the engine (or loads numba's cache; :func:`sim.pipeline.prepare_engine`)
+    so that the workers load the cache; returns its seconds (None when no compilation was
+    needed), with which ``on_compile`` is called, before ``on_start``. That time is in the
+    manifest as ``des_compile_seconds`` and in this run's entry of ``runs``, never in
+    ``seconds`` nor in ``task_seconds``."""
+    compile_seconds = None
+    if any(runs_des(plan, t) for t in todo):
+        compile_seconds = prepare_engine(des_engine(plan))
+    if compile_seconds is not None and on_compile is not None:
+        on_compile(compile_seconds)
+    return compile_seconds
+
+
+def _run_tasks(
+    plan: Plan,
+    todo: list[Task],
+    out: Path,
+    workers: int,
+    scheduler: str | None,
+    retries: int,
+    progress: Progress | None,
+    task_fn: TaskFunction,
+) -> _Tally:
+    """Compute ``todo`` on the dask cluster at ``scheduler`` if given, else on local
+    processes (see :func:`run_batch`); returns what the executor measured."""
+    tally = _Tally()
+    report = progress or (lambda done, retried: None)
+    if todo and scheduler:
+        _run_dask(plan, todo, out, scheduler, retries, report, task_fn, tally)
+    elif todo:
+        _run_local(plan, todo, out, workers, retries, report, task_fn, tally)
+    return tally
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run of a plan into a batch folder: its entry in the manifest's ``runs``."""
+
+    started: str
+    finished: str
+    computed: int
+    reused: int
+    isolated: int
+    workers: int
+    scheduler: str | None
+    engine: str
+    des_compile_seconds: float | None
+
+
+def _manifest(
+    plan: Plan,
+    run: _Run,
+    seconds: float,
+    task_seconds: dict[str, float],
+    earlier: list[dict[str, Any]],
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What the folder's ``manifest.json`` holds besides the provenance: the plan, the run
+    plan rows (``run_plan``), this run's ``started`` and ``finished`` times (UTC),
+    ``task_seconds`` (wall seconds of each task computed in this run, measured in the
+    worker), ``seconds`` (this run's wall time, the compilation left out) and ``runs``:
+    one entry per run of this plan into the folder that finished, the ``earlier`` ones
+    then ``run`` (``extra`` keys, :func:`run_batch`'s ``extra_manifest``, are added last
+    and win)."""
+    return {
+        "kind": "batch",
+        "seed": plan.seed,
+        "plan_fingerprint": plan.fingerprint(),
+        "scenarios": plan.scenarios,
+        "points": plan.points,
+        "replicates": plan.replicates,
+        "options": plan.options,
+        "tables": plan.tables,
+        "tasks": len(plan.tasks()),
+        "computed": run.computed,
+        "reused": run.reused,
+        "workers": run.workers,
+        "scheduler": run.scheduler,
+        "started": run.started,
+        "finished": run.finished,
+        "seconds": round(seconds, 3),
+        "des_compile_seconds": run.des_compile_seconds,
+        "task_seconds": {k: round(v, 3) for k, v in sorted(task_seconds.items())},
+        "runs": [*earlier, asdict(run)],
+        "run_plan": list(plan_tasks(plan)),
+        **(extra or {}),
+    }
 
 
 def plan_tasks(plan: Plan) -> Iterable[dict[str, Any]]:

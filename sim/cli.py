@@ -562,16 +562,8 @@ def _whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def _seed_and_out(p: argparse.ArgumentParser) -> None:
-    """The ``--seed`` and ``--out`` options of the one-scenario commands."""
-    p.add_argument(
-        "--seed",
-        type=_whole_number,
-        default=None,
-        metavar="S",
-        help="root seed (default: run.seed)",
-    )
-    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+_Commands: typing.TypeAlias = "argparse._SubParsersAction[_OneLineParser]"
+"""What ``add_subparsers`` gives: each ``_add_<command>`` adds its sub-command's parser to it."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -579,103 +571,61 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run.py",
         description="Health-resource planning simulation for Longgang District, Shenzhen.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True)
+    # in the order ``run.py --help`` lists them
+    _add_validate(commands)
+    _add_project(commands)
+    _add_run(commands)
+    _add_sweep(commands)
+    _add_main(commands)
+    _add_expected(commands)
+    _add_report(commands)
+    _add_keys(commands)
+    _add_test(commands)
+    return parser
 
-    p = sub.add_parser(
-        "validate", help="check scenario files (and the tables they name) without running"
+
+def _command(
+    commands: _Commands, name: str, func: Callable[[argparse.Namespace], int], summary: str
+) -> argparse.ArgumentParser:
+    """The parser of sub-command ``name``, which runs ``func``."""
+    p = commands.add_parser(name, help=summary)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_validate(commands: _Commands) -> None:
+    p = _command(
+        commands,
+        "validate",
+        cmd_validate,
+        "check scenario files (and the tables they name) without running",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser(
-        "project", help="cohort-component projection of one scenario, with a pyramid figure"
-    )
-    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
-    p.add_argument(
-        "--replicates",
-        type=_whole_number,
-        default=1,
-        metavar="N",
-        help="replicates (replicate 0 takes central values; the others draw uncertain "
-        "inputs); default 1",
-    )
-    _seed_and_out(p)
-    p.set_defaults(func=cmd_project)
 
-    def batch_options(
-        p: argparse.ArgumentParser,
-        replicates: tuple[int | None, str] = (1, "1"),
-        des_replicates: tuple[int | None, str] = (None, "every replicate"),
-    ) -> None:
-        """The options every batch command shares; ``replicates`` and ``des_replicates``
-        are each (default, how the help states it)."""
-        p.add_argument(
-            "--replicates",
-            type=_whole_number,
-            default=replicates[0],
-            metavar="N",
-            help=f"replicates per scenario (replicate 0 takes central values); "
-            f"default {replicates[1]}",
-        )
-        p.add_argument(
-            "--seed",
-            type=_whole_number,
-            default=None,
-            metavar="S",
-            help="root seed (default: run.seed of the first scenario)",
-        )
-        p.add_argument(
-            "--workers",
-            type=_whole_number,
-            default=min(2, os.cpu_count() or 1),
-            metavar="W",
-            help="local worker processes (0: run in this process); default: up to 2",
-        )
-        p.add_argument(
-            "--scheduler",
-            default=None,
-            metavar="tcp://HOST:PORT",
-            help="send the tasks to this dask.distributed scheduler instead",
-        )
-        p.add_argument(
-            "--retries",
-            type=_whole_number,
-            default=batch.DEFAULT_RETRIES,
-            metavar="R",
-            help="times a task whose worker process died (killed, out of memory) is run "
-            f"again on its own before the batch stops; default {batch.DEFAULT_RETRIES}",
-        )
-        p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
-        p.add_argument(
-            "--des-replicates",
-            type=_whole_number,
-            default=des_replicates[0],
-            metavar="K",
-            help=f"run the DES on replicates 0..K-1 only (default: {des_replicates[1]})",
-        )
-        p.add_argument(
-            "--engine",
-            default=DEFAULT_ENGINE,
-            metavar="|".join(ENGINES),
-            help="the DES engine: compiled (numba; compiled once, then loaded from its "
-            "cache) or reference (SimPy; the same numbers, slower); "
-            f"default {DEFAULT_ENGINE}",
-        )
-        p.add_argument(
-            "--batch-dir",
-            default=None,
-            metavar="DIR",
-            help="exact batch folder (default: DIR/batch-<plan hash>, so the same "
-            "command resumes the same batch)",
-        )
+def _add_project(commands: _Commands) -> None:
+    summary = "cohort-component projection of one scenario, with a pyramid figure"
+    _one_scenario_options(_command(commands, "project", cmd_project, summary))
 
-    p = sub.add_parser("run", help="run scenarios x replicates as a resumable batch")
+
+def _add_expected(commands: _Commands) -> None:
+    summary = "expected (analytic) level of one scenario, with a CSV summary"
+    _one_scenario_options(_command(commands, "expected", cmd_expected, summary))
+
+
+def _add_run(commands: _Commands) -> None:
+    p = _command(commands, "run", cmd_run, "run scenarios x replicates as a resumable batch")
     p.add_argument("scenarios", nargs="+", metavar="FILE", help="scenario TOML files")
-    batch_options(p)
-    p.set_defaults(func=cmd_run)
+    _batch_arguments(p)
 
-    p = sub.add_parser(
-        "sweep", help="run a parameter sweep (grid, LHS, Sobol, Morris) with sensitivity indices"
+
+def _add_sweep(commands: _Commands) -> None:
+    p = _command(
+        commands,
+        "sweep",
+        cmd_sweep,
+        "run a parameter sweep (grid, LHS, Sobol, Morris) with sensitivity indices",
     )
     p.add_argument("sweep", metavar="SWEEP", help="sweep TOML file")
     p.add_argument(
@@ -685,15 +635,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario the sweep applies to (repeat for several)",
     )
-    batch_options(p, des_replicates=(0, "0, the expected level only"))
-    p.set_defaults(func=cmd_sweep)
+    _batch_arguments(p, des_replicates=(0, "0, the expected level only"))
 
-    p = sub.add_parser(
+
+def _add_main(commands: _Commands) -> None:
+    p = _command(
+        commands,
         "main",
-        help="the main job: every shipped scenario (expected level and the DES on every "
-        "replicate, with uncertainty; report)",
+        cmd_main,
+        "the main job: every shipped scenario (expected level, with uncertainty, and the "
+        f"DES on {MAIN_DES_REPLICATES} replicates, every one with --full; report)",
     )
-    batch_options(
+    _batch_arguments(
         p,
         replicates=(None, f"{MAIN_REPLICATES} ({FULL_REPLICATES} with --full)"),
         des_replicates=(None, f"{MAIN_DES_REPLICATES}; every replicate with --full"),
@@ -703,19 +656,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"the full batch: {FULL_REPLICATES} replicates, every one with the DES",
     )
-    p.set_defaults(func=cmd_main)
 
-    p = sub.add_parser(
-        "expected", help="expected (analytic) level of one scenario, with a CSV summary"
-    )
-    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
-    p.add_argument(
-        "--replicates", type=_whole_number, default=1, metavar="N", help="replicates (default 1)"
-    )
-    _seed_and_out(p)
-    p.set_defaults(func=cmd_expected)
 
-    p = sub.add_parser("report", help="figures, HTML report and CSV tables of a stored batch")
+def _add_report(commands: _Commands) -> None:
+    p = _command(
+        commands, "report", cmd_report, "figures, HTML report and CSV tables of a stored batch"
+    )
     p.add_argument("folder", metavar="FOLDER", help="a batch folder, e.g. results/batch-1a2b3c4d5e")
     p.add_argument(
         "--lang",
@@ -724,16 +670,120 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="language (repeat for both; default both)",
     )
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("keys", help="print the reference of every scenario key (Markdown)")
+
+def _add_keys(commands: _Commands) -> None:
+    p = _command(commands, "keys", cmd_keys, "print the reference of every scenario key (Markdown)")
     p.add_argument("--write", action="store_true", help="write it to scenarios/README.md")
-    p.set_defaults(func=cmd_keys)
 
-    p = sub.add_parser("test", help="run the test suite (arguments after -- go to pytest)")
+
+def _add_test(commands: _Commands) -> None:
+    p = _command(commands, "test", cmd_test, "run the test suite (arguments after -- go to pytest)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
-    p.set_defaults(func=cmd_test)
-    return parser
+
+
+# ------------------------------------------------------------------ shared options
+def _one_scenario_options(p: argparse.ArgumentParser) -> None:
+    """The options of the one-scenario commands (``project``, ``expected``)."""
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario TOML file")
+    _replicates_option(
+        p,
+        1,
+        "replicates (replicate 0 takes central values; the others draw uncertain inputs); "
+        "default 1",
+    )
+    _seed_option(p, "run.seed")
+    _out_option(p)
+
+
+def _batch_arguments(
+    p: argparse.ArgumentParser,
+    replicates: tuple[int | None, str] = (1, "1"),
+    des_replicates: tuple[int | None, str] = (None, "every replicate"),
+) -> None:
+    """The options every batch command shares (checked by :func:`_batch_options`);
+    ``replicates`` and ``des_replicates`` are each (default, how the help states it)."""
+    _replicates_option(
+        p,
+        replicates[0],
+        f"replicates per scenario (replicate 0 takes central values); default {replicates[1]}",
+    )
+    _seed_option(p, "run.seed of the first scenario")
+    _where_to_run_options(p)
+    _out_option(p)
+    _des_options(p, des_replicates)
+    p.add_argument(
+        "--batch-dir",
+        default=None,
+        metavar="DIR",
+        help="exact batch folder (default: DIR/batch-<plan hash>, so the same "
+        "command resumes the same batch)",
+    )
+
+
+def _replicates_option(p: argparse.ArgumentParser, default: int | None, text: str) -> None:
+    p.add_argument("--replicates", type=_whole_number, default=default, metavar="N", help=text)
+
+
+def _seed_option(p: argparse.ArgumentParser, default: str) -> None:
+    """``--seed``; ``default`` says where the seed comes from without it."""
+    p.add_argument(
+        "--seed",
+        type=_whole_number,
+        default=None,
+        metavar="S",
+        help=f"root seed (default: {default})",
+    )
+
+
+def _out_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=str(ROOT / "results"), metavar="DIR", help="results folder")
+
+
+def _where_to_run_options(p: argparse.ArgumentParser) -> None:
+    """Where a batch's tasks run (local workers or a dask cluster) and how often a task
+    whose worker died is run again."""
+    p.add_argument(
+        "--workers",
+        type=_whole_number,
+        default=min(2, os.cpu_count() or 1),
+        metavar="W",
+        help="local worker processes (0: run in this process); default: up to 2",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="send the tasks to this dask.distributed scheduler instead",
+    )
+    p.add_argument(
+        "--retries",
+        type=_whole_number,
+        default=batch.DEFAULT_RETRIES,
+        metavar="R",
+        help="times a task whose worker process died (killed, out of memory) is run "
+        f"again on its own before the batch stops; default {batch.DEFAULT_RETRIES}",
+    )
+
+
+def _des_options(p: argparse.ArgumentParser, des_replicates: tuple[int | None, str]) -> None:
+    """Which replicates run the DES (``des_replicates``: default, how the help states
+    it) and on which engine (checked by :func:`_des_option`)."""
+    p.add_argument(
+        "--des-replicates",
+        type=_whole_number,
+        default=des_replicates[0],
+        metavar="K",
+        help=f"run the DES on replicates 0..K-1 only (default: {des_replicates[1]})",
+    )
+    p.add_argument(
+        "--engine",
+        default=DEFAULT_ENGINE,
+        metavar="|".join(ENGINES),
+        help="the DES engine: compiled (numba; compiled once, then loaded from its "
+        "cache) or reference (SimPy; the same numbers, slower); "
+        f"default {DEFAULT_ENGINE}",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
