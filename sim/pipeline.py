@@ -30,10 +30,12 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -48,7 +50,13 @@ from sim.data.profiles import (
     load_profiles,
     working_days,
 )
-from sim.data.service_tables import ACUITIES, POOLS, ServiceTables, load_service_tables
+from sim.data.service_tables import (
+    ACUITIES,
+    POOLS,
+    ServiceLine,
+    ServiceTables,
+    load_service_tables,
+)
 from sim.demand import SERVICES, AdmissionComponent
 from sim.demography import project
 from sim.des.config import (
@@ -213,63 +221,112 @@ def _admit_probabilities(
     return cap.copy()
 
 
-def des_config(
-    sc: Scenario,
-    state: ExpectedState,
-    expected: xr.Dataset,
-    inputs: BaseInputs,
-    *,
-    unlimited: bool = False,
-) -> DesConfig:
-    """The discrete-event configuration of a resolved scenario replicate (module docstring)."""
-    start, n_days, spans = _horizon(state)
-    shapes, lines, des = state.shapes, inputs.service.lines, sc.des
+@dataclass(frozen=True)
+class _Days:
+    """The simulated horizon: first day, number of days, the years as (year, index of
+    the year's first day, days), and the tables that spread a year's volume over days."""
 
-    def series(volume: dict[int, float], profile: str) -> np.ndarray:
-        out = np.zeros(n_days)
-        for y, k, n in spans:
-            out[k : k + n] = volume[y] * shapes(profile, y)[:n]
+    start: dt.date
+    n_days: int
+    spans: list[tuple[int, int, int]]
+    shapes: Callable[[str, int], np.ndarray]
+    profiles: dict[str, TimeProfile]
+
+    def series(self, volume: dict[int, float], profile: str) -> np.ndarray:
+        """Arrivals a day (count/day): each year's ``volume`` (count/year) spread over the
+        year's days by the profile's unit daily shape."""
+        out = np.zeros(self.n_days)
+        for y, k, n in self.spans:
+            out[k : k + n] = volume[y] * self.shapes(profile, y)[:n]
         return out
 
-    def rate(daily: np.ndarray, profile: str) -> ArrivalRate:
-        return ArrivalRate(tuple(daily.tolist()), inputs.profiles[profile].hourly)
+    def rate(self, daily: np.ndarray, profile: str) -> ArrivalRate:
+        """Arrival rate: ``daily`` (count/day) over the hours of the profile's day."""
+        return ArrivalRate(tuple(daily.tolist()), self.profiles[profile].hourly)
 
-    # --- admissions: one stream per (pool, kind, length of stay, profile, onward stages);
-    # a stay split over pools (elderly-care transfer, ICU step-down) is one patient who
-    # moves on (AdmissionStream.onward), never a second, independent stream
-    streams: dict[_StreamKey, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
-    via_ed: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
-    ed_mix: dict[str, _Mixture] = defaultdict(_Mixture)
-    ed_onward: dict[str, dict[str, float]] = defaultdict(dict)  # bed-days of later stages
-    for y, k, n in spans:
-        d = state.demands[y]
-        for c in state.model.components(d, d.elderly_care_transfer):
-            line = lines[c.pool]
-            profile = line.elective_profile if c.route == "elective" else line.emergency_profile
-            shape = shapes(profile, y)[:n]
-            f_ed = 0.0 if c.route == "elective" else line.via_ed_share
-            kind = (
-                "elective"
-                if c.route == "elective"
-                else ("maternity" if c.pool in MATERNITY_POOLS else "direct")
+
+def _yearly_output(expected: xr.Dataset, var: str) -> dict[int, float]:
+    """An expected-level variable by year (in the variable's units)."""
+    return {
+        int(y): float(v)
+        for y, v in zip(expected[names.YEAR].values, expected[var].values, strict=True)
+    }
+
+
+def _whole_capacity(levels: dict[int, float], *, unlimited: bool) -> CapacitySchedule:
+    """Capacity by year rounded up to whole units (ED spaces, vehicles), or unlimited."""
+    if unlimited:
+        return CapacitySchedule(UNLIMITED)
+    return _schedule({y: math.ceil(v) for y, v in levels.items()})
+
+
+def _lognormal(mean: float, cv: float, unit: Literal["hours", "minutes"]) -> Duration:
+    """A lognormal duration of ``mean`` (in ``unit``) and coefficient of variation ``cv``."""
+    return Duration(LosDistribution("lognormal", mean, cv), unit)
+
+
+class _Admissions:
+    """Admissions a day (count/day) over the horizon: by stream (``_StreamKey``) for
+    those admitted directly, by pool for those through the ED, with the ED admissions'
+    length-of-stay mixture and bed-days of later stages by pool (``_ed_onward``)."""
+
+    def __init__(self, n_days: int) -> None:
+        self.streams: dict[_StreamKey, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
+        self.via_ed: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
+        self.ed_mix: dict[str, _Mixture] = defaultdict(_Mixture)
+        self.ed_onward: dict[str, dict[str, float]] = defaultdict(dict)
+
+    def add(
+        self, c: AdmissionComponent, line: ServiceLine, days: _Days, span: tuple[int, int, int]
+    ) -> None:
+        """Add one year's component; ``span`` is the year's (year, first index, days)."""
+        y, k, n = span
+        profile = line.elective_profile if c.route == "elective" else line.emergency_profile
+        shape = days.shapes(profile, y)[:n]
+        f_ed = 0.0 if c.route == "elective" else line.via_ed_share
+        kind = (
+            "elective"
+            if c.route == "elective"
+            else ("maternity" if c.pool in MATERNITY_POOLS else "direct")
+        )
+        onward = _onward_stages(c)
+        if f_ed > 0:
+            self.ed_mix[c.pool].add(c.admissions * f_ed, c.los)
+            self.via_ed[c.pool][k : k + n] += c.admissions * f_ed * shape
+            for pool, w in onward:
+                later = self.ed_onward[c.pool]
+                later[pool] = later.get(pool, 0.0) + c.admissions * f_ed * c.los.mean * w
+        if f_ed < 1:
+            self.streams[(c.pool, kind, c.los, profile, onward)][k : k + n] += (
+                c.admissions * (1.0 - f_ed) * shape
             )
-            onward = _onward_stages(c)
-            if f_ed > 0:
-                ed_mix[c.pool].add(c.admissions * f_ed, c.los)
-                via_ed[c.pool][k : k + n] += c.admissions * f_ed * shape
-                for pool, w in onward:
-                    later = ed_onward[c.pool]
-                    later[pool] = later.get(pool, 0.0) + c.admissions * f_ed * c.los.mean * w
-            if f_ed < 1:
-                streams[(c.pool, kind, c.los, profile, onward)][k : k + n] += (
-                    c.admissions * (1.0 - f_ed) * shape
-                )
-    admissions = tuple(
+
+
+def _admissions(state: ExpectedState, lines: dict[str, ServiceLine], days: _Days) -> _Admissions:
+    """The expected level's admission components of every year, as daily admissions.
+
+    One stream per (pool, kind, length of stay, profile, onward stages): a stay split
+    over pools (elderly-care transfer, ICU step-down) is one patient who moves on
+    (``AdmissionStream.onward``), never a second, independent stream."""
+    out = _Admissions(days.n_days)
+    for span in days.spans:
+        d = state.demands[span[0]]
+        for c in state.model.components(d, d.elderly_care_transfer):
+            out.add(c, lines[c.pool], days, span)
+    return out
+
+
+def _admission_streams(
+    streams: dict[_StreamKey, np.ndarray], days: _Days
+) -> tuple[AdmissionStream, ...]:
+    """The direct admission streams with any admissions, in a fixed order (pool, kind,
+    mean and CV of the stay, onward stages), named ``pool.kind.i``."""
+    return tuple(
         AdmissionStream(
             f"{pool}.{kind}.{i}",
             pool,
             kind,  # type: ignore[arg-type]
-            rate(daily, profile),
+            days.rate(daily, profile),
             Duration(los),
             onward=onward,
         )
@@ -282,12 +339,17 @@ def des_config(
         if daily.sum() > 0
     )
 
-    # --- beds by pool over time
+
+def _bed_pools(
+    sc: Scenario, state: ExpectedState, days: _Days, *, unlimited: bool
+) -> tuple[BedPool, ...]:
+    """Beds by pool over the horizon, changing on the days the capacity path changes."""
     changes = bed_changes(sc.capacity, state.base)
-    end = start + dt.timedelta(days=n_days - 1)
+    start = days.start
+    end = start + dt.timedelta(days=days.n_days - 1)
     dates = sorted({start} | {c.date for c in changes if start < c.date <= end})
     levels = beds_on(state.base, changes, dates)
-    pools = tuple(
+    return tuple(
         BedPool(
             pool,
             CapacitySchedule(UNLIMITED)
@@ -304,36 +366,48 @@ def des_config(
         for i, pool in enumerate(POOLS)
     )
 
-    # --- emergency department
-    ed_visits = {
-        a: {y: float(state.demands[y].ed_visits[i]) for y in state.years}
-        for i, a in enumerate(ACUITIES)
-    }
-    ed_amb = {
-        a: {y: float(state.demands[y].ed_ambulance[i]) for y in state.years}
-        for i, a in enumerate(ACUITIES)
-    }
-    ed_streams = []
-    for a in ACUITIES:
-        walk = {y: ed_visits[a][y] - ed_amb[a][y] for y in state.years}
-        ed_streams.append(
+
+def _ed_arrivals(state: ExpectedState, days: _Days) -> tuple[EDArrivalStream, ...]:
+    """ED walk-in and ambulance arrivals by triage level."""
+    out = []
+    for i, a in enumerate(ACUITIES):
+        amb = {y: float(state.demands[y].ed_ambulance[i]) for y in state.years}
+        walk = {y: float(state.demands[y].ed_visits[i]) - amb[y] for y in state.years}
+        out.append(
             EDArrivalStream(
-                f"ed.{a}.walk_in", a, "walk_in", rate(series(walk, ED_WALK_IN), ED_WALK_IN)
+                f"ed.{a}.walk_in",
+                a,
+                "walk_in",
+                days.rate(days.series(walk, ED_WALK_IN), ED_WALK_IN),
             )
         )
-        ed_streams.append(
+        out.append(
             EDArrivalStream(
                 f"ed.{a}.ambulance",
                 a,
                 "ambulance",
-                rate(series(ed_amb[a], ED_AMBULANCE), ED_AMBULANCE),
+                days.rate(days.series(amb, ED_AMBULANCE), ED_AMBULANCE),
             )
         )
-    total_visits = np.array([sum(ed_visits[a].values()) for a in ACUITIES])
+    return tuple(out)
+
+
+def _ed_dispositions(
+    sc: Scenario, state: ExpectedState, via_ed: dict[str, np.ndarray]
+) -> tuple[tuple[Disposition, ...], dict[str, float]]:
+    """ED dispositions by triage level, and the share of ED admissions by pool (fraction):
+    admission probabilities such that the horizon's ED admissions are the expected
+    level's (``_admit_probabilities``), spread over pools by those shares."""
+    total_visits = np.array(
+        [
+            sum(float(state.demands[y].ed_visits[i]) for y in state.years)
+            for i in range(len(ACUITIES))
+        ]
+    )
     total_admit = sum(float(v.sum()) for v in via_ed.values())
-    transfer = np.array(des.ed.transfer, dtype=float)
+    transfer = np.array(sc.des.ed.transfer, dtype=float)
     p_admit = _admit_probabilities(
-        total_visits, np.array(des.ed.admit_weights, dtype=float), transfer, total_admit
+        total_visits, np.array(sc.des.ed.admit_weights, dtype=float), transfer, total_admit
     )
     pool_share = {
         p: float(via_ed[p].sum()) / total_admit for p in POOLS if p in via_ed and total_admit > 0
@@ -347,119 +421,136 @@ def des_config(
         )
         for i, a in enumerate(ACUITIES)
     )
+    return dispositions, pool_share
+
+
+def _emergency_department(
+    sc: Scenario,
+    state: ExpectedState,
+    expected: xr.Dataset,
+    days: _Days,
+    adm: _Admissions,
+    *,
+    unlimited: bool,
+) -> EmergencyDepartment:
+    """The ED: its spaces (the expected level's, whole), arrivals, treatment times (hours,
+    the first year's), dispositions and the stays of those it admits."""
+    arrivals = _ed_arrivals(state, days)
+    dispositions, pool_share = _ed_dispositions(sc, state, adm.via_ed)
     first = state.demands[state.years[0]]
-    treat_cv = float(des.ed.treatment_cv)
-    ed_spaces = {
-        int(y): float(v)
-        for y, v in zip(expected[names.YEAR].values, expected["ed_spaces"].values, strict=True)
-    }
-    ed = EmergencyDepartment(
-        spaces=CapacitySchedule(UNLIMITED)
-        if unlimited
-        else _schedule({y: math.ceil(v) for y, v in ed_spaces.items()}),
-        arrivals=tuple(ed_streams),
+    treat_cv = float(sc.des.ed.treatment_cv)
+    return EmergencyDepartment(
+        spaces=_whole_capacity(_yearly_output(expected, "ed_spaces"), unlimited=unlimited),
+        arrivals=arrivals,
         treatment=tuple(
-            (
-                a,
-                Duration(
-                    LosDistribution("lognormal", float(first.ed_treatment_hours[i]), treat_cv),
-                    "hours",
-                ),
-            )
+            (a, _lognormal(float(first.ed_treatment_hours[i]), treat_cv, "hours"))
             for i, a in enumerate(ACUITIES)
         ),
         dispositions=dispositions,
         admitted_los=tuple(
-            (p, Duration(ed_mix[p].distribution())) for p in POOLS if p in pool_share
+            (p, Duration(adm.ed_mix[p].distribution())) for p in POOLS if p in pool_share
         ),
-        admitted_onward=_ed_onward(ed_mix, ed_onward, pool_share),
+        admitted_onward=_ed_onward(adm.ed_mix, adm.ed_onward, pool_share),
     )
 
-    # --- community clinics
-    work = working_days(inputs.calendar, start, n_days)
+
+def _clinics(
+    sc: Scenario,
+    state: ExpectedState,
+    expected: xr.Dataset,
+    days: _Days,
+    work: np.ndarray,
+    *,
+    unlimited: bool,
+) -> tuple[ClinicGroup, ...]:
+    """Community clinic groups: requests a day (the expected level's visits) and whole
+    appointments a day (its GP capacity, on working days and, at a weight, weekends),
+    split evenly over ``des.clinics.groups`` groups."""
+    cl = sc.des.clinics
     chc = SERVICES.index("chc")
     visits = {y: float(state.demands[y].visits[chc]) for y in state.years}
-    gp_cap = {
-        int(y): float(v)
-        for y, v in zip(expected[names.YEAR].values, expected["gp_capacity"].values, strict=True)
-    }
-    weekday_weight = np.where(work, 1.0, float(des.clinics.weekend_capacity))
-    capacity = np.zeros(n_days)
-    for y, k, n in spans:
+    gp_cap = _yearly_output(expected, "gp_capacity")
+    weekday_weight = np.where(work, 1.0, float(cl.weekend_capacity))
+    capacity = np.zeros(days.n_days)
+    for y, k, n in days.spans:
         day_w = weekday_weight[k : k + n]
         capacity[k : k + n] = gp_cap[y] * day_w / day_w.sum()
-    groups = des.clinics.groups
-    demand = series(visits, CLINIC) / groups
-    capacity = capacity / groups
+    demand = days.series(visits, CLINIC) / cl.groups
+    capacity = capacity / cl.groups
     if unlimited:
         capacity = np.ceil(demand * 10.0 + 1000.0)
     ed_diverted_acuity = (0.0, 0.0, 0.2, 0.8)
-    clinics = tuple(
+    return tuple(
         ClinicGroup(
             f"group_{g + 1:02d}",
             tuple(demand.tolist()),
             _whole(capacity),
-            float(des.clinics.p_abandon),
-            float(des.clinics.p_divert_ed),
-            float(des.clinics.p_divert_outpatient),
+            float(cl.p_abandon),
+            float(cl.p_divert_ed),
+            float(cl.p_divert_outpatient),
             ed_diverted_acuity,
-            inputs.profiles[ED_WALK_IN].hourly,
+            days.profiles[ED_WALK_IN].hourly,
         )
-        for g in range(groups)
+        for g in range(cl.groups)
     )
 
-    # --- ambulances
-    fleet = {
-        int(y): float(v)
-        for y, v in zip(expected[names.YEAR].values, expected["ambulances"].values, strict=True)
-    }
-    ambulance = AmbulanceService(
-        dispatches=rate(
-            series({y: float(state.demands[y].ambulance) for y in state.years}, DISPATCH), DISPATCH
-        ),
-        fleet=CapacitySchedule(UNLIMITED)
-        if unlimited
-        else _schedule({y: math.ceil(v) for y, v in fleet.items()}),
-        travel=Duration(
-            LosDistribution(
-                "lognormal", float(des.ambulance.travel_minutes), float(des.ambulance.travel_cv)
-            ),
-            "minutes",
-        ),
-        job=Duration(
-            LosDistribution(
-                "lognormal",
-                float(sc.capacity.ambulance_job_hours) * 60.0,
-                float(des.ambulance.job_cv),
-            ),
-            "minutes",
-        ),
+
+def _ambulance(
+    sc: Scenario, state: ExpectedState, expected: xr.Dataset, days: _Days, *, unlimited: bool
+) -> AmbulanceService:
+    """Ambulance dispatches, the fleet (the expected level's, whole) and the durations of
+    travel and of a whole job (minutes)."""
+    amb = sc.des.ambulance
+    dispatches = {y: float(state.demands[y].ambulance) for y in state.years}
+    return AmbulanceService(
+        dispatches=days.rate(days.series(dispatches, DISPATCH), DISPATCH),
+        fleet=_whole_capacity(_yearly_output(expected, "ambulances"), unlimited=unlimited),
+        travel=_lognormal(float(amb.travel_minutes), float(amb.travel_cv), "minutes"),
+        job=_lognormal(float(sc.capacity.ambulance_job_hours) * 60.0, float(amb.job_cv), "minutes"),
     )
 
-    # --- the one-bed-pool reform: each day takes its year's share, as the expected level
-    reform = np.zeros(n_days)
-    for y, k, n in spans:
+
+def _pooling(sc: Scenario, days: _Days, *, unlimited: bool) -> WholeHospitalPooling | None:
+    """The one-bed-pool reform: each day takes its year's share (fraction), as the
+    expected level does; None where the share is never above 0 or capacity is unlimited."""
+    reform = np.zeros(days.n_days)
+    for y, k, n in days.spans:
         reform[k : k + n] = float(path_at(sc.capacity.bed_pool.share, y))
-    pooling = (
-        WholeHospitalPooling(
-            float(des.pooling_los_multiplier),
+    if reform.max() > 0 and not unlimited:
+        return WholeHospitalPooling(
+            float(sc.des.pooling_los_multiplier),
             pools=tuple(sc.capacity.bed_pool.pools),
             share=tuple(reform.tolist()),
         )
-        if reform.max() > 0 and not unlimited
-        else None
-    )
+    return None
+
+
+def des_config(
+    sc: Scenario,
+    state: ExpectedState,
+    expected: xr.Dataset,
+    inputs: BaseInputs,
+    *,
+    unlimited: bool = False,
+) -> DesConfig:
+    """The discrete-event configuration of a resolved scenario replicate (module docstring)."""
+    days = _Days(*_horizon(state), state.shapes, inputs.profiles)
+    adm = _admissions(state, inputs.service.lines, days)
+    admissions = _admission_streams(adm.streams, days)
+    pools = _bed_pools(sc, state, days, unlimited=unlimited)
+    ed = _emergency_department(sc, state, expected, days, adm, unlimited=unlimited)
+    work = working_days(inputs.calendar, days.start, days.n_days)
     return DesConfig(
-        start=start,
-        n_days=n_days,
+        start=days.start,
+        n_days=days.n_days,
         pools=pools,
         admissions=admissions,
         ed=ed,
-        clinics=clinics,
-        ambulance=ambulance,
-        pooling=pooling,
-        discharge=DischargeRule(des.discharge, inputs.profiles["discharge"].hourly),
-        electives=ElectiveBooking(tuple(bool(x) for x in work), des.elective_retry_hour),
+        clinics=_clinics(sc, state, expected, days, work, unlimited=unlimited),
+        ambulance=_ambulance(sc, state, expected, days, unlimited=unlimited),
+        pooling=_pooling(sc, days, unlimited=unlimited),
+        discharge=DischargeRule(sc.des.discharge, inputs.profiles["discharge"].hourly),
+        electives=ElectiveBooking(tuple(bool(x) for x in work), sc.des.elective_retry_hour),
         warmup_days=sc.des.warmup_days,
         warmup="first_year",
     )
