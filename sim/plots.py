@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -199,61 +200,81 @@ def plot_pyramid(
     pop = ds[var]
     if names.REPLICATE in pop.dims or summary.SAMPLE in pop.dims:
         pop = summary.central(pop)
+    with style(lang):
+        fig, ax = _figure(ax)
+        if names.SCENARIO in pop.dims:
+            _pyramid_of_scenarios(ax, ds, pop, years, lang)
+        else:
+            _pyramid_of_years(ax, pop, years, lang)
+        _pyramid_axes(ax, scenario_label, lang)
+    return fig
+
+
+def _pyramid_shares(p: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Males' and females' shares (%) of the total of ``p`` (dims: sex, age), by age."""
+    total = float(p.sum())
+    male = np.asarray(p.sel({names.SEX: "male"}).values) / total * 100
+    female = np.asarray(p.sel({names.SEX: "female"}).values) / total * 100
+    return male, female
+
+
+def _pyramid_outline(
+    ax: Axes, p: xr.DataArray, colour: str, label: str, ls: str = "-", fill: bool = False
+) -> None:
+    """One year's pyramid of ``p`` (dims: sex, age) as steps, ``fill``: shaded inside."""
+    ages = np.asarray(p[names.AGE].values)
+    male, female = _pyramid_shares(p)
+    ax.step(-male, ages, where="mid", color=colour, label=label, linewidth=1.2, ls=ls)
+    ax.step(female, ages, where="mid", color=colour, linewidth=1.2, ls=ls)
+    if fill:
+        for lo, hi in ((-male, 0.0), (0.0, female)):
+            ax.fill_betweenx(ages, lo, hi, step="mid", color=colour, alpha=0.25, linewidth=0)
+
+
+def _pyramid_of_scenarios(
+    ax: Axes, ds: xr.Dataset, pop: xr.DataArray, years: Sequence[int] | None, lang: str
+) -> None:
+    """A batch's pyramids: the first year filled (first scenario), then each scenario's
+    later years (default: its own plan year, :func:`sim.summary.figure_years`)."""
     scenarios = _scenarios(ds)
-    batch = names.SCENARIO in pop.dims
-    all_years = [int(y) for y in pop[names.YEAR].values]
-    if years is None and not batch:
-        years = [all_years[0], all_years[-1]]
-    if years is None:  # each scenario's own plan year (summary.figure_years)
+    if years is None:
+        all_years = [int(y) for y in pop[names.YEAR].values]
         first = summary.base_year(ds) if "bed_days" in ds else all_years[0]
         later = {code: [y] for code, y in summary.figure_years(ds).items()}
     else:
         first, later = years[0], {code: list(years[1:]) for code, _ in scenarios}
-    with style(lang):
-        fig, ax = _figure(ax)
-        ages = np.asarray(pop[names.AGE].values)
+    base = _pick(pop, scenarios[0][0]).sel({names.YEAR: first})
+    _pyramid_outline(ax, base, "grey", i18n.text("pyramid_base", lang, year=first), fill=True)
+    for i, (code, lab) in enumerate(scenarios):
+        for year in later[code]:
+            label = f"{i18n.text('pyramid_year', lang, year=year)}: {lab}"
+            p = _pick(pop, code).sel({names.YEAR: year})
+            _pyramid_outline(ax, p, _colour(i), label, _linestyle(i))
 
-        def shares(p: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-            total = float(p.sum())
-            male = np.asarray(p.sel({names.SEX: "male"}).values) / total * 100
-            female = np.asarray(p.sel({names.SEX: "female"}).values) / total * 100
-            return male, female
 
-        def outline(
-            male: np.ndarray, female: np.ndarray, colour: str, label: str, ls: str = "-"
-        ) -> None:
-            ax.step(-male, ages, where="mid", color=colour, label=label, linewidth=1.2, ls=ls)
-            ax.step(female, ages, where="mid", color=colour, linewidth=1.2, ls=ls)
+def _pyramid_of_years(ax: Axes, pop: xr.DataArray, years: Sequence[int] | None, lang: str) -> None:
+    """A projection's pyramids, the first year filled (default: its first and last)."""
+    if years is None:
+        all_years = [int(y) for y in pop[names.YEAR].values]
+        years = [all_years[0], all_years[-1]]
+    for i, year in enumerate(years):
+        label = i18n.text("pyramid_year", lang, year=year)
+        p = pop.sel({names.YEAR: year})
+        _pyramid_outline(ax, p, _colour(i), label, fill=i == 0)
 
-        def filled(male: np.ndarray, female: np.ndarray, colour: str, label: str) -> None:
-            outline(male, female, colour, label)
-            for lo, hi in ((-male, 0.0), (0.0, female)):
-                ax.fill_betweenx(ages, lo, hi, step="mid", color=colour, alpha=0.25, linewidth=0)
 
-        if batch:
-            m0, f0 = shares(_pick(pop, scenarios[0][0]).sel({names.YEAR: first}))
-            filled(m0, f0, "grey", i18n.text("pyramid_base", lang, year=first))
-            for i, (code, lab) in enumerate(scenarios):
-                for year in later[code]:
-                    m, f = shares(_pick(pop, code).sel({names.YEAR: year}))
-                    label = f"{i18n.text('pyramid_year', lang, year=year)}: {lab}"
-                    outline(m, f, _colour(i), label, _linestyle(i))
-        else:
-            for i, year in enumerate(years or ()):
-                m, f = shares(pop.sel({names.YEAR: year}))
-                label = i18n.text("pyramid_year", lang, year=year)
-                (filled if i == 0 else outline)(m, f, _colour(i), label)
-        ax.axvline(0, color="black", linewidth=0.8)
-        ticks = ax.get_xticks()
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{abs(t):.1f}" for t in ticks])
-        ax.set_xlabel(i18n.text("pyramid_x", lang))
-        ax.set_ylabel(i18n.text("pyramid_y", lang))
-        title = i18n.text("pyramid_title", lang)
-        ax.set_title(f"{title}: {_plain(scenario_label)}" if scenario_label else title)
-        ax.set_ylim(0, names.MAX_AGE)
-        ax.legend(loc="upper right")
-    return fig
+def _pyramid_axes(ax: Axes, scenario_label: str, lang: str) -> None:
+    """Centre line, unsigned share ticks, labels, title and legend of a pyramid."""
+    ax.axvline(0, color="black", linewidth=0.8)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{abs(t):.1f}" for t in ticks])
+    ax.set_xlabel(i18n.text("pyramid_x", lang))
+    ax.set_ylabel(i18n.text("pyramid_y", lang))
+    title = i18n.text("pyramid_title", lang)
+    ax.set_title(f"{title}: {_plain(scenario_label)}" if scenario_label else title)
+    ax.set_ylim(0, names.MAX_AGE)
+    ax.legend(loc="upper right")
 
 
 def plot_fan(
@@ -359,6 +380,12 @@ def plot_demand(ds: xr.Dataset, *, axes: Sequence[Axes] | None = None, lang: str
 
 
 # ------------------------------------------------------------------ beds
+_WAIT_LINE: dict[str, Any] = {"linestyle": ":", "linewidth": 1.5}
+"""Style of the beds needed for the wait target (median) in :func:`plot_beds`."""
+_CAPACITY_LINE: dict[str, Any] = {"marker": "s", "markersize": 4, "linewidth": 2.0, "alpha": 0.7}
+"""Style of the beds in service (central, steps) in :func:`plot_beds`."""
+
+
 def plot_beds(
     ds: xr.Dataset,
     *,
@@ -373,29 +400,10 @@ def plot_beds(
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, ax = _figure(ax, (8.0, 5.0))
-        need_occ = _years_with_data(ds["beds_needed_occupancy"].sum(names.POOL, min_count=1))
-        need_wait = _years_with_data(ds["beds_needed_wait"].sum(names.POOL, min_count=1))
-        capacity = _years_with_data(ds["beds_end"].sum(names.POOL, min_count=1))
         scen = _scenarios(ds)
+        _draw_beds(ax, ds, scen)
         occ = _each([targets[c].occupancy for c, _ in scen], "{:.0%}", lang)
         wait_p = _each([targets[c].bed_wait_probability for c, _ in scen], "{:.0%}", lang)
-        caps = [summary.central(_pick(capacity, code)) for code, _ in scen]
-        shared = all(np.allclose(c.values, caps[0].values, equal_nan=True) for c in caps)
-        for i, (code, lab) in enumerate(scen):
-            colour = _colour(i)
-            _draw_fan(ax, _pick(need_occ, code), colour, lab)
-            wait = summary.quantiles(_pick(need_wait, code)).sel({summary.QUANTILE: 0.5})
-            ax.plot(wait[names.YEAR].values, wait.values, color=colour, linestyle=":", lw=1.5)
-            if not shared or i == 0:
-                ax.plot(
-                    caps[i][names.YEAR].values,
-                    caps[i].values,
-                    color="black" if shared else colour,
-                    marker="s",
-                    markersize=4,
-                    linewidth=2.0,
-                    alpha=0.7,
-                )
         style_handles = [
             Line2D(
                 [], [], color="black", marker=".", label=i18n.text("beds_needed_occ", lang, occ=occ)
@@ -404,20 +412,10 @@ def plot_beds(
                 [],
                 [],
                 color="black",
-                linestyle=":",
-                linewidth=1.5,
                 label=i18n.text("beds_needed_wait", lang, p=wait_p),
+                **_WAIT_LINE,
             ),
-            Line2D(
-                [],
-                [],
-                color="black",
-                marker="s",
-                markersize=4,
-                linewidth=2.0,
-                alpha=0.7,
-                label=i18n.text("beds_capacity", lang),
-            ),
+            Line2D([], [], color="black", label=i18n.text("beds_capacity", lang), **_CAPACITY_LINE),
         ]
         style_handles += _plan_stars(ax, targets, scen, lang)
         scen_handles, _ = ax.get_legend_handles_labels()
@@ -428,6 +426,24 @@ def plot_beds(
         ax.set_ylabel(i18n.text("beds_y", lang))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
+
+
+def _draw_beds(ax: Axes, ds: xr.Dataset, scen: list[tuple[str, str]]) -> None:
+    """Each scenario's beds needed (fan at the target occupancy, median for the wait
+    target) and beds in service: one black line when the scenarios share them."""
+    need_occ = _years_with_data(ds["beds_needed_occupancy"].sum(names.POOL, min_count=1))
+    need_wait = _years_with_data(ds["beds_needed_wait"].sum(names.POOL, min_count=1))
+    capacity = _years_with_data(ds["beds_end"].sum(names.POOL, min_count=1))
+    caps = [summary.central(_pick(capacity, code)) for code, _ in scen]
+    shared = all(np.allclose(c.values, caps[0].values, equal_nan=True) for c in caps)
+    for i, (code, lab) in enumerate(scen):
+        colour = _colour(i)
+        _draw_fan(ax, _pick(need_occ, code), colour, lab)
+        wait = summary.quantiles(_pick(need_wait, code)).sel({summary.QUANTILE: 0.5})
+        ax.plot(wait[names.YEAR].values, wait.values, color=colour, **_WAIT_LINE)
+        if not shared or i == 0:
+            cap_colour = "black" if shared else colour
+            ax.plot(caps[i][names.YEAR].values, caps[i].values, color=cap_colour, **_CAPACITY_LINE)
 
 
 def _each(values: Sequence[float], fmt: str, lang: str) -> str:
@@ -502,35 +518,10 @@ def plot_occupancy_distribution(
         targets = summary.plan_targets(ds)
         years = sorted({int(y) for y in occ[names.YEAR].values})
         scen = _scenarios(ds)
-        width = 0.8 / len(scen)
         for ax, pool in zip(panels, pools, strict=True):
             for i, (code, lab) in enumerate(scen):
-                data, pos = [], []
-                for j, year in enumerate(years):
-                    v = _pick(occ, code).sel({names.POOL: pool})
-                    v = v.isel(date=np.flatnonzero(v[names.YEAR].values == year))
-                    vals = np.asarray(v.values, dtype=float).ravel()
-                    vals = vals[np.isfinite(vals)]
-                    if vals.size:
-                        data.append(vals)
-                        pos.append(j + (i - (len(scen) - 1) / 2) * width)
-                if not data:
-                    continue
-                bp = ax.boxplot(
-                    data,
-                    positions=pos,
-                    widths=width * 0.9,
-                    whis=(5, 95),
-                    showfliers=False,
-                    patch_artist=True,
-                    manage_ticks=False,
-                )
-                for box in bp["boxes"]:
-                    box.set_facecolor(_colour(i))
-                    box.set_alpha(0.55)
-                for med in bp["medians"]:
-                    med.set_color("black")
-                bp["boxes"][0].set_label(lab)
+                v = _pick(occ, code).sel({names.POOL: pool})
+                _occupancy_boxes(ax, v, years, (i, len(scen)), lab)
             _occupancy_targets(ax, targets, scen)
             ax.set_xticks(range(len(years)))
             ax.set_xticklabels([str(y) for y in years], rotation=45)
@@ -545,6 +536,41 @@ def plot_occupancy_distribution(
         if axes is None:
             fig.suptitle(i18n.text("occ_dist_title", lang))
     return fig
+
+
+def _occupancy_boxes(
+    ax: Axes, occ: xr.DataArray, years: list[int], slot: tuple[int, int], label: str
+) -> None:
+    """One scenario's boxes of daily occupancy ``occ`` (%, dims: sample, date), one per
+    year with data at x = its index in ``years``, shifted to the scenario's ``slot``
+    (index, number of scenarios) of the year's width 0.8; its first box carries ``label``."""
+    i, n = slot
+    width = 0.8 / n
+    data, pos = [], []
+    for j, year in enumerate(years):
+        v = occ.isel(date=np.flatnonzero(occ[names.YEAR].values == year))
+        vals = np.asarray(v.values, dtype=float).ravel()
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            data.append(vals)
+            pos.append(j + (i - (n - 1) / 2) * width)
+    if not data:
+        return
+    bp = ax.boxplot(
+        data,
+        positions=pos,
+        widths=width * 0.9,
+        whis=(5, 95),
+        showfliers=False,
+        patch_artist=True,
+        manage_ticks=False,
+    )
+    for box in bp["boxes"]:
+        box.set_facecolor(_colour(i))
+        box.set_alpha(0.55)
+    for med in bp["medians"]:
+        med.set_color("black")
+    bp["boxes"][0].set_label(label)
 
 
 OCCUPANCY_RISKS: tuple[tuple[str, str], ...] = (
@@ -614,8 +640,14 @@ def _median_and_range(q: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
         np.asarray(q.sel({summary.QUANTILE: p}).values, dtype=float)
         for p in summary.RANGE_QUANTILES
     )
+    return mid, _whiskers(lo, mid, hi)
+
+
+def _whiskers(lo: np.ndarray, mid: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The (2, n) whisker lengths from ``mid`` down to ``lo`` and up to ``hi`` (in their
+    unit; 0 where either end is missing)."""
     err = np.vstack([mid - lo, hi - mid])
-    return mid, np.where(np.isfinite(err), err, 0.0)
+    return np.where(np.isfinite(err), err, 0.0)
 
 
 # ------------------------------------------------------------------ DES pressure
@@ -695,11 +727,40 @@ def plot_workforce(
     """Physicians and nurses per 1,000 residents against each scenario's plan targets
     (:func:`sim.summary.plan_targets`), and GPs per 10,000 residents against their
     base-year level (central; the plan sets no target for it); fans."""
-    targets = summary.plan_targets(ds)
     flat = summary.flatten_sweep(ds)
     base = summary.base_year(flat)
+    panels_spec = _workforce_panels(ds, flat, base)
+    with style(lang):
+        fig, panels = _panels(axes, len(panels_spec), 3, (13.0, 4.2))
+        for ax, (title, ylabel, value, line_key, levels) in zip(panels, panels_spec, strict=True):
+            plot_fan(
+                ds,
+                value,
+                title=i18n.text(title, lang),
+                ylabel=i18n.text(ylabel, lang),
+                ax=ax,
+                lang=lang,
+            )
+            lines = _level_lines(ax, levels, _scenarios(flat), line_key, base, lang)
+            if ax is panels[0]:
+                handles, _ = ax.get_legend_handles_labels()
+                handles = [h for h in handles if h not in lines]
+                ax.legend(handles=[*handles, *lines, *_band_handles(lang)], loc="best")
+            else:  # the scenarios' legend is in the first panel
+                ax.legend(handles=lines, loc="best")
+        if axes is None:
+            fig.suptitle(i18n.text("workforce_title", lang))
+    return fig
+
+
+def _workforce_panels(
+    ds: xr.Dataset, flat: xr.Dataset, base: int
+) -> list[tuple[str, str, Callable[[xr.Dataset], xr.DataArray], str, dict[str, float]]]:
+    """(title id, axis id, value, line message id, level by scenario) of each panel of
+    :func:`plot_workforce`; ``flat``: ``ds`` with its sweep flattened, ``base``: its base year."""
+    targets = summary.plan_targets(ds)
     gp_base = summary.central(_gps_per_10000(flat).sel({names.YEAR: base}))
-    panels_spec: list[tuple[str, str, Callable[[xr.Dataset], xr.DataArray], str, dict]] = [
+    return [
         (
             "physicians_per_1000",
             "per_1000",
@@ -722,27 +783,6 @@ def plot_workforce(
             {c: float(gp_base.sel({names.SCENARIO: c})) for c in targets},
         ),
     ]
-    with style(lang):
-        fig, panels = _panels(axes, len(panels_spec), 3, (13.0, 4.2))
-        for ax, (title, ylabel, value, line_key, levels) in zip(panels, panels_spec, strict=True):
-            plot_fan(
-                ds,
-                value,
-                title=i18n.text(title, lang),
-                ylabel=i18n.text(ylabel, lang),
-                ax=ax,
-                lang=lang,
-            )
-            lines = _level_lines(ax, levels, _scenarios(flat), line_key, base, lang)
-            if ax is panels[0]:
-                handles, _ = ax.get_legend_handles_labels()
-                handles = [h for h in handles if h not in lines]
-                ax.legend(handles=[*handles, *lines, *_band_handles(lang)], loc="best")
-            else:  # the scenarios' legend is in the first panel
-                ax.legend(handles=lines, loc="best")
-        if axes is None:
-            fig.suptitle(i18n.text("workforce_title", lang))
-    return fig
 
 
 def _level_lines(
@@ -791,37 +831,21 @@ def plot_waterfall(
     the last year: :func:`sim.summary.figure_years`). Steps whose
     part is below ``min_share`` of the base level in absolute value (reforms left off)
     are not drawn; the parts always add up to the change."""
-    change_var, level_var, dims = WATERFALL_MEASURES[measure]
     ds = summary.flatten_sweep(ds)
     scen = _scenarios(ds)
     code, lab = next(((c, lab) for c, lab in scen if c == scenario), scen[0])
     base = summary.base_year(ds)
     year = year or summary.figure_years(ds)[code]
-    level = summary.central(_pick(ds[level_var], code).sum(list(dims), min_count=1))
-    steps = summary.central(_pick(ds[change_var], code).sel({names.YEAR: year}).sum(list(dims)))
-    start = float(level.sel({names.YEAR: base})) * 1e-3
-    end = float(level.sel({names.YEAR: year})) * 1e-3
-    parts = [
-        (str(s), float(v) * 1e-3) for s, v in zip(steps["step"].values, steps.values, strict=True)
-    ]
+    start, end, parts = _waterfall_parts(ds, code, measure, (base, year))
     shown = [(s, v) for s, v in parts if abs(v) >= min_share * abs(start)]
-    hidden = sum(v for s, v in parts if abs(v) < min_share * abs(start))
     with style(lang):
         fig, ax = _figure(ax, (9.0, 4.8))
-        labels = [i18n.text("waterfall_start", lang, year=base)]
-        bottoms, heights, colours = [0.0], [start], ["#7f7f7f"]
-        running = start
-        for s, v in shown:
-            labels.append(i18n.label("step", s, lang))
-            bottoms.append(running if v >= 0 else running + v)
-            heights.append(abs(v))
-            colours.append("#c44e52" if v >= 0 else "#55a868")
-            running += v
-        running += hidden
-        labels.append(i18n.text("waterfall_end", lang, year=year))
-        bottoms.append(0.0)
-        heights.append(end)
-        colours.append("#4c72b0")
+        labels = [
+            i18n.text("waterfall_start", lang, year=base),
+            *(i18n.label("step", s, lang) for s, _ in shown),
+            i18n.text("waterfall_end", lang, year=year),
+        ]
+        bottoms, heights, colours = _waterfall_bars(start, end, [v for _, v in shown])
         x = np.arange(len(labels))
         ax.bar(x, heights, bottom=bottoms, color=colours, width=0.7)
         for k, (_, v) in enumerate(shown, start=1):
@@ -837,13 +861,44 @@ def plot_waterfall(
         ax.set_title(i18n.text("waterfall_title", lang, scenario=lab or code))
         ax.set_ylabel(i18n.text("waterfall_y", lang))
         ax.legend(
-            handles=[
-                Patch(color="#c44e52", label="+"),
-                Patch(color="#55a868", label="−"),
-            ],
+            handles=[Patch(color="#c44e52", label="+"), Patch(color="#55a868", label="−")],
             loc="upper left",
         )
     return fig
+
+
+def _waterfall_parts(
+    ds: xr.Dataset, code: str, measure: str, years: tuple[int, int]
+) -> tuple[float, float, list[tuple[str, float]]]:
+    """Scenario ``code``'s level of ``measure`` (:data:`WATERFALL_MEASURES`, thousands) in
+    the first and the second of ``years`` (central), and the (step, thousands) parts of the
+    change between them."""
+    change_var, level_var, dims = WATERFALL_MEASURES[measure]
+    base, year = years
+    level = summary.central(_pick(ds[level_var], code).sum(list(dims), min_count=1))
+    steps = summary.central(_pick(ds[change_var], code).sel({names.YEAR: year}).sum(list(dims)))
+    start = float(level.sel({names.YEAR: base})) * 1e-3
+    end = float(level.sel({names.YEAR: year})) * 1e-3
+    parts = [
+        (str(s), float(v) * 1e-3) for s, v in zip(steps["step"].values, steps.values, strict=True)
+    ]
+    return start, end, parts
+
+
+def _waterfall_bars(
+    start: float, end: float, parts: list[float]
+) -> tuple[list[float], list[float], list[str]]:
+    """Bottoms, heights and colours of the waterfall's bars (thousands): the start level,
+    each part floating from the running total (red: up, green: down), the end level."""
+    bottoms, heights, colours = [0.0], [start], ["#7f7f7f"]
+    running = start
+    for v in parts:
+        bottoms.append(running if v >= 0 else running + v)
+        heights.append(abs(v))
+        colours.append("#c44e52" if v >= 0 else "#55a868")
+        running += v
+    # the end bar is the level itself, so parts not drawn (below min_share) still add up
+    return [*bottoms, 0.0], [*heights, end], [*colours, "#4c72b0"]
 
 
 # ------------------------------------------------------------------ sensitivity
@@ -931,15 +986,9 @@ def plot_paired_differences(
     short of it, the last year: :func:`sim.summary.common_figure_year`)."""
     ds = summary.flatten_sweep(ds)
     base = baseline or summary.baseline_scenario(ds)
-    specs = {s.key: s for s in summary.KEY_FIGURES}
     year = year or summary.common_figure_year(ds, base)
     others = [(c, lab) for c, lab in _scenarios(ds) if c != base]
-    rows: list[tuple[str, xr.Dataset]] = []
-    for key in keys:
-        values = summary.key_figure_in_year(ds, specs[key], year)
-        if values is None:
-            continue
-        rows.append((key, summary.paired_difference(values, base, level=level, relative=True)))
+    rows = _paired_rows(ds, keys, base, year, level)
     with style(lang):
         fig, ax = _figure(ax, (8.0, 0.45 * max(len(rows), 2) * max(len(others), 1) + 1.8))
         ax.set_title(i18n.text("diff_title", lang, year=year, level=level))
@@ -950,11 +999,7 @@ def plot_paired_differences(
         y = np.arange(len(rows))
         step = 0.7 / len(others)
         for i, (code, lab) in enumerate(others):
-            mean = np.array([float(d["mean"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
-            lo = np.array([float(d["low"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
-            hi = np.array([float(d["high"].sel({names.SCENARIO: code})) for _, d in rows]) * 100
-            err = np.vstack([mean - lo, hi - mean])
-            err = np.where(np.isfinite(err), err, 0.0)
+            mean, err = _difference_and_interval([d for _, d in rows], code)
             pos = y + (i - (len(others) - 1) / 2) * step
             ax.errorbar(
                 mean,
@@ -972,3 +1017,28 @@ def plot_paired_differences(
         ax.invert_yaxis()
         ax.legend(loc="best")
     return fig
+
+
+def _paired_rows(
+    ds: xr.Dataset, keys: Sequence[str], base: str, year: int, level: float
+) -> list[tuple[str, xr.Dataset]]:
+    """(key, :func:`sim.summary.paired_difference` against ``base``, relative: a fraction)
+    of each key figure in ``keys`` that ``ds`` has in ``year``, in the order of ``keys``."""
+    specs = {s.key: s for s in summary.KEY_FIGURES}
+    rows = []
+    for key in keys:
+        values = summary.key_figure_in_year(ds, specs[key], year)
+        if values is not None:  # None: no inputs, year or value for it (e.g. no DES)
+            rows.append((key, summary.paired_difference(values, base, level=level, relative=True)))
+    return rows
+
+
+def _difference_and_interval(rows: list[xr.Dataset], code: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scenario ``code``'s mean relative paired difference (%) in each of ``rows``
+    (:func:`sim.summary.paired_difference`) and the (2, n) whisker lengths down to the
+    low and up to the high end of its interval (0 where there is none)."""
+    mean, lo, hi = (
+        np.array([float(d[v].sel({names.SCENARIO: code})) for d in rows]) * 100
+        for v in ("mean", "low", "high")
+    )
+    return mean, _whiskers(lo, mean, hi)
