@@ -89,8 +89,13 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "target_line": ("规划目标 {value:g}", "plan target {value:g}"),
     "reference_base": ("{year}年水平 {value:.3g}", "{year} level {value:.3g}"),
     # --- attribution
-    "waterfall_title": ("床日变化的分解：{scenario}", "What changes bed-days: {scenario}"),
-    "waterfall_y": ("住院床日（千/年）", "bed-days (thousands per year)"),
+    "waterfall_title_bed_days": ("床日变化的分解：{scenario}", "What changes bed-days: {scenario}"),
+    "waterfall_y_bed_days": ("住院床日（千/年）", "bed-days (thousands per year)"),
+    "waterfall_title_admissions": (
+        "住院人次变化的分解：{scenario}",
+        "What changes admissions: {scenario}",
+    ),
+    "waterfall_y_admissions": ("住院人次（千/年）", "admissions (thousands per year)"),
     "waterfall_start": ("{year}年", "{year}"),
     "waterfall_end": ("{year}年", "{year}"),
     # --- sensitivity

@@ -812,7 +812,7 @@ WATERFALL_MEASURES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "bed_days": ("change_bed_days", "bed_days", (names.POOL,)),
     "admissions": ("change_admissions", "admissions", (names.POOL, "route")),
 }
-"""measure -> (change-by-step variable, level variable, dims summed)."""
+"""measure -> (change-by-step variable, level variable, dims summed where present)."""
 
 
 def plot_waterfall(
@@ -858,8 +858,8 @@ def plot_waterfall(
         ax.set_ylim(bottom=max(0.0, low - 0.15 * (max(start, end) - low + 1e-9)))
         ax.set_xticks(x)
         ax.set_xticklabels(labels, rotation=30, ha="right")
-        ax.set_title(i18n.text("waterfall_title", lang, scenario=lab or code))
-        ax.set_ylabel(i18n.text("waterfall_y", lang))
+        ax.set_title(i18n.text(f"waterfall_title_{measure}", lang, scenario=lab or code))
+        ax.set_ylabel(i18n.text(f"waterfall_y_{measure}", lang))
         ax.legend(
             handles=[Patch(color="#c44e52", label="+"), Patch(color="#55a868", label="−")],
             loc="upper left",
@@ -875,14 +875,20 @@ def _waterfall_parts(
     change between them."""
     change_var, level_var, dims = WATERFALL_MEASURES[measure]
     base, year = years
-    level = summary.central(_pick(ds[level_var], code).sum(list(dims), min_count=1))
-    steps = summary.central(_pick(ds[change_var], code).sel({names.YEAR: year}).sum(list(dims)))
+    level = summary.central(_summed(_pick(ds[level_var], code), dims))
+    steps = summary.central(_summed(_pick(ds[change_var], code).sel({names.YEAR: year}), dims))
     start = float(level.sel({names.YEAR: base})) * 1e-3
     end = float(level.sel({names.YEAR: year})) * 1e-3
     parts = [
         (str(s), float(v) * 1e-3) for s, v in zip(steps["step"].values, steps.values, strict=True)
     ]
     return start, end, parts
+
+
+def _summed(da: xr.DataArray, dims: tuple[str, ...]) -> xr.DataArray:
+    """``da`` summed over those of ``dims`` it has (the change by step of admissions has
+    no route; their level has), NaN where all are missing."""
+    return da.sum([d for d in dims if d in da.dims], min_count=1)
 
 
 def _waterfall_bars(

@@ -238,6 +238,17 @@ def test_waterfall_parts_add_up_from_base_year_to_end(ds):
     )
 
 
+def test_waterfall_of_admissions_adds_up_too(ds):
+    ax = plots.plot_waterfall(ds, scenario="reform", measure="admissions").axes[0]
+    assert ax.get_title() == f"What changes admissions: {REFORM_LABEL}"
+    level = ds["admissions"].sum(["pool", "route"]).sel(scenario="reform", replicate=0) / 1e3
+    bars = ax.patches
+    assert bars[0].get_height() == pytest.approx(float(level.sel(year=2025)))
+    assert bars[-1].get_height() == pytest.approx(float(level.sel(year=2027)))
+    parts = sum(b.get_height() * (1 if b.get_facecolor()[0] > 0.5 else -1) for b in bars[1:-1])
+    assert bars[0].get_height() + parts == pytest.approx(bars[-1].get_height(), rel=1e-6)
+
+
 def test_paired_differences_against_the_baseline(ds):
     fig = plots.plot_paired_differences(ds)
     ax = fig.axes[0]
