@@ -393,7 +393,7 @@ def plot_beds(
     lang: str = "en",
 ) -> Figure:
     """Beds needed at the target occupancy (fan: median, 50% and 90% bands) and for the
-    wait target (median, dashed) against the beds in service at the end of each year
+    wait target (median, dotted) against the beds in service at the end of each year
     (central, steps) and the plan's target (a star), per scenario; the targets are each
     scenario's own, as its tasks ran with them (:func:`sim.summary.plan_targets`)."""
     targets = summary.plan_targets(ds)
