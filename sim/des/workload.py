@@ -561,6 +561,37 @@ def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
     after the end become NaN, the bed pool of a stage not started becomes -1) and
     become the log's arrays, so the caller must not read ``raw`` afterwards.
     """
+    stages, per_patient = _stage_log(work, raw)
+    beds = BedLog(
+        home_pool=work.home_pool,
+        route=work.route,
+        request=per_patient[0],
+        bed_start=per_patient[1],
+        bed_end=per_patient[2],
+        bed_pool=per_patient[3],
+        lost=raw.lost,
+        ed_index=work.ed_index,
+        deferral_events=raw.deferral_events,
+    )
+    return HospitalLog(
+        beds=beds,
+        stages=stages,
+        ed=_ed_log(work, raw) if config.ed is not None else None,
+        capacity=work.capacity,
+        shared=work.shared,
+        ed_spaces=work.ed_spaces,
+        booking_sessions=work.sessions,
+        end_in_bed=raw.end_in_bed,
+        end_queued=raw.end_queued,
+        end_waitlist=raw.end_waitlist,
+        end_in_ed=raw.end_in_ed,
+    )
+
+
+def _stage_log(work: Workload, raw: RawLog) -> tuple[StageLog, tuple[np.ndarray, ...]]:
+    """The stages' log, cut at the end of the run (in place, see :func:`finish_log`),
+    and by patient the first stage's request, start and bed pool and the last stage's
+    end (days; pool -1 for a stage not started)."""
     t_end = work.t_end
     request = _owned(raw.stage_request, np.float64)
     start = _owned(raw.stage_start, np.float64)
@@ -572,7 +603,7 @@ def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
     n_stages = int(work.stage_offset[-1])
     if n_stages == work.n_patients:  # one stage each: stage rows are patient rows
         patient = np.arange(n_stages, dtype=np.int32)
-        per_patient = (request, start, stage_end, bed_pool)
+        per_patient: tuple[np.ndarray, ...] = (request, start, stage_end, bed_pool)
     else:
         patient, *rest = _per_patient(work.stage_offset, request, start, stage_end, bed_pool)
         per_patient = tuple(rest)
@@ -585,37 +616,16 @@ def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
         outlier=raw.stage_outlier,
         patient=patient,
     )
-    beds = BedLog(
-        home_pool=work.home_pool,
-        route=work.route,
-        request=per_patient[0],
-        bed_start=per_patient[1],
-        bed_end=per_patient[2],
-        bed_pool=per_patient[3],
-        lost=raw.lost,
-        ed_index=work.ed_index,
-        deferral_events=raw.deferral_events,
-    )
-    ed = None
-    if config.ed is not None:
-        cut = []
-        for times in (raw.ed_space_start, raw.ed_treated, raw.ed_space_end):
-            cut.append(_owned(times, np.float64))
-            _cut_in_place(cut[-1], t_end)
-        ed = EDLog(arrival=work.ed_arrival, space_start=cut[0], treated=cut[1], space_end=cut[2])
-    return HospitalLog(
-        beds=beds,
-        stages=stages,
-        ed=ed,
-        capacity=work.capacity,
-        shared=work.shared,
-        ed_spaces=work.ed_spaces,
-        booking_sessions=work.sessions,
-        end_in_bed=raw.end_in_bed,
-        end_queued=raw.end_queued,
-        end_waitlist=raw.end_waitlist,
-        end_in_ed=raw.end_in_ed,
-    )
+    return stages, per_patient
+
+
+def _ed_log(work: Workload, raw: RawLog) -> EDLog:
+    """The ED's log, its times cut at the end of the run (in place, days)."""
+    cut = []
+    for times in (raw.ed_space_start, raw.ed_treated, raw.ed_space_end):
+        cut.append(_owned(times, np.float64))
+        _cut_in_place(cut[-1], work.t_end)
+    return EDLog(arrival=work.ed_arrival, space_start=cut[0], treated=cut[1], space_end=cut[2])
 
 
 def compile_log() -> None:
