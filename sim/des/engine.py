@@ -641,14 +641,23 @@ def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
 
 
 def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
-    """Waits for the first bed, by home pool and year of the start: by route, and the
-    emergency class together (the routes but the electives, merged in the same pass)."""
+    """Waits for the first bed, by home pool and year of the start: the emergency class
+    together, then by route (hours; electives in days)."""
+    by_route = _waits_by_route(log, n_pools, ax)
+    _emergency_wait_outputs(by_route, n_pools, data)
+    _route_wait_outputs(by_route, n_pools, data)
+
+
+def _waits_by_route(log: HospitalLog, n_pools: int, ax: _Axes) -> Grouped:
+    """Waits for the first bed (hours) by (route, home pool) and year of the start, in
+    groups ``route * n_pools + pool``; then, in the ``n_pools`` groups after those, the
+    emergency class by pool (the routes but the electives, merged in the same pass)."""
     b = log.beds
     route_pool = np.multiply(b.route, n_pools, dtype=np.int32)
     np.add(route_pool, b.home_pool, out=route_pool, casting="unsafe")
     emergency_class = np.tile(np.arange(n_pools, dtype=np.int32), 4)
     emergency_class[ELECTIVE * n_pools : (ELECTIVE + 1) * n_pools] = -1
-    by_route = grouped_stats(
+    return grouped_stats(
         b.bed_start,
         b.bed_start,
         route_pool,
@@ -660,6 +669,11 @@ def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
         scale=HOURS_PER_DAY,  # waits in hours, on the fly
         merged=emergency_class,
     )
+
+
+def _emergency_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
+    """The emergency class's waits for a bed (hours; the share who waited, a fraction),
+    from the merged groups of :func:`_waits_by_route`."""
     rows = slice(4 * n_pools, None)  # the merged groups: the emergency class by pool
     em = Grouped(
         by_route.mean[rows],
@@ -683,12 +697,17 @@ def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
         UNIT_FRACTION,
         "share of emergency-class patients admitted in the year who waited for a bed",
     )
+
+
+def _route_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
+    """Waits for a bed by route, from the route groups of :func:`_waits_by_route`:
+    hours, but days for the electives (booked date to admission)."""
+    dy = (POOL, YEAR)
     texts = {
         EMERGENCY: "patients admitted through the ED (decision to admit -> bed)",
         DIRECT: "direct admissions",
         MATERNITY: "maternity admissions",
     }
-    rows = slice(None)
     for route, text in texts.items():
         rows = slice(route * n_pools, (route + 1) * n_pools)
         name = ROUTES[route]
@@ -814,7 +833,6 @@ def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, 
     """Conservation and Little's law, by home pool (``later``: the rows of the stages
     that are not a patient's first)."""
     b = log.beds
-    t_end = ax.t_end
     tally, flows = _system_pass(
         readonly(b.request),
         readonly(b.bed_end),
@@ -823,10 +841,16 @@ def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, 
         n_pools,
         ax.n,
     )
-    system_mean = census_days(tally)[0]
-    arrivals, in_start, left, n_done, w_sum = flows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w_mean = w_sum / n_done
+    _conservation_outputs(log, later, flows, n_pools, ax, data)
+    _little_law_outputs(census_days(tally)[0], flows, ax, data)
+
+
+def _conservation_outputs(
+    log: HospitalLog, later: IntArray, flows: FloatArray, n_pools: int, ax: _Axes, data: Data
+) -> None:
+    """Patients (persons) in the bed system at the start and the end of the run, and
+    its arrivals and departures, by home pool (``flows``: of :func:`_system_pass`)."""
+    arrivals, in_start, left = flows[0], flows[1], flows[2]
     dp = (POOL,)
     data["bed_arrivals"] = _var(
         dp,
@@ -849,7 +873,7 @@ def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, 
     # A patient blocked in an earlier stage is in a bed (of their home pool's count)
     # and queued (for the pool they wait for): counted once, in the bed.
     st = log.stages
-    blocked = later[(st.request[later] < t_end) & np.isnan(st.start[later])]
+    blocked = later[(st.request[later] < ax.t_end) & np.isnan(st.start[later])]
     data["bed_in_system_end"] = _var(
         dp,
         log.end_in_bed
@@ -860,6 +884,15 @@ def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, 
         "patients in a bed, queued or on the waiting list at the end (engine counters; "
         "a patient blocked in an earlier stage of the stay counted once, in the bed)",
     )
+
+
+def _little_law_outputs(system_mean: FloatArray, flows: FloatArray, ax: _Axes, data: Data) -> None:
+    """Little's L (persons, from ``system_mean``: in the system by (pool, day)), lambda
+    (per day) and W (days), by home pool (``flows``: of :func:`_system_pass`)."""
+    arrivals, n_done, w_sum = flows[0], flows[3], flows[4]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w_mean = w_sum / n_done
+    dp = (POOL,)
     data["bed_time_avg_in_system"] = _var(
         dp,
         system_mean.mean(axis=1),
@@ -867,7 +900,7 @@ def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, 
         "time-averaged patients waiting for or in a bed (Little's L)",
     )
     data["bed_throughput"] = _var(
-        dp, arrivals / t_end, UNIT_PER_DAY, "bed requests per day (Little's lambda)"
+        dp, arrivals / ax.t_end, UNIT_PER_DAY, "bed requests per day (Little's lambda)"
     )
     data["bed_mean_time_in_system"] = _var(
         dp,
@@ -1106,20 +1139,73 @@ def _ed_little(
 
 # ------------------------------------------------------------------ clinics, ambulances
 def _clinic_outputs(cs: tuple[ClinicOutcome, ...], ax: _Axes, data: Data) -> None:
-    d2 = (CLINIC, DAY)
-    dy = (CLINIC, YEAR)
-
-    def stack(attr: str) -> FloatArray:
-        return np.array([getattr(c, attr) for c in cs], dtype=float)
-
-    served = stack("served")
-    capacity = stack("capacity")
+    """The community clinics' outputs, by clinic group and day, then by year."""
+    served = _stack(cs, "served")
+    capacity = _stack(cs, "capacity")
     waits = np.arange(cs[0].served_by_wait.shape[1], dtype=float)
-    wait_sum = np.array([c.served_by_wait @ waits for c in cs])
-    unmet = stack("abandoned") + stack("diverted_ed") + stack("diverted_outpatient")
+    wait_sum = np.array([c.served_by_wait @ waits for c in cs])  # request-days waited
+    _clinic_daily_outputs(cs, served, capacity, wait_sum, data)
+    _clinic_year_outputs(cs, served, capacity, wait_sum, ax, data)
+
+
+def _stack(cs: tuple[ClinicOutcome, ...], attr: str) -> FloatArray:
+    """The clinic groups' arrays ``attr`` (by day) as one float (group, day) array."""
+    return np.array([getattr(c, attr) for c in cs], dtype=float)
+
+
+def _clinic_daily_outputs(
+    cs: tuple[ClinicOutcome, ...],
+    served: FloatArray,
+    capacity: FloatArray,
+    wait_sum: FloatArray,
+    data: Data,
+) -> None:
+    """By clinic group and day: requests (per day, or persons waiting), utilisation (a
+    fraction) and mean wait (days); ``wait_sum``: request-days of those served."""
     with np.errstate(invalid="ignore", divide="ignore"):
         util = served / capacity
         wait_mean = wait_sum / served
+    for name, values, units, text in (
+        ("clinic_demand", _stack(cs, "demand"), UNIT_PER_DAY, "new community-clinic requests"),
+        ("clinic_capacity", capacity, UNIT_PER_DAY, "community-clinic appointments available"),
+        ("clinic_served", served, UNIT_PER_DAY, "requests served"),
+        (
+            "clinic_waiting",
+            _stack(cs, "waiting_end"),
+            UNIT_PERSONS,
+            "requests carried over at the end of the day",
+        ),
+        (
+            "clinic_diverted_ed",
+            _stack(cs, "diverted_ed"),
+            UNIT_PER_DAY,
+            "unmet requests diverted to the ED",
+        ),
+        (
+            "clinic_diverted_outpatient",
+            _stack(cs, "diverted_outpatient"),
+            UNIT_PER_DAY,
+            "unmet requests diverted to hospital outpatients",
+        ),
+        ("clinic_abandoned", _stack(cs, "abandoned"), UNIT_PER_DAY, "unmet requests abandoned"),
+        ("clinic_utilisation", util, UNIT_FRACTION, "appointments used / available"),
+        ("clinic_wait_mean", wait_mean, UNIT_DAYS, "mean wait of the requests served that day"),
+    ):
+        data[name] = _var((CLINIC, DAY), values, units, text)
+
+
+def _clinic_year_outputs(
+    cs: tuple[ClinicOutcome, ...],
+    served: FloatArray,
+    capacity: FloatArray,
+    wait_sum: FloatArray,
+    ax: _Axes,
+    data: Data,
+) -> None:
+    """By clinic group and year: unmet requests (persons), waits (days) and utilisation
+    (a fraction); and the requests waiting at the start (persons)."""
+    unmet = _stack(cs, "abandoned") + _stack(cs, "diverted_ed") + _stack(cs, "diverted_outpatient")
+    with np.errstate(invalid="ignore", divide="ignore"):
         util_y = ax.per_year(served) / ax.per_year(capacity)
         wait_y = ax.per_year(wait_sum) / ax.per_year(served)
     p90 = np.array(
@@ -1131,33 +1217,7 @@ def _clinic_outputs(cs: tuple[ClinicOutcome, ...], ax: _Axes, data: Data) -> Non
             for c in cs
         ]
     )
-    for name, values, units, text in (
-        ("clinic_demand", stack("demand"), UNIT_PER_DAY, "new community-clinic requests"),
-        ("clinic_capacity", capacity, UNIT_PER_DAY, "community-clinic appointments available"),
-        ("clinic_served", served, UNIT_PER_DAY, "requests served"),
-        (
-            "clinic_waiting",
-            stack("waiting_end"),
-            UNIT_PERSONS,
-            "requests carried over at the end of the day",
-        ),
-        (
-            "clinic_diverted_ed",
-            stack("diverted_ed"),
-            UNIT_PER_DAY,
-            "unmet requests diverted to the ED",
-        ),
-        (
-            "clinic_diverted_outpatient",
-            stack("diverted_outpatient"),
-            UNIT_PER_DAY,
-            "unmet requests diverted to hospital outpatients",
-        ),
-        ("clinic_abandoned", stack("abandoned"), UNIT_PER_DAY, "unmet requests abandoned"),
-        ("clinic_utilisation", util, UNIT_FRACTION, "appointments used / available"),
-        ("clinic_wait_mean", wait_mean, UNIT_DAYS, "mean wait of the requests served that day"),
-    ):
-        data[name] = _var(d2, values, units, text)
+    dy = (CLINIC, YEAR)
     data["clinic_unmet_year"] = _var(
         dy, ax.per_year(unmet), UNIT_PERSONS, "requests diverted or abandoned in the year"
     )
