@@ -205,6 +205,113 @@ def _beds_on_ordinals(
     return out
 
 
+def _daily_beds(base: BaseCapacity, changes: Sequence[BedChange], years: list[int]) -> FloatArray:
+    """Beds in service, array [year, pool, day of year 1..366] (NaN on day 366 of a
+    common year)."""
+    beds = np.full((len(years), len(POOLS), 366), np.nan)
+    for i, y in enumerate(years):
+        jan1 = dt.date(y, 1, 1).toordinal()
+        days = np.arange(jan1, dt.date(y + 1, 1, 1).toordinal())
+        beds[i, :, : len(days)] = _beds_on_ordinals(base, changes, days)
+    return beds
+
+
+def _by_year(
+    value: float | dict[str, float] | None, default: float, years: list[int]
+) -> FloatArray:
+    """A scenario path (or constant) at each year; ``default`` everywhere when unset."""
+    if value is None:
+        return np.full(len(years), default)
+    return np.asarray(path_at(value, years), dtype=float)
+
+
+def _attrs(units: str, long_name: str) -> dict[str, str]:
+    return {"units": units, "long_name": long_name}
+
+
+_Variables = dict[str, tuple[tuple[str, ...], object, dict[str, str]]]
+"""Data variables for :class:`xarray.Dataset`: name -> (dims, values, attrs)."""
+
+
+def _bed_variables(beds: FloatArray, years: list[int]) -> _Variables:
+    """Beds by day, their yearly mean and the 31 December value, beds."""
+    Y, P, D = names.YEAR, names.POOL, names.DAY
+    return {
+        "beds": ((Y, P, D), beds, _attrs(names.UNIT_BEDS, "hospital beds in service on the day")),
+        "beds_mean": (
+            (Y, P),
+            np.nanmean(beds, axis=2),
+            _attrs(names.UNIT_BEDS, "hospital beds, mean over the year"),
+        ),
+        "beds_end": (
+            (Y, P),
+            beds[np.arange(len(years)), :, [days_in(y) - 1 for y in years]],
+            _attrs(names.UNIT_BEDS, "hospital beds on 31 December"),
+        ),
+    }
+
+
+def _gp_variables(section: CapacitySection, base: BaseCapacity, years: list[int]) -> _Variables:
+    """GPs in post, their visits per year and the productivity multiplier, by year."""
+    gp = section.gp
+    visits_per_gp = base.visits_per_gp if gp.visits_per_gp is None else float(gp.visits_per_gp)
+    Y = names.YEAR
+    return {
+        "gps": (
+            (Y,),
+            _by_year(gp.count, math.nan, years),
+            _attrs("GPs", "general practitioners in post"),
+        ),
+        "gp_visits_per_gp": (
+            (Y,),
+            np.full(len(years), visits_per_gp),
+            _attrs(
+                "visits year-1",
+                "community-centre visits one GP provides per year, before the productivity "
+                "multiplier",
+            ),
+        ),
+        "gp_productivity": (
+            (Y,),
+            _by_year(gp.productivity, 1.0, years),
+            _attrs("1", "multiplier of visits per GP (e.g. AI assistance)"),
+        ),
+    }
+
+
+def _other_variables(section: CapacitySection, base: BaseCapacity, years: list[int]) -> _Variables:
+    """Centres, ED spaces, ambulances and the workforce per 1,000 residents, by year."""
+    Y = names.YEAR
+    workforce = section.workforce
+    return {
+        "chc_centres": (
+            (Y,),
+            _by_year(section.chc_centres, math.nan, years),
+            _attrs("centres", "community health centres (社康机构)"),
+        ),
+        "ed_spaces": (
+            (Y,),
+            _by_year(section.ed_spaces, base.ed_spaces, years),
+            _attrs("spaces", "ED treatment spaces"),
+        ),
+        "ambulances": (
+            (Y,),
+            _by_year(section.ambulances, base.ambulances, years),
+            _attrs("ambulances", "ambulances in service"),
+        ),
+        "physicians_per_1000": (
+            (Y,),
+            _by_year(workforce.physicians_per_1000, math.nan, years),
+            _attrs(names.UNIT_PER_1000, "licensed (assistant) physicians per 1,000 residents"),
+        ),
+        "nurses_per_1000": (
+            (Y,),
+            _by_year(workforce.nurses_per_1000, math.nan, years),
+            _attrs(names.UNIT_PER_1000, "registered nurses per 1,000 residents"),
+        ),
+    }
+
+
 def timeline(section: CapacitySection, base: BaseCapacity, years: Sequence[int]) -> xr.Dataset:
     """Capacity by year (and by day for beds) of a *resolved* capacity section.
 
@@ -214,88 +321,14 @@ def timeline(section: CapacitySection, base: BaseCapacity, years: Sequence[int])
     ``ambulances``, ``physicians_per_1000`` and ``nurses_per_1000`` by year.
     """
     years = [int(y) for y in years]
-    changes = bed_changes(section, base)
-    beds = np.full((len(years), len(POOLS), 366), np.nan)
-    for i, y in enumerate(years):
-        jan1 = dt.date(y, 1, 1).toordinal()
-        days = np.arange(jan1, dt.date(y + 1, 1, 1).toordinal())
-        beds[i, :, : len(days)] = _beds_on_ordinals(base, changes, days)
-    gp = section.gp
-    visits_per_gp = base.visits_per_gp if gp.visits_per_gp is None else float(gp.visits_per_gp)
-
-    def by_year(value: float | dict[str, float] | None, default: float) -> FloatArray:
-        if value is None:
-            return np.full(len(years), default)
-        return np.asarray(path_at(value, years), dtype=float)
-
-    Y, P, D = names.YEAR, names.POOL, names.DAY
-
-    def attrs(units: str, long_name: str) -> dict[str, str]:
-        return {"units": units, "long_name": long_name}
-
+    beds = _daily_beds(base, bed_changes(section, base), years)
     return xr.Dataset(
         {
-            "beds": (
-                (Y, P, D),
-                beds,
-                attrs(names.UNIT_BEDS, "hospital beds in service on the day"),
-            ),
-            "beds_mean": (
-                (Y, P),
-                np.nanmean(beds, axis=2),
-                attrs(names.UNIT_BEDS, "hospital beds, mean over the year"),
-            ),
-            "beds_end": (
-                (Y, P),
-                beds[np.arange(len(years)), :, [days_in(y) - 1 for y in years]],
-                attrs(names.UNIT_BEDS, "hospital beds on 31 December"),
-            ),
-            "gps": (
-                (Y,),
-                by_year(gp.count, math.nan),
-                attrs("GPs", "general practitioners in post"),
-            ),
-            "gp_visits_per_gp": (
-                (Y,),
-                np.full(len(years), visits_per_gp),
-                attrs(
-                    "visits year-1",
-                    "community-centre visits one GP provides per year, before the productivity "
-                    "multiplier",
-                ),
-            ),
-            "gp_productivity": (
-                (Y,),
-                by_year(gp.productivity, 1.0),
-                attrs("1", "multiplier of visits per GP (e.g. AI assistance)"),
-            ),
-            "chc_centres": (
-                (Y,),
-                by_year(section.chc_centres, math.nan),
-                attrs("centres", "community health centres (社康机构)"),
-            ),
-            "ed_spaces": (
-                (Y,),
-                by_year(section.ed_spaces, base.ed_spaces),
-                attrs("spaces", "ED treatment spaces"),
-            ),
-            "ambulances": (
-                (Y,),
-                by_year(section.ambulances, base.ambulances),
-                attrs("ambulances", "ambulances in service"),
-            ),
-            "physicians_per_1000": (
-                (Y,),
-                by_year(section.workforce.physicians_per_1000, math.nan),
-                attrs(names.UNIT_PER_1000, "licensed (assistant) physicians per 1,000 residents"),
-            ),
-            "nurses_per_1000": (
-                (Y,),
-                by_year(section.workforce.nurses_per_1000, math.nan),
-                attrs(names.UNIT_PER_1000, "registered nurses per 1,000 residents"),
-            ),
+            **_bed_variables(beds, years),
+            **_gp_variables(section, base, years),
+            **_other_variables(section, base, years),
         },
-        coords={Y: years, P: list(POOLS), D: np.arange(1, 367)},
+        coords={names.YEAR: years, names.POOL: list(POOLS), names.DAY: np.arange(1, 367)},
         attrs={"base_year": base.year},
     )
 

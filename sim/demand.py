@@ -53,7 +53,7 @@ from sim.errors import ScenarioError
 from sim.los import LosDistribution, LosFamily
 from sim.names import FERTILE_AGES, N_AGES, SEXES
 from sim.scenario import path_at
-from sim.scenario.demand import DemandSection
+from sim.scenario.demand import DemandCalibration, DemandSection
 
 __all__ = [
     "OLDER_AGE",
@@ -584,6 +584,78 @@ class DemandModel:
         return tuple(out)
 
 
+def _served_admissions(
+    cal: DemandCalibration, inp: YearInputs, pop_end_total: float, beds_per_1000: float
+) -> dict[str, float]:
+    """Steps 1-3 up to the residents' admissions: ``beds`` (beds), ``bed_days_served``
+    (bed-days per year), ``admissions_served`` and ``admissions_resident`` (per year)."""
+    days = days_in_year(cal.year)
+    occupancy, alos = float(cal.occupancy), float(cal.alos_days)
+    beds = float(beds_per_1000) * pop_end_total / 1000.0
+    served_bed_days = beds * occupancy * days
+    served_adm = served_bed_days / alos
+    return {
+        "beds": beds,
+        "bed_days_served": served_bed_days,
+        "admissions_served": served_adm,
+        "admissions_resident": served_adm / _served_factor(inp.flows, "admissions"),
+    }
+
+
+def _admission_level(resident_adm: float, raw: YearDemand) -> tuple[float, float]:
+    """Step 3: (level of the population-driven admissions, births-driven admissions per
+    year), from the residents' admissions per year and the demand at level 1 (``raw``).
+
+    Raises:
+        ScenarioError: no admissions left beyond the births-driven ones.
+    """
+    births_driven = [_POOL["obstetrics"], _POOL["neonatal"]]
+    per_capita_raw = float(np.delete(raw.admissions_resident, births_driven, axis=0).sum())
+    births_adm = float(raw.admissions_resident[births_driven].sum())
+    if resident_adm <= births_adm or per_capita_raw <= 0:
+        raise ScenarioError(
+            None,
+            "demand.calibration",
+            f"{resident_adm:,.0f} admissions",
+            f"beds x occupancy / ALOS leave no admissions beyond the {births_adm:,.0f} "
+            "births-driven ones; raise capacity.beds_per_1000 or occupancy",
+        )
+    return (resident_adm - births_adm) / per_capita_raw, births_adm
+
+
+def _served_visits(cal: DemandCalibration) -> dict[str, float]:
+    """Step 6, served visits per year: all, hospital, ED and outpatient."""
+    all_visits = float(cal.chc_visits) / float(cal.chc_share)
+    hospital = all_visits - float(cal.chc_visits)
+    ed_served = float(cal.ed_share_of_hospital_visits) * hospital
+    return {
+        "all_visits_served": all_visits,
+        "hospital_visits_served": hospital,
+        "ed_visits_served": ed_served,
+        "outpatient_visits_served": hospital - ed_served,
+    }
+
+
+def _visit_levels(
+    cal: DemandCalibration,
+    inp: YearInputs,
+    raw: YearDemand,
+    served: dict[str, float],
+    residents: float,
+) -> dict[str, float]:
+    """Steps 6-7: levels (uses per person per year) of the visit lines and ambulances,
+    from the demand at level 1 (``raw``) and ``residents`` at mid-year (persons)."""
+    # residents' visits at level 1 (no diversion, no shift in the base year)
+    raw_v = raw.visits_resident
+    op_served, ed_served = served["outpatient_visits_served"], served["ed_visits_served"]
+    return {
+        "chc": float(cal.chc_visits) / raw_v[0],
+        "outpatient": op_served / _served_factor(inp.flows, "outpatient") / raw_v[1],
+        "ed": ed_served / _served_factor(inp.flows, "ed") / raw_v[2],
+        "ambulance": float(cal.ambulance_per_1000) * residents / 1000.0 / raw.ambulance,
+    }
+
+
 def calibrate(
     pop_mid: FloatArray,
     pop_end_total: float,
@@ -606,67 +678,30 @@ def calibrate(
         ScenarioError: inputs that leave no room for the population-driven admissions.
     """
     cal = section.calibration
-    year = cal.year
-    days = days_in_year(year)
-    inp = base_inputs(section)
     occupancy, alos = float(cal.occupancy), float(cal.alos_days)
-    beds = float(beds_per_1000) * pop_end_total / 1000.0
-    served_bed_days = beds * occupancy * days
-    served_adm = served_bed_days / alos
-    resident_adm = served_adm / _served_factor(inp.flows, "admissions")
-
-    unit = DemandModel(tables, section, None)
-    raw = unit.evaluate(pop_mid, births, inp)
-    births_driven = [_POOL["obstetrics"], _POOL["neonatal"]]
-    per_capita_raw = float(np.delete(raw.admissions_resident, births_driven, axis=0).sum())
-    births_adm = float(raw.admissions_resident[births_driven].sum())
-    if resident_adm <= births_adm or per_capita_raw <= 0:
-        raise ScenarioError(
-            None,
-            "demand.calibration",
-            f"{resident_adm:,.0f} admissions",
-            f"beds x occupancy / ALOS leave no admissions beyond the {births_adm:,.0f} "
-            "births-driven ones; raise capacity.beds_per_1000 or occupancy",
-        )
-    level_adm = (resident_adm - births_adm) / per_capita_raw
-
-    all_visits = float(cal.chc_visits) / float(cal.chc_share)
-    hospital = all_visits - float(cal.chc_visits)
-    ed_served = float(cal.ed_share_of_hospital_visits) * hospital
-    op_served = hospital - ed_served
-    raw_v = (
-        raw.visits_resident
-    )  # residents' visits at level 1 (no diversion, no shift in the base year)
-    level = {
-        "chc": float(cal.chc_visits) / raw_v[0],
-        "outpatient": op_served / _served_factor(inp.flows, "outpatient") / raw_v[1],
-        "ed": ed_served / _served_factor(inp.flows, "ed") / raw_v[2],
-        "ambulance": float(cal.ambulance_per_1000) * float(pop_mid.sum()) / 1000.0 / raw.ambulance,
-        "admissions": level_adm,
-    }
-    levelled = DemandModel(
-        tables, section, Calibration(year, level, 1.0, beds, {}, occupancy, alos)
-    )
-    unscaled = levelled.evaluate(pop_mid, births, inp)
-    los_scale = served_bed_days / float(unscaled.bed_days.sum())
-    pool_bed_days = {p: float(unscaled.bed_days[i]) * los_scale for i, p in enumerate(POOLS)}
+    inp = base_inputs(section)
+    served = _served_admissions(cal, inp, pop_end_total, beds_per_1000)
+    beds, resident_adm = served["beds"], served["admissions_resident"]
+    raw = DemandModel(tables, section, None).evaluate(pop_mid, births, inp)
+    level_adm, births_adm = _admission_level(resident_adm, raw)
+    visits = _served_visits(cal)
     residents = float(pop_mid.sum())
+    level = {**_visit_levels(cal, inp, raw, visits, residents), "admissions": level_adm}
+    levelled = Calibration(cal.year, level, 1.0, beds, {}, occupancy, alos)
+    unscaled = DemandModel(tables, section, levelled).evaluate(pop_mid, births, inp)
+    # step 4: one factor on every mean stay makes served bed-days / admissions = ALOS
+    los_scale = served["bed_days_served"] / float(unscaled.bed_days.sum())
+    pool_bed_days = {p: float(unscaled.bed_days[i]) * los_scale for i, p in enumerate(POOLS)}
     figures = {
-        "beds": beds,
-        "bed_days_served": served_bed_days,
-        "admissions_served": served_adm,
-        "admissions_resident": resident_adm,
+        **served,
         "admissions_births_driven": births_adm,
         "resident_admissions_per_100": 100.0 * resident_adm / residents,
-        "all_visits_served": all_visits,
-        "hospital_visits_served": hospital,
-        "ed_visits_served": ed_served,
-        "outpatient_visits_served": op_served,
-        "visits_per_resident_served": all_visits / residents,
+        **visits,
+        "visits_per_resident_served": visits["all_visits_served"] / residents,
         "ambulance_dispatches": float(cal.ambulance_per_1000) * residents / 1000.0,
         "los_scale": los_scale,
     }
-    return Calibration(year, level, los_scale, beds, pool_bed_days, occupancy, alos, figures)
+    return Calibration(cal.year, level, los_scale, beds, pool_bed_days, occupancy, alos, figures)
 
 
 def attribution(

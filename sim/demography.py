@@ -216,57 +216,84 @@ class ProjectionArrays:
     alpha: np.ndarray  # [step]
 
 
+def _step_life_tables(inp: ProjectionInputs, k: int) -> tuple[tuple[LifeTable, LifeTable], float]:
+    """Life tables (male, female) of step ``k`` and their Brass level ``alpha``."""
+    q0 = float(inp.infant_mortality[k])
+    solved = _solved_life_tables(
+        inp.mortality_std_lx, float(inp.e0[k]), float(inp.srb[k]), None if np.isnan(q0) else q0
+    )
+    return solved[:2], solved[2]
+
+
+def _age_survivors(pop: np.ndarray, lt: LifeTable, f: float) -> tuple[np.ndarray, np.ndarray]:
+    """One sex's survivors over a step of ``f`` years, aged on, and its deaths.
+
+    Args:
+        pop: persons by age at the start of the step.
+        lt: the step's life table of that sex.
+        f: step length, years (1 for a calendar year).
+
+    Returns:
+        (survivors by age at the end of the step, deaths by age at its start), persons.
+    """
+    _, surv = lt.projection_survival()
+    new = np.zeros(names.N_AGES)
+    if f == 1.0:
+        survivors = pop * surv
+        new[1:] = survivors[:-1]
+        new[names.MAX_AGE] += survivors[names.MAX_AGE]
+    else:
+        # part-year step: a share f of each cohort passes a birthday;
+        # survival over f years at constant hazard
+        survivors = pop * surv**f
+        new[:] = (1.0 - f) * survivors
+        new[1:] += f * survivors[:-1]
+        new[names.MAX_AGE] += f * survivors[names.MAX_AGE]
+    return new, pop - survivors
+
+
+def _step_births(inp: ProjectionInputs, k: int, start: np.ndarray, end: np.ndarray) -> float:
+    """Live births (persons) of step ``k``, from the populations [sex, age] at its start
+    and end (before births)."""
+    a_lo, a_hi = names.FERTILE_AGES
+    female = names.SEXES.index("female")
+    f = float(inp.period_length[k])
+    # exposure = mean of women at the start and at the end of the step
+    women = 0.5 * (start[female] + end[female])
+    return f * inp.tfr[k] * float(inp.fertility_share[a_lo : a_hi + 1] @ women[a_lo : a_hi + 1])
+
+
+def _birth_survival(lt: LifeTable, f: float) -> float:
+    """Share of a step's births (step of ``f`` years) alive at its end."""
+    L0, _ = lt.projection_survival()
+    # births spread evenly over the step; survival to its end by L(0)-type
+    # person-years: L(0) for a full year, the constant-hazard share otherwise
+    return L0 if f == 1.0 else float(lt.lx[1]) ** (0.5 * f)
+
+
 def cohort_component(inp: ProjectionInputs) -> ProjectionArrays:
     """Run the projection (see the module docstring for the method)."""
     n, A = len(inp.years), names.N_AGES
-    a_lo, a_hi = names.FERTILE_AGES
-    female = names.SEXES.index("female")
     pop_out = np.empty((n, 2, A))
     births_out = np.empty((n, 2))
     deaths_out = np.empty((n, 2, A))
     bdeaths_out = np.empty((n, 2))
     e0_out = np.empty((n, 2))
     alpha_out = np.empty(n)
-    asfr_shape = inp.fertility_share
     pop = inp.base_population.astype(float)
     for k in range(n):
-        q0 = float(inp.infant_mortality[k])
-        solved = _solved_life_tables(
-            inp.mortality_std_lx, float(inp.e0[k]), float(inp.srb[k]), None if np.isnan(q0) else q0
-        )
-        tables = solved[:2]
-        alpha_out[k] = solved[2]
+        tables, alpha_out[k] = _step_life_tables(inp, k)
         f = float(inp.period_length[k])
         new = np.zeros((2, A))
-        survivors = np.zeros((2, A))
         for s, lt in enumerate(tables):
             e0_out[k, s] = lt.e0
-            L0, surv = lt.projection_survival()
-            if f == 1.0:
-                survivors[s] = pop[s] * surv
-                new[s, 1:] = survivors[s, :-1]
-                new[s, names.MAX_AGE] += survivors[s, names.MAX_AGE]
-            else:
-                # part-year step: a share f of each cohort passes a birthday;
-                # survival over f years at constant hazard
-                surv_f = surv**f
-                survivors[s] = pop[s] * surv_f
-                new[s] = (1.0 - f) * survivors[s]
-                new[s, 1:] += f * survivors[s, :-1]
-                new[s, names.MAX_AGE] += f * survivors[s, names.MAX_AGE]
-            deaths_out[k, s] = pop[s] - survivors[s]
-        migrants = inp.migration[k]
-        new += migrants
-        # births: exposure = mean of women at the start and at the end of the step
-        women = 0.5 * (pop[female] + new[female])
-        births = f * inp.tfr[k] * float(asfr_shape[a_lo : a_hi + 1] @ women[a_lo : a_hi + 1])
+            new[s], deaths_out[k, s] = _age_survivors(pop[s], lt, f)
+        new += inp.migration[k]
+        births = _step_births(inp, k, pop, new)
         male_share = inp.srb[k] / (1.0 + inp.srb[k])
         for s, lt in enumerate(tables):
             b = births * (male_share if s == 0 else 1.0 - male_share)
-            L0, _ = lt.projection_survival()
-            # births spread evenly over the step; survival to its end by L(0)-type
-            # person-years: L(0) for a full year, the constant-hazard share otherwise
-            b_surv = b * (L0 if f == 1.0 else float(lt.lx[1]) ** (0.5 * f))
+            b_surv = b * _birth_survival(lt, f)
             births_out[k, s] = b
             bdeaths_out[k, s] = b - b_surv
             new[s, 0] += b_surv
@@ -375,91 +402,118 @@ def _attrs(units: str, long_name: str) -> dict[str, str]:
     return {"units": units, "long_name": long_name}
 
 
+_Variables = dict[str, tuple[tuple[str, ...], object, dict[str, str]]]
+"""Data variables for :class:`xarray.Dataset`: name -> (dims, values, attrs)."""
+
+
+def _flow_variables(out: ProjectionArrays) -> _Variables:
+    """Population stock and the flows of each year, persons."""
+    Y, S, A = names.YEAR, names.SEX, names.AGE
+    return {
+        "population": (
+            (Y, S, A),
+            out.population,
+            _attrs(names.UNIT_PERSONS, "resident population on 31 December"),
+        ),
+        "births": (
+            (Y, S),
+            out.births,
+            _attrs(names.UNIT_PERSONS, "live births during the year"),
+        ),
+        "deaths": (
+            (Y, S, A),
+            out.deaths + 0.0,
+            _attrs(names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"),
+        ),
+        "deaths_of_births": (
+            (Y, S),
+            out.birth_deaths,
+            _attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
+        ),
+        "net_migration": (
+            (Y, S, A),
+            out.migration,
+            _attrs(
+                names.UNIT_PERSONS,
+                "net migrants during the year, by age at the end of the year",
+            ),
+        ),
+    }
+
+
+def _summary_variables(inp: ProjectionInputs, out: ProjectionArrays) -> _Variables:
+    """Totals (persons), the 65+ share (fraction) and life expectancy (years) by year."""
+    Y, S = names.YEAR, names.SEX
+    pop = out.population
+    old = pop[:, :, 65:].sum(axis=(1, 2)) / pop.sum(axis=(1, 2))
+    return {
+        "population_total": (
+            (Y,),
+            pop.sum(axis=(1, 2)),
+            _attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
+        ),
+        "share_65plus": (
+            (Y,),
+            old,
+            _attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
+        ),
+        "life_expectancy": (
+            (Y, S),
+            out.e0,
+            _attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
+        ),
+        "life_expectancy_both": (
+            (Y,),
+            (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
+            _attrs(
+                names.UNIT_YEARS,
+                "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
+            ),
+        ),
+    }
+
+
+def _input_variables(inp: ProjectionInputs, net_before: float) -> _Variables:
+    """The inputs worth keeping with the projection (fertility, step lengths in years,
+    calibrated migration in persons per year, the census population in persons)."""
+    Y, S, A = names.YEAR, names.SEX, names.AGE
+    return {
+        "tfr": ((Y,), inp.tfr, _attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate")),
+        "period_length": (
+            (Y,),
+            inp.period_length,
+            _attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
+        ),
+        "calibrated_net_migration": (
+            (),
+            net_before,
+            _attrs(
+                names.UNIT_PERSONS_PER_YEAR,
+                "net migrants per year from the census to the calibration year",
+            ),
+        ),
+        "population_census": (
+            (S, A),
+            inp.base_population.astype(float),
+            _attrs(
+                names.UNIT_PERSONS,
+                f"resident population at the census date {names.CENSUS_DATE}",
+            ),
+        ),
+    }
+
+
 def to_dataset(
     inp: ProjectionInputs, out: ProjectionArrays, net_before: float, sc: Scenario | None = None
 ) -> xr.Dataset:
     """Label the projection arrays (CF-style ``units`` and ``long_name``)."""
     Y, S, A = names.YEAR, names.SEX, names.AGE
     coords = {Y: inp.years.astype(int), S: list(names.SEXES), A: list(names.AGES)}
-    pop = out.population
-    old = pop[:, :, 65:].sum(axis=(1, 2)) / pop.sum(axis=(1, 2))
     ds = xr.Dataset(
         {
-            "population": (
-                (Y, S, A),
-                pop,
-                _attrs(names.UNIT_PERSONS, "resident population on 31 December"),
-            ),
-            "births": (
-                (Y, S),
-                out.births,
-                _attrs(names.UNIT_PERSONS, "live births during the year"),
-            ),
-            "deaths": (
-                (Y, S, A),
-                out.deaths + 0.0,
-                _attrs(
-                    names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"
-                ),
-            ),
-            "deaths_of_births": (
-                (Y, S),
-                out.birth_deaths,
-                _attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
-            ),
-            "net_migration": (
-                (Y, S, A),
-                out.migration,
-                _attrs(
-                    names.UNIT_PERSONS,
-                    "net migrants during the year, by age at the end of the year",
-                ),
-            ),
-            "population_total": (
-                (Y,),
-                pop.sum(axis=(1, 2)),
-                _attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
-            ),
-            "share_65plus": (
-                (Y,),
-                old,
-                _attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
-            ),
-            "life_expectancy": (
-                (Y, S),
-                out.e0,
-                _attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
-            ),
-            "life_expectancy_both": (
-                (Y,),
-                (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
-                _attrs(
-                    names.UNIT_YEARS,
-                    "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
-                ),
-            ),
-            "tfr": ((Y,), inp.tfr, _attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate")),
-            "period_length": (
-                (Y,),
-                inp.period_length,
-                _attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
-            ),
-            "calibrated_net_migration": (
-                (),
-                net_before,
-                _attrs(
-                    names.UNIT_PERSONS_PER_YEAR,
-                    "net migrants per year from the census to the calibration year",
-                ),
-            ),
-            "population_census": (
-                (S, A),
-                inp.base_population.astype(float),
-                _attrs(
-                    names.UNIT_PERSONS,
-                    f"resident population at the census date {names.CENSUS_DATE}",
-                ),
-            ),
+            **_flow_variables(out),
+            **_summary_variables(inp, out),
+            **_input_variables(inp, net_before),
         },
         coords=coords,
         attrs={
