@@ -357,19 +357,13 @@ def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[Rep
     t = i18n.text
     out: list[ReportFigure] = []
     out.append(ReportFigure("pyramid", t("cap_pyramid", lang), plots.plot_pyramid(ds, lang=lang)))
-    fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.2), layout="constrained")
-    plots.plot_share_65plus(ds, ax=axes[0], lang=lang)
-    plots.plot_births(ds, ax=axes[1], lang=lang)
-    out.append(ReportFigure("population", t("cap_population", lang), fig))
+    out.append(ReportFigure("population", t("cap_population", lang), _population_figure(ds, lang)))
     out.append(ReportFigure("demand", t("cap_demand", lang), plots.plot_demand(ds, lang=lang)))
     out.append(ReportFigure("beds", t("cap_beds", lang), plots.plot_beds(ds, lang=lang)))
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
-    fig, axes = plt.subplots(
-        len(scenarios), 1, figsize=(9.0, 4.6 * len(scenarios)), layout="constrained", squeeze=False
+    out.append(
+        ReportFigure("waterfall", t("cap_waterfall", lang), _waterfall_figure(ds, scenarios, lang))
     )
-    for ax, sc in zip(axes[:, 0], scenarios, strict=True):
-        plots.plot_waterfall(ds, scenario=sc, ax=ax, lang=lang)
-    out.append(ReportFigure("waterfall", t("cap_waterfall", lang), fig))
     if len(scenarios) > 1:
         out.append(
             ReportFigure(
@@ -386,36 +380,64 @@ def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[Rep
         )
     )
     if summary.has_des(ds):
-        out.append(
-            ReportFigure(
-                "occupancy",
-                t("cap_occupancy", lang),
-                plots.plot_occupancy_distribution(ds, lang=lang),
-            )
-        )
-        out.append(
-            ReportFigure(
-                "occupancy_risk",
-                t("cap_occupancy_risk", lang),
-                plots.plot_occupancy_risk(ds, lang=lang),
-            )
-        )
-        out.append(
-            ReportFigure("pressure", t("cap_pressure", lang), plots.plot_pressure(ds, lang=lang))
-        )
+        out.extend(_des_figures(ds, lang))
     if sens is not None:
-        outputs = [str(o) for o in sens["output"].values]
-        fig, axes = plt.subplots(
-            len(outputs),
-            1,
-            figsize=(8.0, 0.5 * sens.sizes["parameter"] * len(outputs) + 2.0 * len(outputs)),
-            layout="constrained",
-            squeeze=False,
+        out.append(
+            ReportFigure("sensitivity", t("cap_sensitivity", lang), _sensitivity_figure(sens, lang))
         )
-        for ax, output in zip(axes[:, 0], outputs, strict=True):
-            plots.plot_sensitivity(sens, output=output, ax=ax, lang=lang)
-        out.append(ReportFigure("sensitivity", t("cap_sensitivity", lang), fig))
     return out
+
+
+def _population_figure(ds: xr.Dataset, lang: str) -> Figure:
+    """Share aged 65+ (left) and births (right) side by side; 12 x 4.2 inches."""
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.2), layout="constrained")
+    plots.plot_share_65plus(ds, ax=axes[0], lang=lang)
+    plots.plot_births(ds, ax=axes[1], lang=lang)
+    return fig
+
+
+def _waterfall_figure(ds: xr.Dataset, scenarios: Sequence[str], lang: str) -> Figure:
+    """One :func:`sim.plots.plot_waterfall` per scenario, stacked; 9 inches wide, 4.6 tall each."""
+    fig, axes = plt.subplots(
+        len(scenarios), 1, figsize=(9.0, 4.6 * len(scenarios)), layout="constrained", squeeze=False
+    )
+    for ax, sc in zip(axes[:, 0], scenarios, strict=True):
+        plots.plot_waterfall(ds, scenario=sc, ax=ax, lang=lang)
+    return fig
+
+
+def _des_figures(ds: xr.Dataset, lang: str) -> list[ReportFigure]:
+    """The figures only a batch with discrete-event replicates has: occupancy and pressure."""
+    t = i18n.text
+    return [
+        ReportFigure(
+            "occupancy",
+            t("cap_occupancy", lang),
+            plots.plot_occupancy_distribution(ds, lang=lang),
+        ),
+        ReportFigure(
+            "occupancy_risk",
+            t("cap_occupancy_risk", lang),
+            plots.plot_occupancy_risk(ds, lang=lang),
+        ),
+        ReportFigure("pressure", t("cap_pressure", lang), plots.plot_pressure(ds, lang=lang)),
+    ]
+
+
+def _sensitivity_figure(sens: xr.Dataset, lang: str) -> Figure:
+    """One tornado per output of a sweep, stacked; 8 inches wide, the height (inches)
+    growing with the number of parameters so that their bars stay readable."""
+    outputs = [str(o) for o in sens["output"].values]
+    fig, axes = plt.subplots(
+        len(outputs),
+        1,
+        figsize=(8.0, 0.5 * sens.sizes["parameter"] * len(outputs) + 2.0 * len(outputs)),
+        layout="constrained",
+        squeeze=False,
+    )
+    for ax, output in zip(axes[:, 0], outputs, strict=True):
+        plots.plot_sensitivity(sens, output=output, ax=ax, lang=lang)
+    return fig
 
 
 def _png(fig: Figure) -> bytes:
@@ -687,27 +709,33 @@ def render_html(
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
     labels = summary.scenario_labels(ds)
     base = summary.baseline_scenario(ds)
-    reps = manifest.get(
-        "replicates", list(ds[names.REPLICATE].values) if names.REPLICATE in ds.dims else []
-    )
-    n_des = len(summary.des_replicates(summary.flatten_sweep(ds)))
-    meta = " · ".join(
-        f"{_e(k)}: {_e(v)}"
-        for k, v in (
-            (t("report_batch", lang), folder.name),
-            (t("report_created", lang), manifest.get("created", "")),
-            (t("report_code", lang), manifest.get("code_version", "")),
-            (t("report_replicates", lang), len(reps)),
-            (t("report_des_replicates", lang), n_des),
-        )
-    )
-    figs_html = []
-    for rf, png in images:
-        data = base64.b64encode(png).decode("ascii")
-        figs_html.append(
-            f'<figure id="fig-{_e(rf.name)}"><img alt="{_e(rf.caption)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{_e(rf.caption)}</figcaption></figure>'
-        )
+    return f"""{_head(folder, lang)}
+<body>
+<h1>{_e(t("report_title", lang))}</h1>
+<p class="meta">{_meta(folder, ds, manifest, lang)}</p>
+<h2>{_e(t("report_summary", lang))}</h2>
+{_summary_points(figures, scenarios, labels, lang)}
+{_key_heading(ds, scenarios, labels, lang)}
+{_key_table(figures, scenarios, labels, lang)}
+<p class="note">{_e(t("report_key_note", lang))}</p>
+<h2>{_e(t("report_assumptions", lang))}</h2>
+{_assumptions(manifest, scenarios, base, lang)}
+<h2>{_e(t("report_figures", lang))}</h2>
+{_figures_html(images)}
+<h2>{_e(t("report_confidence", lang))}</h2>
+{_confidence(figures, lang)}
+<h2>{_e(t("report_uncertainty", lang))}</h2>
+{_uncertainty(ds, manifest, base, lang, sweep)}
+<h2>{_e(t("report_provenance", lang))}</h2>
+{_provenance(folder, manifest, ds, lang)}
+</body>
+</html>
+"""
+
+
+def _head(folder: Path, lang: str) -> str:
+    """Doctype and ``<head>``: the policy lets the page load nothing and run no script."""
+    t = i18n.text
     html_lang = "zh-CN" if lang == "zh" else "en"
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return f"""<!DOCTYPE html>
@@ -718,28 +746,39 @@ def render_html(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(t("report_title", lang))} — {_e(folder.name)}</title>
 <style>{_CSS}</style>
-</head>
-<body>
-<h1>{_e(t("report_title", lang))}</h1>
-<p class="meta">{meta}</p>
-<h2>{_e(t("report_summary", lang))}</h2>
-{_summary_points(figures, scenarios, labels, lang)}
-{_key_heading(ds, scenarios, labels, lang)}
-{_key_table(figures, scenarios, labels, lang)}
-<p class="note">{_e(t("report_key_note", lang))}</p>
-<h2>{_e(t("report_assumptions", lang))}</h2>
-{_assumptions(manifest, scenarios, base, lang)}
-<h2>{_e(t("report_figures", lang))}</h2>
-{"".join(figs_html)}
-<h2>{_e(t("report_confidence", lang))}</h2>
-{_confidence(figures, lang)}
-<h2>{_e(t("report_uncertainty", lang))}</h2>
-{_uncertainty(ds, manifest, base, lang, sweep)}
-<h2>{_e(t("report_provenance", lang))}</h2>
-{_provenance(folder, manifest, ds, lang)}
-</body>
-</html>
-"""
+</head>"""
+
+
+def _meta(folder: Path, ds: xr.Dataset, manifest: Mapping[str, Any], lang: str) -> str:
+    """The line under the title: batch, creation time, code version and replicate counts."""
+    t = i18n.text
+    reps = manifest.get(
+        "replicates", list(ds[names.REPLICATE].values) if names.REPLICATE in ds.dims else []
+    )
+    n_des = len(summary.des_replicates(summary.flatten_sweep(ds)))
+    return " · ".join(
+        f"{_e(k)}: {_e(v)}"
+        for k, v in (
+            (t("report_batch", lang), folder.name),
+            (t("report_created", lang), manifest.get("created", "")),
+            (t("report_code", lang), manifest.get("code_version", "")),
+            (t("report_replicates", lang), len(reps)),
+            (t("report_des_replicates", lang), n_des),
+        )
+    )
+
+
+def _figures_html(images: Sequence[tuple[ReportFigure, bytes]]) -> str:
+    """Each figure as a ``<figure>`` with its PNG embedded as a data URI (the page's
+    policy forbids loading files)."""
+    figs_html = []
+    for rf, png in images:
+        data = base64.b64encode(png).decode("ascii")
+        figs_html.append(
+            f'<figure id="fig-{_e(rf.name)}"><img alt="{_e(rf.caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_e(rf.caption)}</figcaption></figure>'
+        )
+    return "".join(figs_html)
 
 
 # ------------------------------------------------------------------ the command

@@ -197,61 +197,68 @@ def load_demographic_tables(refs: dict[str, str] | None = None) -> DemographicTa
     """
     refs = {**{t: "default" for t in BUILTIN}, **(refs or {})}
     paths = {t: table_path(t, refs[t]) for t in BUILTIN}
-    all_ages = range(MAX_AGE + 1)
-
-    pop_path = paths["base_population"]
-    pop = _grid(
-        pop_path,
-        read_csv(pop_path, COLUMNS["base_population"], "data.base_population"),
-        ("population",),
-        by_sex=True,
-        ages=all_ages,
-    )["population"]
-    if pop.sum() <= 0:
-        raise ScenarioError(pop_path, "column population", 0, "the population must not be all zero")
-
-    fert_path = paths["fertility_pattern"]
-    fertile = range(FERTILE_AGES[0], FERTILE_AGES[1] + 1)
-    fert = _grid(
-        fert_path,
-        read_csv(fert_path, COLUMNS["fertility_pattern"], "data.fertility_pattern"),
-        ("share",),
-        by_sex=False,
-        ages=fertile,
-    )["share"]
-    fert = _shares(fert_path, "share", fert)
-
-    mort_path = paths["mortality_standard"]
-    mx = _grid(
-        mort_path,
-        read_csv(mort_path, COLUMNS["mortality_standard"], "data.mortality_standard"),
-        ("mx",),
-        by_sex=True,
-        ages=all_ages,
-    )["mx"]
-    if (mx <= 0).any():
-        s, a = np.argwhere(mx <= 0)[0]
-        raise ScenarioError(
-            mort_path,
-            f"{SEXES[s]} age {a}, mx",
-            float(mx[s, a]),
-            "death rates must be greater than 0",
-        )
-
-    mig_path = paths["migration_profile"]
-    mig = _grid(
-        mig_path,
-        read_csv(mig_path, COLUMNS["migration_profile"], "data.migration_profile"),
-        ("all", "labour", "elderly"),
-        by_sex=True,
-        ages=all_ages,
-    )
+    # Read in this order so that a scenario with several bad tables names the same one first.
+    pop = _base_population(paths["base_population"])
+    fert = _fertility_share(paths["fertility_pattern"])
+    mx = _mortality_standard(paths["mortality_standard"])
+    mig = _migration_shapes(paths["migration_profile"])
     return DemographicTables(
         base_population=pop,
         fertility_share=fert,
         mortality_standard=mx,
-        migration_all=_shares(mig_path, "all", mig["all"]),
-        migration_labour=_shares(mig_path, "labour", mig["labour"]),
-        migration_elderly=_shares(mig_path, "elderly", mig["elderly"]),
+        migration_all=mig["all"],
+        migration_labour=mig["labour"],
+        migration_elderly=mig["elderly"],
         sources={t: str(p) for t, p in paths.items()},
     )
+
+
+_ALL_AGES = range(MAX_AGE + 1)
+"""Ages 0..100 (100 = 100+) of the tables given for every age."""
+
+
+def _table_grid(
+    path: Path, table: str, values: tuple[str, ...], *, by_sex: bool, ages: range
+) -> dict[str, np.ndarray]:
+    """Rows of ``table``'s CSV at ``path``, checked and filled into arrays by :func:`_grid`."""
+    rows = read_csv(path, COLUMNS[table], f"data.{table}")
+    return _grid(path, rows, values, by_sex=by_sex, ages=ages)
+
+
+def _base_population(path: Path) -> np.ndarray:
+    """Residents [sex, age] at the census date, persons; not all zero."""
+    grid = _table_grid(path, "base_population", ("population",), by_sex=True, ages=_ALL_AGES)
+    pop = grid["population"]
+    if pop.sum() <= 0:
+        raise ScenarioError(path, "column population", 0, "the population must not be all zero")
+    return pop
+
+
+def _fertility_share(path: Path) -> np.ndarray:
+    """Share [age] of the TFR at each fertile age (zero elsewhere), rescaled to sum to 1."""
+    fertile = range(FERTILE_AGES[0], FERTILE_AGES[1] + 1)
+    fert = _table_grid(path, "fertility_pattern", ("share",), by_sex=False, ages=fertile)
+    return _shares(path, "share", fert["share"])
+
+
+def _mortality_standard(path: Path) -> np.ndarray:
+    """Standard central death rates m(x) [sex, age], per person-year; every one > 0."""
+    mx = _table_grid(path, "mortality_standard", ("mx",), by_sex=True, ages=_ALL_AGES)["mx"]
+    if (mx <= 0).any():
+        s, a = np.argwhere(mx <= 0)[0]
+        raise ScenarioError(
+            path,
+            f"{SEXES[s]} age {a}, mx",
+            float(mx[s, a]),
+            "death rates must be greater than 0",
+        )
+    return mx
+
+
+def _migration_shapes(path: Path) -> dict[str, np.ndarray]:
+    """Age-sex shapes [sex, age] of net migration (``all``, ``labour``, ``elderly``),
+    each rescaled to sum to 1."""
+    columns = ("all", "labour", "elderly")
+    mig = _table_grid(path, "migration_profile", columns, by_sex=True, ages=_ALL_AGES)
+    # Checked in column order, so the first column that does not sum to 1 is named.
+    return {c: _shares(path, c, mig[c]) for c in columns}

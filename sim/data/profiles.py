@@ -171,6 +171,18 @@ def _float(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
+_ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
+    "hour": tuple(str(h) for h in range(24)),
+    "weekday": WEEKDAYS,
+    "month": tuple(str(m) for m in range(1, 13)),
+    "special": SPECIAL_KEYS,
+}
+"""Keys each ``part`` of ``arrival_profiles.csv`` allows (hours 0..23, months 1..12)."""
+
+_NEEDED_ROWS = tuple((part, key) for part, keys in _ALLOWED_KEYS.items() for key in keys)
+"""Every (part, key) a profile must give: 24 + 7 + 12 + 5 rows."""
+
+
 def load_profiles(
     path: str | Path | None = None, *, bound: Bound = "value"
 ) -> dict[str, TimeProfile]:
@@ -193,69 +205,76 @@ def load_profiles(
         raise ValueError(f"bound must be 'value', 'low' or 'high', got {bound!r}")
     file = Path(path) if path is not None else DATA_DIR / "arrival_profiles.csv"
     rows = read_csv(file, PROFILE_COLUMNS, "arrival_profiles")
+    table = _profile_entries(file, rows, bound)
+    return {name: _profile(file, name, entry) for name, entry in table.items()}
+
+
+def _profile_entries(
+    file: Path, rows: list[dict[str, str]], bound: Bound
+) -> dict[str, dict[tuple[str, str], float]]:
+    """The chosen bound of every row, by profile and (part, key); rows checked in file order."""
     table: dict[str, dict[tuple[str, str], float]] = {}
     for line, row in enumerate(rows, start=2):
         part, key = row["part"], row["key"]
-        allowed = {
-            "hour": [str(h) for h in range(24)],
-            "weekday": list(WEEKDAYS),
-            "month": [str(m) for m in range(1, 13)],
-            "special": list(SPECIAL_KEYS),
-        }
-        if part not in allowed:
-            raise ScenarioError(
-                file, f"row {line}, part", part, f"must be one of {', '.join(allowed)}"
-            )
-        if key not in allowed[part]:
-            raise ScenarioError(
-                file,
-                f"row {line}, key",
-                key,
-                f"for part {part!r} must be one of {', '.join(allowed[part])}",
-            )
+        _check_part_key(file, line, part, key)
         entry = table.setdefault(row["profile"], {})
         if (part, key) in entry:
             raise ScenarioError(
                 file, f"row {line}", f"{row['profile']}.{part}.{key}", "appears twice"
             )
-        low = _float(file, line, "low", row["low"])
-        high = _float(file, line, "high", row["high"])
-        value = _float(file, line, "value", row["value"])
-        if not low <= value <= high:
-            raise ScenarioError(
-                file, f"row {line}, value", value, f"must lie in [low, high] = [{low}, {high}]"
-            )
-        entry[(part, key)] = {"value": value, "low": low, "high": high}[bound]
-    out: dict[str, TimeProfile] = {}
-    for name, entry in table.items():
-        needed = (
-            [("hour", str(h)) for h in range(24)]
-            + [("weekday", d) for d in WEEKDAYS]
-            + [("month", str(m)) for m in range(1, 13)]
-            + [("special", k) for k in SPECIAL_KEYS]
+        entry[(part, key)] = _row_bound(file, line, row, bound)
+    return table
+
+
+def _check_part_key(file: Path, line: int, part: str, key: str) -> None:
+    """Refuse a ``part`` or a ``key`` (of that part) that the table does not know."""
+    if part not in _ALLOWED_KEYS:
+        raise ScenarioError(
+            file, f"row {line}, part", part, f"must be one of {', '.join(_ALLOWED_KEYS)}"
         )
-        missing = [f"{p}.{k}" for p, k in needed if (p, k) not in entry]
-        if missing:
-            raise ScenarioError(
-                file, f"profile {name}", None, f"is missing rows: {', '.join(missing[:6])}"
-            )
-        hourly = np.array([entry[("hour", str(h))] for h in range(24)])
-        if hourly.sum() <= 0:
-            raise ScenarioError(
-                file, f"profile {name}", None, "hourly weights must not all be zero"
-            )
-        out[name] = TimeProfile(
-            name=name,
-            hourly=tuple(float(x) for x in hourly / hourly.sum()),
-            weekday=tuple(entry[("weekday", d)] for d in WEEKDAYS),
-            month=tuple(entry[("month", str(m))] for m in range(1, 13)),
-            public_holiday=entry[("special", "public_holiday")],
-            spring_festival=entry[("special", "spring_festival")],
-            lny_window_factor=entry[("special", "lny_window_factor")],
-            lny_window_before=round(entry[("special", "lny_window_before")]),
-            lny_window_after=round(entry[("special", "lny_window_after")]),
+    if key not in _ALLOWED_KEYS[part]:
+        raise ScenarioError(
+            file,
+            f"row {line}, key",
+            key,
+            f"for part {part!r} must be one of {', '.join(_ALLOWED_KEYS[part])}",
         )
-    return out
+
+
+def _row_bound(file: Path, line: int, row: dict[str, str], bound: Bound) -> float:
+    """The row's ``bound`` column, once low <= value <= high is checked (dimensionless)."""
+    # Read low, high, value in this order: a file with several bad cells names the first.
+    low = _float(file, line, "low", row["low"])
+    high = _float(file, line, "high", row["high"])
+    value = _float(file, line, "value", row["value"])
+    if not low <= value <= high:
+        raise ScenarioError(
+            file, f"row {line}, value", value, f"must lie in [low, high] = [{low}, {high}]"
+        )
+    return {"value": value, "low": low, "high": high}[bound]
+
+
+def _profile(file: Path, name: str, entry: dict[tuple[str, str], float]) -> TimeProfile:
+    """One service's profile from its rows; hourly weights rescaled to shares summing to 1."""
+    missing = [f"{p}.{k}" for p, k in _NEEDED_ROWS if (p, k) not in entry]
+    if missing:
+        raise ScenarioError(
+            file, f"profile {name}", None, f"is missing rows: {', '.join(missing[:6])}"
+        )
+    hourly = np.array([entry[("hour", str(h))] for h in range(24)])
+    if hourly.sum() <= 0:
+        raise ScenarioError(file, f"profile {name}", None, "hourly weights must not all be zero")
+    return TimeProfile(
+        name=name,
+        hourly=tuple(float(x) for x in hourly / hourly.sum()),
+        weekday=tuple(entry[("weekday", d)] for d in WEEKDAYS),
+        month=tuple(entry[("month", str(m))] for m in range(1, 13)),
+        public_holiday=entry[("special", "public_holiday")],
+        spring_festival=entry[("special", "spring_festival")],
+        lny_window_factor=entry[("special", "lny_window_factor")],
+        lny_window_before=round(entry[("special", "lny_window_before")]),
+        lny_window_after=round(entry[("special", "lny_window_after")]),
+    )
 
 
 def load_holidays(path: str | Path | None = None) -> HolidayCalendar:
