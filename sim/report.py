@@ -127,13 +127,25 @@ def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | N
     folder = Path(folder)
     if not folder.is_dir():
         raise ScenarioError(folder, None, None, "no such results folder")
+    ds, manifest = _read_results(folder), _read_manifest(folder)
+    sp = folder / SENSITIVITY_FILE
+    sens = _read_netcdf(sp, "cannot read the indices") if sp.is_file() else None
+    return ds, manifest, sens
+
+
+def _read_netcdf(path: Path, fault: str) -> xr.Dataset:
+    try:
+        return xr.load_dataset(path, engine="h5netcdf")
+    except Exception as exc:  # any failure to read is the same fault for the user
+        raise ScenarioError(path, None, None, f"{fault}: {exc}") from None
+
+
+def _read_results(folder: Path) -> xr.Dataset:
+    """The batch's results, refused unless they are a batch's with its targets."""
     nc = folder / RESULTS_FILE
     if not nc.is_file():
         raise ScenarioError(folder, None, None, f"no {RESULTS_FILE} here: not a batch folder")
-    try:
-        ds = xr.load_dataset(nc, engine="h5netcdf")
-    except Exception as exc:  # any failure to read is the same fault for the user
-        raise ScenarioError(nc, None, None, f"cannot read the results: {exc}") from None
+    ds = _read_netcdf(nc, "cannot read the results")
     for needed in ("population_total", "bed_days"):
         if needed not in ds or names.SCENARIO not in ds.dims:
             raise ScenarioError(
@@ -141,6 +153,10 @@ def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | N
             )
     if not summary.has_targets(ds):  # older batches: their targets are unknown, not guessed
         raise ScenarioError(nc, None, None, OLD_RESULTS)
+    return ds
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
     mf = folder / MANIFEST_FILE
     try:
         manifest = json.loads(mf.read_text(encoding="utf-8"))
@@ -150,14 +166,7 @@ def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | N
         raise ScenarioError(mf, None, None, f"cannot read the manifest: {exc}") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("scenarios"), dict):
         raise ScenarioError(mf, "scenarios", None, "the manifest has no scenarios")
-    sens = None
-    sp = folder / SENSITIVITY_FILE
-    if sp.is_file():
-        try:
-            sens = xr.load_dataset(sp, engine="h5netcdf")
-        except Exception as exc:
-            raise ScenarioError(sp, None, None, f"cannot read the indices: {exc}") from None
-    return ds, manifest, sens
+    return manifest
 
 
 # ------------------------------------------------------------------ scenario assumptions

@@ -515,7 +515,7 @@ def _day_of(t: float, t_end: float) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _flow_counts(
+def _flow_counts(  # noqa: C901 - one compiled pass over the log; parts would each pass again
     patient: Any,
     s_pool: Any,
     s_request: Any,
