@@ -3,8 +3,8 @@
 
 A producer computes its arrays by name and builds its Dataset with :func:`dataset`, so
 a variable is described once, here: adding one is one :class:`Variable` entry (and the
-function that computes it). The report reads the inputs and grades of its key figures
-from here (:func:`grades`). Only the expected level's variables are catalogued so far
+function that computes it). The report reads the inputs of its key figures from here
+(:func:`inputs`). Only the expected level's variables are catalogued so far
 (:data:`EXPECTED`); the projection and the DES still describe their own.
 """
 
@@ -19,7 +19,7 @@ import xarray as xr
 
 from sim import names
 
-__all__ = ["DATA_GRADES", "EXPECTED", "Variable", "dataset", "grades", "variable"]
+__all__ = ["EXPECTED", "Variable", "dataset", "inputs", "variable"]
 
 Y, S, A, P, D, ST, R = (
     names.YEAR,
@@ -43,56 +43,9 @@ class Variable:
     """CF long name; ``{field}`` placeholders (``str.format``) are filled from the run,
     e.g. its targets, by :func:`dataset`."""
     inputs: tuple[str, ...] = ()
-    """Ids of the rows of ``sim/data/DATA.md`` the variable mainly depends on (grades in
-    :data:`DATA_GRADES`)."""
+    """Ids of the rows of ``sim/data/DATA.md`` the variable mainly depends on (their
+    grades: :func:`sim.data.data_grades`)."""
 
-
-DATA_GRADES: Final[dict[str, str]] = {
-    "ASFR-CHINA": "A",
-    "CAL-ALOS": "D",
-    "CAL-AMB-RATE": "D",
-    "CAL-CHC-VISITS-2025": "A",
-    "CAL-ED-SHARE": "D",
-    "CAL-OCCUPANCY": "D/S",
-    "CAP-AMB-JOB": "S",
-    "CAP-AMB-NORM": "A",
-    "CAP-BEDS-PER-1000-2025": "A",
-    "CAP-DESIGN-DAY": "S",
-    "CAP-ED-SPACES": "S",
-    "CAP-GP-VISITS": "D",
-    "CAP-PLAN-BEDS-2030": "A",
-    "CAP-PLAN-PHASING": "S",
-    "CAP-PROJECTS-2025": "B",
-    "CAP-TARGET-AMB-WAIT": "S",
-    "CAP-TARGET-BLOCK": "S",
-    "CAP-TARGET-ED-WAIT": "S",
-    "CAP-TARGET-NURSE-2030": "A",
-    "CAP-TARGET-OCC": "C",
-    "CAP-TARGET-PHYS-2030": "A",
-    "CAP-TARGET-WAIT": "S",
-    "CAP-TCM2": "A",
-    "CAP-WF-NURSE": "S",
-    "CAP-WF-PHYS": "S",
-    "ED-OLDER-RR": "S",
-    "ED-TREATMENT": "S",
-    "FLOW-ADM": "S",
-    "FLOW-ED": "S",
-    "GROWTH-ADM": "D/S",
-    "GROWTH-VISITS": "D/S",
-    "LOS-CV": "S",
-    "LOS-OLDER": "S",
-    "POP-2025": "D",
-    "SL-OBST-PER-BIRTH": "S",
-    "SRB": "D/S",
-    "TFR-2023": "D",
-    "TFR-2030-CENTRAL": "S",
-    "USE-RR-ADM": "D",
-    "USE-RR-VISITS": "D",
-    "USE-SHAPE-ADM": "S",
-    "USE-SHAPE-CHC": "S",
-    "USE-SHAPE-ED": "S",
-}
-"""Grade of each DATA.md row the catalogue cites, as DATA.md gives it (a test checks)."""
 
 _V = Variable
 _VISITS, _ADMISSIONS, _BED_DAYS = (
@@ -400,10 +353,10 @@ def variable(name: str) -> Variable:
     return _BY_NAME[name]
 
 
-def grades(*variables: str) -> tuple[tuple[str, str], ...]:
-    """(DATA.md id, grade) of the inputs of ``variables``, each id once, in order."""
-    ids = dict.fromkeys(i for v in variables for i in variable(v).inputs)
-    return tuple((i, DATA_GRADES[i]) for i in ids)
+def inputs(*variables: str) -> tuple[str, ...]:
+    """The DATA.md ids of the inputs of ``variables``, each once, in order (their grades:
+    :func:`sim.data.data_grades`)."""
+    return tuple(dict.fromkeys(i for v in variables for i in variable(v).inputs))
 
 
 def dataset(

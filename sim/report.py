@@ -35,6 +35,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from sim import catalogue, i18n, names, plots, summary
+from sim.data import data_grades
 from sim.errors import ScenarioError
 from sim.store import RESULTS_NAME, atomic_write_bytes
 from sim.summary import KeyFigure
@@ -53,69 +54,76 @@ OLD_RESULTS = (
 """Why the results of an older batch are not reported (their targets are unknown)."""
 
 # ------------------------------------------------------------------ data confidence
-INPUT_GRADES: dict[str, tuple[tuple[str, str], ...]] = {
+INPUT_IDS: dict[str, tuple[str, ...]] = {
     # only the expected level's variables are in sim.catalogue so far: the figures of
     # the projection and the DES, and those from a slice of a variable (chc_visits) or
     # with a projection variable (gps_per_10000), keep their own inputs here
     "population": (
-        ("POP-CENSUS-TOTAL", "A/B"),
-        ("POP-2025", "D"),
-        ("POP-5YR-TABLE", "S"),
-        ("MIG-NET", "D"),
-        ("MIG-PROFILE", "S"),
+        "POP-CENSUS-TOTAL",
+        "POP-2025",
+        "POP-5YR-TABLE",
+        "MIG-NET",
+        "MIG-PROFILE",
     ),
     "share_65plus": (
-        ("POP-SZ-AGE-SHARES", "B"),
-        ("POP-ASSUME-65PLUS", "S"),
-        ("MORT-BRASS", "D"),
-        ("E0-2030", "A"),
+        "POP-SZ-AGE-SHARES",
+        "POP-ASSUME-65PLUS",
+        "MORT-BRASS",
+        "E0-2030",
     ),
-    "births": catalogue.grades("births"),
-    "life_expectancy": (("E0-2021", "B"), ("E0-2030", "A")),
-    "beds": catalogue.grades("beds_end"),
-    "beds_per_1000": catalogue.grades("beds_per_1000"),
-    "beds_needed_occupancy": catalogue.grades("beds_needed_occupancy"),
-    "beds_needed_wait": catalogue.grades("beds_needed_wait"),
-    "occupancy": catalogue.grades("bed_occupancy"),
-    "physicians_per_1000": catalogue.grades("physicians_per_1000"),
-    "nurses_per_1000": catalogue.grades("nurses_per_1000"),
-    "nurse_physician_ratio": catalogue.grades("nurse_physician_ratio"),
-    "gps_per_10000": (("CAP-GP-2025", "A"), ("POP-2025", "D")),
-    "gp_utilisation": catalogue.grades("gp_utilisation"),
+    "births": catalogue.inputs("births"),
+    "life_expectancy": ("E0-2021", "E0-2030"),
+    "beds": catalogue.inputs("beds_end"),
+    "beds_per_1000": catalogue.inputs("beds_per_1000"),
+    "beds_needed_occupancy": catalogue.inputs("beds_needed_occupancy"),
+    "beds_needed_wait": catalogue.inputs("beds_needed_wait"),
+    "occupancy": catalogue.inputs("bed_occupancy"),
+    "physicians_per_1000": catalogue.inputs("physicians_per_1000"),
+    "nurses_per_1000": catalogue.inputs("nurses_per_1000"),
+    "nurse_physician_ratio": catalogue.inputs("nurse_physician_ratio"),
+    "gps_per_10000": ("CAP-GP-2025", "POP-2025"),
+    "gp_utilisation": catalogue.inputs("gp_utilisation"),
     "chc_visits": (
-        ("CAL-CHC-VISITS-2025", "A"),
-        ("USE-RR-VISITS", "D"),
-        ("USE-SHAPE-CHC", "S"),
-        ("GROWTH-VISITS", "D/S"),
+        "CAL-CHC-VISITS-2025",
+        "USE-RR-VISITS",
+        "USE-SHAPE-CHC",
+        "GROWTH-VISITS",
     ),
-    "ed_visits": catalogue.grades("ed_visits"),
-    "admissions": catalogue.grades("admissions"),
-    "bed_days": catalogue.grades("bed_days"),
-    "ed_space_gap": catalogue.grades("ed_spaces", "ed_spaces_needed"),
-    "ambulance_gap": catalogue.grades("ambulances", "ambulances_needed_wait"),
+    "ed_visits": catalogue.inputs("ed_visits"),
+    "admissions": catalogue.inputs("admissions"),
+    "bed_days": catalogue.inputs("bed_days"),
+    "ed_space_gap": catalogue.inputs("ed_spaces", "ed_spaces_needed"),
+    "ambulance_gap": catalogue.inputs("ambulances", "ambulances_needed_wait"),
     "des_high_occupancy_days": (
-        ("CAL-OCCUPANCY", "D/S"),
-        ("CAP-POOL-SPLIT", "S"),
-        ("LOS-CV", "S"),
-        ("des.prof.discharge", "S"),
+        "CAL-OCCUPANCY",
+        "CAP-POOL-SPLIT",
+        "LOS-CV",
+        "des.prof.discharge",
     ),
-    "des_ed_boarding": (("ED-TREATMENT", "S"), ("CAP-POOL-SPLIT", "S"), ("LOS-CV", "S")),
-    "des_elective_patients_deferred": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
-    "des_elective_deferral_events": (("CAP-POOL-SPLIT", "S"), ("des.prof.elective", "S")),
+    "des_ed_boarding": ("ED-TREATMENT", "CAP-POOL-SPLIT", "LOS-CV"),
+    "des_elective_patients_deferred": ("CAP-POOL-SPLIT", "des.prof.elective"),
+    "des_elective_deferral_events": ("CAP-POOL-SPLIT", "des.prof.elective"),
     "des_clinic_unmet": (
-        ("CAP-GP-VISITS", "D"),
-        ("des.prof.clinic", "S"),
-        ("DES-CLINIC-ABANDON", "S"),
+        "CAP-GP-VISITS",
+        "des.prof.clinic",
+        "DES-CLINIC-ABANDON",
     ),
     "des_ambulance_within_target": (
-        ("des.ambulance.target", "A"),
-        ("DES-AMB-TRAVEL", "S"),
-        ("CAP-AMB-JOB", "S"),
+        "des.ambulance.target",
+        "DES-AMB-TRAVEL",
+        "CAP-AMB-JOB",
     ),
 }
-"""Key figure -> the main inputs behind it as (row id in sim/data/DATA.md, its grade):
-for a figure read from expected-level variables, those of their catalogue entries
-(:func:`sim.catalogue.grades`). A test checks every id and grade against DATA.md."""
+"""Key figure -> the row ids in sim/data/DATA.md of the main inputs behind it: for a
+figure read from expected-level variables, those of their catalogue entries
+(:func:`sim.catalogue.inputs`). Their grades are DATA.md's (:func:`input_grades`)."""
+
+
+def input_grades(key: str) -> tuple[tuple[str, str], ...]:
+    """(DATA.md id, grade) of the main inputs behind key figure ``key``."""
+    grades = data_grades()
+    return tuple((i, grades[i]) for i in INPUT_IDS.get(key, ()))
+
 
 _GRADE_CLASS = {"A": "ga", "B": "gb", "C": "gc", "D": "gd", "S": "gs"}
 
@@ -270,13 +278,13 @@ def _target_text(kf: KeyFigure, lang: str) -> str:
 
 
 def _grades_text(key: str) -> str:
-    return "; ".join(f"{i}: {g}" for i, g in INPUT_GRADES.get(key, ()))
+    return "; ".join(f"{i}: {g}" for i, g in input_grades(key))
 
 
 def _weakest(key: str) -> str:
     """The lowest grade among a key figure's inputs (S < C < D < B < A for reading)."""
     order = "SCDBA"
-    letters = {c for _, g in INPUT_GRADES.get(key, ()) for c in g if c in order}
+    letters = {c for _, g in input_grades(key) for c in g if c in order}
     return next((c for c in order if c in letters), "")
 
 
@@ -490,7 +498,7 @@ def _e(value: Any) -> str:
 
 def _grade_badges(key: str) -> str:
     parts = []
-    for data_id, grade in INPUT_GRADES.get(key, ()):
+    for data_id, grade in input_grades(key):
         cls = _GRADE_CLASS.get(grade[:1], "")
         parts.append(f'<span class="grade {cls}" title="{_e(data_id)}">{_e(grade)}</span>')
     return " ".join(parts)
@@ -635,7 +643,7 @@ def _confidence(figures: Sequence[KeyFigure], lang: str) -> str:
     for key in keys:
         inputs = ", ".join(
             f'<code>{_e(i)}</code> <span class="grade {_GRADE_CLASS.get(g[:1], "")}">{_e(g)}</span>'
-            for i, g in INPUT_GRADES.get(key, ())
+            for i, g in input_grades(key)
         )
         weak = _weakest(key)
         rows.append(

@@ -185,15 +185,14 @@ def _datamd_grades() -> dict[str, str]:
     return grades
 
 
-def test_input_grades_cite_datamd_rows_with_their_grades():
+def test_input_grades_are_those_of_datamd_rows():
     grades = _datamd_grades()
-    for key, inputs in report.INPUT_GRADES.items():
-        for data_id, grade in inputs:
+    for key, ids in report.INPUT_IDS.items():
+        assert ids, f"{key} names its inputs"
+        for data_id in ids:
             assert data_id in grades, f"{key}: {data_id} is not a row of DATA.md"
-            assert grades[data_id].split(" ")[0] == grade, (
-                f"{key}: {data_id} has grade {grades[data_id]!r} in DATA.md, not {grade!r}"
-            )
-    assert set(report.INPUT_GRADES) == {s.key for s in summary.KEY_FIGURES}
+        assert report.input_grades(key) == tuple((i, grades[i].split(" ")[0]) for i in ids)
+    assert set(report.INPUT_IDS) == {s.key for s in summary.KEY_FIGURES}
 
 
 # ------------------------------------------------------------------ bad folders

@@ -11,6 +11,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,26 @@ from sim.errors import ScenarioError, read_user_text
 from sim.names import FERTILE_AGES, MAX_AGE, N_AGES, SEXES
 
 DATA_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def data_grades() -> dict[str, str]:
+    """Row id -> grade (its first word: ``A``, ``D/S``, ...) of every table row of
+    ``DATA.md`` that has a grade column: the one place grades are written."""
+    grades: dict[str, str] = {}
+    column: int | None = None  # the grade column of the table being read
+    for line in (DATA_DIR / "DATA.md").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            column = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if column is None:  # a table's header row
+            low = [c.lower() for c in cells]
+            column = low.index("grade") if "grade" in low else -1
+        elif not set(line) <= set("|-: ") and 0 <= column < len(cells) and cells[column]:
+            grades[cells[0]] = cells[column].split(" ")[0]
+    return grades
+
 
 BUILTIN: dict[str, dict[str, str]] = {
     "base_population": {"default": "base_population.csv"},
