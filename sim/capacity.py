@@ -225,10 +225,6 @@ def _by_year(
     return np.asarray(path_at(value, years), dtype=float)
 
 
-def _attrs(units: str, long_name: str) -> dict[str, str]:
-    return {"units": units, "long_name": long_name}
-
-
 _Variables = dict[str, tuple[tuple[str, ...], object, dict[str, str]]]
 """Data variables for :class:`xarray.Dataset`: name -> (dims, values, attrs)."""
 
@@ -237,16 +233,20 @@ def _bed_variables(beds: FloatArray, years: list[int]) -> _Variables:
     """Beds by day, their yearly mean and the 31 December value, beds."""
     Y, P, D = names.YEAR, names.POOL, names.DAY
     return {
-        "beds": ((Y, P, D), beds, _attrs(names.UNIT_BEDS, "hospital beds in service on the day")),
+        "beds": (
+            (Y, P, D),
+            beds,
+            names.var_attrs(names.UNIT_BEDS, "hospital beds in service on the day"),
+        ),
         "beds_mean": (
             (Y, P),
             np.nanmean(beds, axis=2),
-            _attrs(names.UNIT_BEDS, "hospital beds, mean over the year"),
+            names.var_attrs(names.UNIT_BEDS, "hospital beds, mean over the year"),
         ),
         "beds_end": (
             (Y, P),
-            beds[np.arange(len(years)), :, [days_in(y) - 1 for y in years]],
-            _attrs(names.UNIT_BEDS, "hospital beds on 31 December"),
+            beds[np.arange(len(years)), :, [names.days_in_year(y) - 1 for y in years]],
+            names.var_attrs(names.UNIT_BEDS, "hospital beds on 31 December"),
         ),
     }
 
@@ -260,12 +260,12 @@ def _gp_variables(section: CapacitySection, base: BaseCapacity, years: list[int]
         "gps": (
             (Y,),
             _by_year(gp.count, math.nan, years),
-            _attrs("GPs", "general practitioners in post"),
+            names.var_attrs("GPs", "general practitioners in post"),
         ),
         "gp_visits_per_gp": (
             (Y,),
             np.full(len(years), visits_per_gp),
-            _attrs(
+            names.var_attrs(
                 "visits year-1",
                 "community-centre visits one GP provides per year, before the productivity "
                 "multiplier",
@@ -274,7 +274,7 @@ def _gp_variables(section: CapacitySection, base: BaseCapacity, years: list[int]
         "gp_productivity": (
             (Y,),
             _by_year(gp.productivity, 1.0, years),
-            _attrs("1", "multiplier of visits per GP (e.g. AI assistance)"),
+            names.var_attrs("1", "multiplier of visits per GP (e.g. AI assistance)"),
         ),
     }
 
@@ -287,27 +287,29 @@ def _other_variables(section: CapacitySection, base: BaseCapacity, years: list[i
         "chc_centres": (
             (Y,),
             _by_year(section.chc_centres, math.nan, years),
-            _attrs("centres", "community health centres (社康机构)"),
+            names.var_attrs("centres", "community health centres (社康机构)"),
         ),
         "ed_spaces": (
             (Y,),
             _by_year(section.ed_spaces, base.ed_spaces, years),
-            _attrs("spaces", "ED treatment spaces"),
+            names.var_attrs("spaces", "ED treatment spaces"),
         ),
         "ambulances": (
             (Y,),
             _by_year(section.ambulances, base.ambulances, years),
-            _attrs("ambulances", "ambulances in service"),
+            names.var_attrs("ambulances", "ambulances in service"),
         ),
         "physicians_per_1000": (
             (Y,),
             _by_year(workforce.physicians_per_1000, math.nan, years),
-            _attrs(names.UNIT_PER_1000, "licensed (assistant) physicians per 1,000 residents"),
+            names.var_attrs(
+                names.UNIT_PER_1000, "licensed (assistant) physicians per 1,000 residents"
+            ),
         ),
         "nurses_per_1000": (
             (Y,),
             _by_year(workforce.nurses_per_1000, math.nan, years),
-            _attrs(names.UNIT_PER_1000, "registered nurses per 1,000 residents"),
+            names.var_attrs(names.UNIT_PER_1000, "registered nurses per 1,000 residents"),
         ),
     }
 
@@ -331,8 +333,3 @@ def timeline(section: CapacitySection, base: BaseCapacity, years: Sequence[int])
         coords={names.YEAR: years, names.POOL: list(POOLS), names.DAY: np.arange(1, 367)},
         attrs={"base_year": base.year},
     )
-
-
-def days_in(year: int) -> int:
-    """Days in a calendar year."""
-    return (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days

@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 from sim.data.service_tables import ACUITIES, POOLS, ROUTES, ServiceTables
 from sim.errors import ScenarioError
 from sim.los import LosDistribution, LosFamily
-from sim.names import FERTILE_AGES, N_AGES, SEXES
+from sim.names import FERTILE_AGES, N_AGES, SEXES, days_in_year
 from sim.scenario import path_at
 from sim.scenario.demand import DemandCalibration, DemandSection
 
@@ -112,12 +112,6 @@ _POOL = {p: i for i, p in enumerate(POOLS)}
 _FAMILIES: tuple[LosFamily, ...] = get_args(LosFamily)
 _EMERGENCY, _ELECTIVE = 0, 1
 _DEFAULT_PERIOD = 365
-
-
-def days_in_year(year: int) -> int:
-    """366 in a leap year, else 365."""
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return 366 if leap else 365
 
 
 def growth_factor(path: float | dict[str, float], base_year: int, year: int) -> float:

@@ -398,10 +398,6 @@ def project_replicates(
     )
 
 
-def _attrs(units: str, long_name: str) -> dict[str, str]:
-    return {"units": units, "long_name": long_name}
-
-
 _Variables = dict[str, tuple[tuple[str, ...], object, dict[str, str]]]
 """Data variables for :class:`xarray.Dataset`: name -> (dims, values, attrs)."""
 
@@ -413,27 +409,29 @@ def _flow_variables(out: ProjectionArrays) -> _Variables:
         "population": (
             (Y, S, A),
             out.population,
-            _attrs(names.UNIT_PERSONS, "resident population on 31 December"),
+            names.var_attrs(names.UNIT_PERSONS, "resident population on 31 December"),
         ),
         "births": (
             (Y, S),
             out.births,
-            _attrs(names.UNIT_PERSONS, "live births during the year"),
+            names.var_attrs(names.UNIT_PERSONS, "live births during the year"),
         ),
         "deaths": (
             (Y, S, A),
             out.deaths + 0.0,
-            _attrs(names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"),
+            names.var_attrs(
+                names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"
+            ),
         ),
         "deaths_of_births": (
             (Y, S),
             out.birth_deaths,
-            _attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
+            names.var_attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
         ),
         "net_migration": (
             (Y, S, A),
             out.migration,
-            _attrs(
+            names.var_attrs(
                 names.UNIT_PERSONS,
                 "net migrants during the year, by age at the end of the year",
             ),
@@ -450,22 +448,22 @@ def _summary_variables(inp: ProjectionInputs, out: ProjectionArrays) -> _Variabl
         "population_total": (
             (Y,),
             pop.sum(axis=(1, 2)),
-            _attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
+            names.var_attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
         ),
         "share_65plus": (
             (Y,),
             old,
-            _attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
+            names.var_attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
         ),
         "life_expectancy": (
             (Y, S),
             out.e0,
-            _attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
+            names.var_attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
         ),
         "life_expectancy_both": (
             (Y,),
             (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
-            _attrs(
+            names.var_attrs(
                 names.UNIT_YEARS,
                 "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
             ),
@@ -478,16 +476,20 @@ def _input_variables(inp: ProjectionInputs, net_before: float) -> _Variables:
     calibrated migration in persons per year, the census population in persons)."""
     Y, S, A = names.YEAR, names.SEX, names.AGE
     return {
-        "tfr": ((Y,), inp.tfr, _attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate")),
+        "tfr": (
+            (Y,),
+            inp.tfr,
+            names.var_attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate"),
+        ),
         "period_length": (
             (Y,),
             inp.period_length,
-            _attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
+            names.var_attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
         ),
         "calibrated_net_migration": (
             (),
             net_before,
-            _attrs(
+            names.var_attrs(
                 names.UNIT_PERSONS_PER_YEAR,
                 "net migrants per year from the census to the calibration year",
             ),
@@ -495,7 +497,7 @@ def _input_variables(inp: ProjectionInputs, net_before: float) -> _Variables:
         "population_census": (
             (S, A),
             inp.base_population.astype(float),
-            _attrs(
+            names.var_attrs(
                 names.UNIT_PERSONS,
                 f"resident population at the census date {names.CENSUS_DATE}",
             ),

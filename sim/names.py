@@ -134,3 +134,14 @@ written where a coordinate has none of its own."""
 def age_label(age: int) -> str:
     """Human label of a single year of age; the last one is open ("100+")."""
     return f"{age}+" if age == MAX_AGE else str(age)
+
+
+def var_attrs(units: str, long_name: str) -> dict[str, str]:
+    """A variable's attributes: its units (UDUNITS-style) and CF long name."""
+    return {"units": units, "long_name": long_name}
+
+
+def days_in_year(year: int) -> int:
+    """Days in a calendar year: 366 in a leap year (Gregorian rule), else 365."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 366 if leap else 365

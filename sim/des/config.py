@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 
 from sim.des.policies import BedAllocationPolicy, EDQueuePolicy, MostFreeBeds, StrictTriage
 from sim.los import LosDistribution
+from sim.names import ACUITIES
 
 __all__ = [
-    "ACUITY_LEVELS",
     "ED_MODES",
     "ELECTIVE_ROUTE",
     "ROUTES",
@@ -53,8 +53,6 @@ __all__ = [
     "WholeHospitalPooling",
 ]
 
-ACUITY_LEVELS: Final[tuple[int, ...]] = (1, 2, 3, 4)
-"""China's four ED triage levels (急诊预检分诊 1 = resuscitation ... 4 = non-urgent)."""
 ED_MODES: Final[tuple[str, str]] = ("ambulance", "walk_in")
 ROUTES: Final[tuple[str, ...]] = ("emergency", "elective", "maternity", "direct")
 """Admission routes. ``emergency`` = admitted through the ED (from the ED's
@@ -480,13 +478,13 @@ class DesConfig:
             _fail("ed.policy", ed.policy, "must be an EDQueuePolicy (sim.des.policies)")
         _unique("ed.arrivals", [s.name for s in ed.arrivals])
         for s in ed.arrivals:
-            if s.acuity not in ACUITY_LEVELS:
+            if s.acuity not in ACUITIES:
                 _fail(f"ed.arrivals[{s.name}].acuity", s.acuity, "must be 1, 2, 3 or 4")
             if s.mode not in ED_MODES:
                 _fail(f"ed.arrivals[{s.name}].mode", s.mode, "must be 'ambulance' or 'walk_in'")
             s.arrivals.check(f"ed.arrivals[{s.name}].arrivals", self.n_days)
         treat = dict(ed.treatment)
-        if sorted(treat) != list(ACUITY_LEVELS):
+        if sorted(treat) != list(ACUITIES):
             _fail("ed.treatment", sorted(treat), "needs one treatment time for each acuity 1..4")
         for d in ed.dispositions:
             _check_disposition(d, names)
@@ -498,7 +496,7 @@ class DesConfig:
         _unique("ed.dispositions (acuity, age_band)", keys)
         needed = {(s.acuity, s.age_band) for s in ed.arrivals}
         if self.clinics and any(c.p_divert_ed > 0 for c in self.clinics):
-            needed |= {(a, "all") for a in ACUITY_LEVELS}
+            needed |= {(a, "all") for a in ACUITIES}
         missing = sorted(needed - set(keys))
         if missing:
             _fail(
@@ -534,7 +532,7 @@ class DesConfig:
             _check_probability(f"{name}.{pname}", getattr(c, pname))
         if c.p_abandon + c.p_divert_ed + c.p_divert_outpatient > 1.0 + 1e-12:
             _fail(name, "p_abandon + p_divert_ed + p_divert_outpatient", "must not exceed 1")
-        _check_shares(f"{name}.ed_acuity", c.ed_acuity, len(ACUITY_LEVELS))
+        _check_shares(f"{name}.ed_acuity", c.ed_acuity, len(ACUITIES))
         _check_shares(f"{name}.ed_hourly", c.ed_hourly, 24)
         if c.max_wait_days < 1:
             _fail(f"{name}.max_wait_days", c.max_wait_days, "must be >= 1")

@@ -60,7 +60,7 @@ from sim.des.arrivals import (
     draw_inputs,
 )
 from sim.des.clinics import ClinicOutcome
-from sim.des.config import ACUITY_LEVELS, ROUTES, AmbulanceService, DesConfig
+from sim.des.config import ROUTES, AmbulanceService, DesConfig
 from sim.des.monitor import (
     Census,
     Grouped,
@@ -92,6 +92,7 @@ from sim.des.workload import (
     finish_log,
 )
 from sim.names import (
+    ACUITIES,
     ACUITY,
     DAY,
     POOL,
@@ -337,7 +338,7 @@ def _dataset(config: DesConfig, kept: _Kept, ax: _Axes, data: Data, engine: str)
         POOL: list(config.pool_names),
         DAY: ax.dates,
         YEAR: ax.years,
-        ACUITY: list(ACUITY_LEVELS),
+        ACUITY: list(ACUITIES),
     }
     if config.clinics:
         coords[CLINIC] = [c.name for c in config.clinics]
@@ -945,7 +946,7 @@ def _ed_pass(
     arrivals per day by acuity index (rows after); the flows of :func:`_system_pass`."""
     t_end = float(n_days)
     tally = np.zeros((4, 2, n_days + 2))
-    counts = np.zeros((n_ends + len(ACUITY_LEVELS), n_days))
+    counts = np.zeros((n_ends + len(ACUITIES), n_days))
     flows = np.zeros(5)
     for i in range(arrival.size):
         r, t, d = arrival[i], treated[i], space_end[i]
@@ -1002,7 +1003,7 @@ def _ed_outputs(
     ed = log.ed
     assert ed is not None
     boarding = np.subtract(disposition >= FIRST_POOL_DISPOSITION, 1, dtype=np.int32)  # 0 or -1
-    acuity = np.subtract(acuity_level, ACUITY_LEVELS[0], dtype=np.int32)
+    acuity = np.subtract(acuity_level, ACUITIES[0], dtype=np.int32)
     tallies = _ed_tallies(
         ed, disposition, acuity, FIRST_POOL_DISPOSITION + log.capacity.shape[0], ax.n
     )
@@ -1076,7 +1077,7 @@ def _ed_waits(
     """Waits for a treatment space by triage level, and boarding, by year."""
     ed = log.ed
     assert ed is not None
-    n_ac = len(ACUITY_LEVELS)
+    n_ac = len(ACUITIES)
     wait = _stats(ed.space_start, ed.space_start, acuity, n_ac, ax, ed.arrival, HOURS_PER_DAY)
     board = _stats(ed.space_end, ed.space_end, boarding, 1, ax, ed.treated, HOURS_PER_DAY)
     data["ed_boarding_mean"] = _var(
