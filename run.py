@@ -82,6 +82,6 @@ def _bootstrap() -> None:
 if __name__ == "__main__":
     if not _in_project_venv() and os.environ.get("HRSIM_NO_VENV") != "1":
         _bootstrap()
-    from sim.cli import main
+    from sim.app.cli import main
 
     sys.exit(main())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from sim.batch import make_plan, run_batch
+from sim.runs.batch import make_plan, run_batch
 from sim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -42,9 +42,9 @@ SEED = 20250101
 
 def district_config() -> DesConfig:
     """The shipped baseline scenario's central replicate, through the batch pipeline."""
-    from sim.demography import project
-    from sim.expected import expected_level, prepare_expected
-    from sim.pipeline import base_inputs, des_config
+    from sim.model.demography import project
+    from sim.model.expected import expected_level, prepare_expected
+    from sim.runs.pipeline import base_inputs, des_config
     from sim.scenario import draw, load
 
     root = Path(__file__).resolve().parent.parent

@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.api import open_results, run_batch
+    from sim.app.api import open_results, run_batch
 
 __all__ = ["open_results", "run_batch"]
 
 
 def __getattr__(name: str) -> Any:
-    # imported lazily so that `import sim.names` stays light in worker processes
+    # imported lazily so that `import sim.base.names` stays light in worker processes
     if name in __all__:
-        from sim import api
+        from sim.app import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

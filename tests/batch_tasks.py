@@ -11,7 +11,7 @@ from typing import Any
 
 import xarray as xr
 
-from sim.batch import Plan, Task, run_task
+from sim.runs.batch import Plan, Task, run_task
 
 CRASH_TASK_ENV = "HRSIM_TEST_CRASH_TASK"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.base.names import N_AGES
 from sim.data import DemographicTables
-from sim.names import N_AGES
 
 
 def synthetic_tables() -> DemographicTables:
@@ -55,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     on a fresh clone)."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", 0):
         return
-    from sim.pipeline import prepare_engine
+    from sim.runs.pipeline import prepare_engine
 
     prepare_engine("compiled")
 

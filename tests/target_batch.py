@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.batch import make_plan, run_batch
+from sim.runs.batch import make_plan, run_batch
 from sim.scenario import Scenario, load_dict
 from tests.small_district import small_district
 

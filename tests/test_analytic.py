@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analytic import (
+from sim.base.los import LosDistribution
+from sim.model.analytic import (
     beds_for_occupancy,
     erlang_b,
     erlang_c,
@@ -24,7 +25,6 @@ from sim.analytic import (
     servers_for_delay,
     square_root_staffing,
 )
-from sim.los import LosDistribution
 
 # The recursion's rounding error grows at most like c × 1e-16; measured ≤ 1.2e-14
 # for every case below, so 1e-12 is tight but leaves room for other platforms.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -30,15 +31,26 @@ def test_random_generators_are_made_only_in_rng_module():
         for p in (ROOT / "sim").rglob("*.py")
         if p.name != "rng.py" and pattern.search(p.read_text(encoding="utf-8"))
     ]
-    assert offenders == [], f"random state made outside sim/rng.py: {offenders}"
+    assert offenders == [], f"random state made outside sim/base/rng.py: {offenders}"
 
 
-def test_only_plotting_modules_import_matplotlib():
-    allowed = {"plots.py", "report.py"}
+def test_only_the_presentation_layer_imports_matplotlib():
     offenders = [
         str(p.relative_to(ROOT))
         for p in (ROOT / "sim").rglob("*.py")
-        if p.name not in allowed
+        if p.parent.name != "present"
         and re.search(r"^\s*(import|from) matplotlib", p.read_text(encoding="utf-8"), re.M)
     ]
-    assert offenders == [], f"matplotlib imported outside plots/report: {offenders}"
+    assert offenders == [], f"matplotlib imported outside sim/present: {offenders}"
+
+
+def test_every_package_says_what_it_owns_and_is_in_architecture_md():
+    architecture = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for init in sorted((ROOT / "sim").glob("*/__init__.py")):
+        package = init.parent.name
+        if package.startswith("_"):
+            continue
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        doc = ast.get_docstring(tree)
+        assert doc and len(doc) > 80, f"sim/{package}/__init__.py: say what the package owns"
+        assert f"sim/{package}/" in architecture, f"ARCHITECTURE.md: no room for sim/{package}/"

@@ -16,19 +16,19 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import sim.batch
-from sim.api import default_batch_folder
-from sim.batch import (
+import sim.runs.batch
+from sim.app.api import default_batch_folder
+from sim.base.errors import ScenarioError
+from sim.model.sensitivity import indices
+from sim.runs.batch import (
     TASK_SUFFIX,
     BatchError,
     clean_temporaries,
     make_plan,
     run_batch,
 )
-from sim.errors import ScenarioError
 from sim.scenario import load_dict
 from sim.scenario.sweep import load_sweep
-from sim.sensitivity import indices
 from tests.batch_tasks import crash_once_task, crashing_task, no_disk_task
 from tests.small_district import SMALL_DISTRICT, small_district
 
@@ -324,7 +324,7 @@ def test_unwritable_results_folder_is_reported_before_work(tmp_path):
 def test_too_small_a_disk_is_reported_before_work(tmp_path, monkeypatch):
     plan = make_plan(_scenarios(), 1, seed=1, options=NO_DES)
     free = shutil.disk_usage(tmp_path).free
-    monkeypatch.setitem(sim.batch.TASK_FILE_BYTES, "expected", free)
+    monkeypatch.setitem(sim.runs.batch.TASK_FILE_BYTES, "expected", free)
     with pytest.raises(ScenarioError, match="not enough free disk space"):
         run_batch(plan, tmp_path, workers=0)
     assert not list((tmp_path / "tasks").glob("*.task")), "nothing computed"
@@ -473,7 +473,9 @@ def test_the_des_engine_is_a_plan_option_in_the_fingerprint():
     default = make_plan(scenarios, 1, seed=3, options=WITH_DES)
     compiled = make_plan(scenarios, 1, seed=3, options={**WITH_DES, "engine": "compiled"})
     reference = make_plan(scenarios, 1, seed=3, options={**WITH_DES, "engine": "reference"})
-    assert default.options["engine"] == "compiled" and sim.batch.des_engine(default) == "compiled"
+    assert (
+        default.options["engine"] == "compiled" and sim.runs.batch.des_engine(default) == "compiled"
+    )
     assert default.fingerprint() == compiled.fingerprint(), "the default is the compiled engine"
     assert reference.fingerprint() != compiled.fingerprint()
     assert default_batch_folder(reference) != default_batch_folder(compiled), "other folders"
@@ -489,7 +491,7 @@ def test_engine_reaches_the_des_and_compiling_is_reported_apart(tmp_path, monkey
     tasks'; a reference-engine batch never reuses compiled-engine task files."""
     engines: list[str] = []
     compiles: list[str] = []
-    real = sim.batch.run_replicate_all
+    real = sim.runs.batch.run_replicate_all
 
     def recording(sc, seed, replicate, *, des, engine):
         engines.append(engine)
@@ -502,8 +504,8 @@ def test_engine_reaches_the_des_and_compiling_is_reported_apart(tmp_path, monkey
         time.sleep(0.2)
         return 0.2
 
-    monkeypatch.setattr(sim.batch, "run_replicate_all", recording)
-    monkeypatch.setattr(sim.batch, "prepare_engine", fake_prepare)
+    monkeypatch.setattr(sim.runs.batch, "run_replicate_all", recording)
+    monkeypatch.setattr(sim.runs.batch, "prepare_engine", fake_prepare)
     scenarios = _scenarios()[1:]
     told: list[float] = []
     compiled = make_plan(scenarios, 2, seed=3, options={"des_replicates": 1})

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-import sim.batch
-from sim.batch import BatchError, make_plan, run_batch
-from sim.cli import main
-from sim.store import load_task
+import sim.runs.batch
+from sim.app.cli import main
+from sim.runs.batch import BatchError, make_plan, run_batch
+from sim.runs.store import load_task
 from tests.test_batch_signals import _leftovers, _task_files
 from tests.test_cli import SMALL
 
@@ -35,12 +35,12 @@ REPLICATES = 6
 RUNNER = textwrap.dedent(f"""
     import functools, sys
     sys.path.insert(0, {str(ROOT)!r})
-    import sim.batch
-    from sim.cli import main
+    import sim.runs.batch
+    from sim.app.cli import main
     from tests.batch_tasks import slow_task
     if __name__ == "__main__":
         # slowed, so that the disk can fill while tasks are still to come
-        sim.batch.run_batch = functools.partial(sim.batch.run_batch, task_fn=slow_task)
+        sim.runs.batch.run_batch = functools.partial(sim.runs.batch.run_batch, task_fn=slow_task)
         sys.exit(main(sys.argv[1:]))
 """)
 
@@ -142,14 +142,14 @@ def test_a_disk_that_fills_part_way_stops_the_batch_in_one_line(tmp_path, small_
 
 # ------------------------------------------------------------------ simulated faults
 # (in this process: any user, any file system)
-def _small_plan() -> sim.batch.Plan:
+def _small_plan() -> sim.runs.batch.Plan:
     from tests.test_batch import NO_DES, _scenarios
 
     return make_plan(_scenarios()[:1], 4, seed=21, options=NO_DES)
 
 
 @pytest.fixture(scope="module")
-def serial(tmp_path_factory: pytest.TempPathFactory) -> sim.batch.BatchResult:
+def serial(tmp_path_factory: pytest.TempPathFactory) -> sim.runs.batch.BatchResult:
     return run_batch(_small_plan(), tmp_path_factory.mktemp("serial"), workers=0)
 
 
@@ -225,8 +225,8 @@ def test_a_task_that_fails_on_a_full_disk_is_named_though_its_log_cannot_be_writ
     def no_log(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "errors.log"))
 
-    monkeypatch.setattr(sim.batch, "_log_failure", no_log)
-    error = sim.batch._task_failed(tmp_path, _small_plan().tasks()[0], ValueError("bad value"))
+    monkeypatch.setattr(sim.runs.batch, "_log_failure", no_log)
+    error = sim.runs.batch._task_failed(tmp_path, _small_plan().tasks()[0], ValueError("bad value"))
     assert str(error) == (
         f"task a__p0000__r0000 failed: ValueError: bad value ({tmp_path / 'errors.log'} "
         "could not be written: No space left on device)"
@@ -236,7 +236,7 @@ def test_a_task_that_fails_on_a_full_disk_is_named_though_its_log_cannot_be_writ
 def test_written_files_get_the_permissions_of_ordinary_new_files(tmp_path):
     """Atomic writes go through a temporary file (made 0o600), yet results are for a team
     to read: the file ends with the mode the umask gives any new file."""
-    from sim.store import atomic_write_bytes
+    from sim.runs.store import atomic_write_bytes
 
     earlier = os.umask(0o027)
     try:

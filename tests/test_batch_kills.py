@@ -36,8 +36,8 @@ from typing import Any
 import pytest
 import xarray as xr
 
-from sim.batch import BatchResult, run_batch
-from sim.store import load_task
+from sim.runs.batch import BatchResult, run_batch
+from sim.runs.store import load_task
 from tests.batch_tasks import STARTS_DIR_ENV, recorded_slow_task
 from tests.test_batch import _local_cluster
 from tests.test_batch_signals import (

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-import sim.batch
-from sim.batch import (
+import sim.runs.batch
+from sim.runs.batch import (
     ORPHANED_WORKER_EXIT,
     TASK_SUFFIX,
     BatchResult,
@@ -35,8 +35,8 @@ from sim.batch import (
     make_plan,
     run_batch,
 )
+from sim.runs.store import load_task
 from sim.scenario import load_dict
-from sim.store import load_task
 from tests.small_district import small_district
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ SETTLE_SECONDS = 5.0
 RUNNER = textwrap.dedent(f"""
     import sys
     sys.path.insert(0, {str(ROOT)!r})
-    from sim.batch import run_batch
+    from sim.runs.batch import run_batch
     from tests.batch_tasks import slow_task
     from tests.test_batch_signals import signal_plan
     if __name__ == "__main__":
@@ -273,7 +273,7 @@ def orphaned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         raise _Exited(status)
 
     gone = _BatchProcess(os.getpid(), "another start time")
-    monkeypatch.setattr(sim.batch, "_GUARD", _WorkerGuard(batch=gone))
+    monkeypatch.setattr(sim.runs.batch, "_GUARD", _WorkerGuard(batch=gone))
     monkeypatch.setattr(os, "_exit", exit_)
     return statuses
 
@@ -288,11 +288,11 @@ def test_a_worker_of_a_gone_batch_takes_no_task(tmp_path, orphaned):
 
 
 def test_the_watch_ends_a_worker_whose_batch_is_gone(orphaned, monkeypatch):
-    monkeypatch.setattr(sim.batch, "PARENT_WATCH_SECONDS", 0.01)
+    monkeypatch.setattr(sim.runs.batch, "PARENT_WATCH_SECONDS", 0.01)
 
     def watch_until_exit() -> None:
         with contextlib.suppress(_Exited):
-            sim.batch._watch_batch()
+            sim.runs.batch._watch_batch()
 
     watch = threading.Thread(target=watch_until_exit, daemon=True)
     watch.start()

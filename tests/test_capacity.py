@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.capacity import (
+from sim.base.errors import ScenarioError
+from sim.data.service_tables import POOLS
+from sim.model.capacity import (
     TCM_ACUTE_POOLS,
     BaseCapacity,
     allocate,
@@ -19,8 +21,6 @@ from sim.capacity import (
     date_of_decimal_year,
     timeline,
 )
-from sim.data.service_tables import POOLS
-from sim.errors import ScenarioError
 from sim.scenario import draw, load, load_dict
 
 BASE_BEDS = {

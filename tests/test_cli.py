@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import sim
-from sim.cli import main
+from sim.app.cli import main
 from tests.inputs import one_line, write_input
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +181,7 @@ def test_bad_sweep_files(tmp_path, scenario, capsys, content, fragment):
 def test_more_sweep_points_than_memory_holds_are_refused_before_work(
     tmp_path, scenario, capsys, monkeypatch
 ):
-    monkeypatch.setattr("sim.cli._available_memory", lambda: 10_000_000)
+    monkeypatch.setattr("sim.app.cli._available_memory", lambda: 10_000_000)
     sweep = tmp_path / "sweep.toml"
     sweep.write_text('[parameters]\n"demography.srb" = [1.05, 1.06, 1.07, 1.08, 1.09, 1.1]\n')
     argv = ["sweep", str(sweep), "--scenario", str(scenario), "--out", str(tmp_path)]
@@ -195,7 +195,7 @@ def test_a_disk_that_fills_part_way_isone_line(tmp_path, scenario, capsys, monke
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sim.batch.run_batch", full_disk)
+    monkeypatch.setattr("sim.runs.batch.run_batch", full_disk)
     argv = ["run", str(scenario), "--des-replicates", "0", "--workers", "0"]
     with pytest.raises(SystemExit) as stop:
         main([*argv, "--out", str(tmp_path)])
@@ -211,7 +211,7 @@ def test_retries_reach_the_batch(tmp_path, scenario, capsys, monkeypatch):
         seen.update(kwargs)
         raise OSError(28, "No space left on device")  # stop there
 
-    monkeypatch.setattr("sim.batch.run_batch", record)
+    monkeypatch.setattr("sim.runs.batch.run_batch", record)
     argv = ["run", str(scenario), "--retries", "5", "--workers", "0", "--out", str(tmp_path)]
     with pytest.raises(SystemExit):
         main(argv)
@@ -219,8 +219,8 @@ def test_retries_reach_the_batch(tmp_path, scenario, capsys, monkeypatch):
 
 
 def test_too_little_disk_space_is_reported_before_work(tmp_path):
-    from sim.errors import ScenarioError
-    from sim.store import check_space
+    from sim.base.errors import ScenarioError
+    from sim.runs.store import check_space
 
     check_space(tmp_path, 1)
     with pytest.raises(ScenarioError, match="not enough free disk space"):
@@ -228,7 +228,7 @@ def test_too_little_disk_space_is_reported_before_work(tmp_path):
 
 
 def test_main_help_states_the_defaults_it_uses(capsys):
-    from sim.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
+    from sim.app.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
 
     with pytest.raises(SystemExit):
         main(["main", "--help"])
@@ -249,7 +249,7 @@ def _planned(monkeypatch, argv: list[str]):
         seen.append(plan)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sim.batch.run_batch", stop)
+    monkeypatch.setattr("sim.runs.batch.run_batch", stop)
     with pytest.raises(SystemExit):
         main(argv)
     return seen[0]
@@ -262,7 +262,7 @@ def _planned(monkeypatch, argv: list[str]):
 def test_main_job_runs_the_des_on_5_replicates_and_the_full_batch_on_every_one(
     tmp_path, capsys, monkeypatch, extra, replicates, des
 ):
-    from sim.batch import runs_des
+    from sim.runs.batch import runs_des
 
     plan = _planned(monkeypatch, ["main", *extra, "--out", str(tmp_path)])
     assert plan.replicates == list(range(replicates)) and len(plan.scenarios) == 8
@@ -290,9 +290,9 @@ def test_compiling_the_engine_is_one_line_before_the_tasks(tmp_path, scenario, c
     skipped: the engines are tested in tests/test_des_equivalence.py)."""
     import time as clock
 
-    import sim.batch
+    import sim.runs.batch
 
-    real = sim.batch.run_replicate_all
+    real = sim.runs.batch.run_replicate_all
 
     def no_des(sc, seed, replicate, *, des, engine):
         return real(sc, seed, replicate, des=False)
@@ -301,8 +301,8 @@ def test_compiling_the_engine_is_one_line_before_the_tasks(tmp_path, scenario, c
         clock.sleep(0.05)
         return 4.1 if engine == "compiled" else None
 
-    monkeypatch.setattr(sim.batch, "run_replicate_all", no_des)
-    monkeypatch.setattr(sim.batch, "prepare_engine", ready)
+    monkeypatch.setattr(sim.runs.batch, "run_replicate_all", no_des)
+    monkeypatch.setattr(sim.runs.batch, "prepare_engine", ready)
     argv = ["run", str(scenario), "--des-replicates", "1", "--workers", "0"]
     assert main([*argv, "--out", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -371,12 +371,12 @@ def test_bad_command_line_values(tmp_path, scenario, capsys, args, fragment):
 def test_more_worker_processes_than_memory_holds_are_refused(
     tmp_path, scenario, capsys, monkeypatch
 ):
-    monkeypatch.setattr("sim.cli._available_memory", lambda: 2**30)
+    monkeypatch.setattr("sim.app.cli._available_memory", lambda: 2**30)
     argv = ["run", str(scenario), "--replicates", "10", "--workers", "100", "--out", str(tmp_path)]
     line = one_line(capsys, main([*argv, "--des-replicates", "0"]))
     assert "--workers = 100: 10 worker processes would need about 2.8 GiB" in line, line
     # workers that run the DES need its peak (1.3 GB each): two do not fit in 2 GiB
-    monkeypatch.setattr("sim.cli._available_memory", lambda: 2 * 2**30)
+    monkeypatch.setattr("sim.app.cli._available_memory", lambda: 2 * 2**30)
     argv = ["run", str(scenario), "--replicates", "2", "--workers", "2", "--out", str(tmp_path)]
     line = one_line(capsys, main(argv))
     assert "--workers = 2: 2 worker processes would need about 2.4 GiB" in line, line
@@ -391,7 +391,7 @@ def test_project_help_and_replicates_agree(capsys):
 
 
 def test_valid_edge_values_of_options_are_accepted():
-    from sim.cli import _check_scheduler, _seed
+    from sim.app.cli import _check_scheduler, _seed
 
     assert _seed(0, 5) == 0 and _seed(2**63 - 1, 5) == 2**63 - 1 and _seed(None, 5) == 5
     for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://[::1]:1", "ws://h-1.lan:65535"):

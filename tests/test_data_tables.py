@@ -226,9 +226,9 @@ def test_derivation_script_reproduces_the_shipped_tables(tmp_path):
 
 
 def test_a_ragged_row_is_refused_and_a_quoted_comma_is_kept(tmp_path):
+    from sim.base.errors import ScenarioError
     from sim.data import read_csv
     from sim.data.profiles import load_holidays, load_profiles
-    from sim.errors import ScenarioError
 
     table = tmp_path / "t.csv"
     table.write_text('\ufeffa,note\n1,fine\n2,"one, two"\n', encoding="utf-8")

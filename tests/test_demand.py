@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim import demand as dm
+from sim.base.errors import ScenarioError
+from sim.base.los import LosDistribution
 from sim.data import DATA_DIR, load_demographic_tables
 from sim.data.service_tables import POOLS, ROUTES, load_service_tables
-from sim.demography import project
-from sim.errors import ScenarioError
-from sim.los import LosDistribution
+from sim.model import demand as dm
+from sim.model.demography import project
 from sim.scenario import Scenario, draw, load, load_dict
 
 ROOT = Path(__file__).resolve().parent.parent

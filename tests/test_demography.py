@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 from scipy.optimize import brentq
 
-from sim import names
-from sim.demography import (
+from sim.base import names
+from sim.model.demography import (
     ProjectionInputs,
     cohort_component,
     project,

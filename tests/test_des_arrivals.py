@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.base.errors import ScenarioError
+from sim.base.rng import generator
 from sim.data import DATA_DIR
 from sim.data.profiles import (
     daily_expected,
@@ -23,8 +25,6 @@ from sim.des.arrivals import draw_inputs, extend_for_warmup, nhpp_times, piecewi
 from sim.des.builder import START, single_pool
 from sim.des.config import DesConfig
 from sim.des.sampling import poisson_points, poisson_ppf
-from sim.errors import ScenarioError
-from sim.rng import generator
 
 
 def test_nhpp_counts_per_hour_and_day_match_the_rate_function() -> None:

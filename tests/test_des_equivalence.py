@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from sim.base.los import LosDistribution
 from sim.des import compiled
 from sim.des import hospital as reference
 from sim.des.arrivals import draw_inputs
@@ -69,7 +70,6 @@ from sim.des.workload import (
     Workload,
     build_workload,
 )
-from sim.los import LosDistribution
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "des_golden.json"
 GRID = 0.25

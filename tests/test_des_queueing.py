@@ -29,7 +29,7 @@ a minute on a loaded machine, 2-3 s of it per run in the engine); the reference'
 interval is 2-4 times wider).
 
 Workloads: the M/M/c cases are built directly (one pool, a homogeneous Poisson
-process, exponential stays, drawn from ``sim.rng.generator(SEED, run, "tests.queueing.*")``);
+process, exponential stays, drawn from ``sim.base.rng.generator(SEED, run, "tests.queueing.*")``);
 the others through the front door (``sim.des.builder`` -> ``draw_inputs`` ->
 ``build_workload``)."""
 
@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analytic import erlang_b, erlang_c, mmc_mean_wait, mtginf_occupancy
+from sim.base.rng import generator
 from sim.des import compiled
 from sim.des import hospital as reference
 from sim.des.ambulance import simulate_ambulance
@@ -51,7 +51,7 @@ from sim.des.builder import ambulance_only, mixed_pool, single_pool
 from sim.des.config import DesConfig
 from sim.des.policies import MostFreeBeds, StrictTriage
 from sim.des.workload import DIRECT, RawLog, Workload, build_workload
-from sim.rng import generator
+from sim.model.analytic import erlang_b, erlang_c, mmc_mean_wait, mtginf_occupancy
 
 SEED = 20250101
 BATCHES = 40
@@ -280,7 +280,7 @@ def test_littles_law_holds_on_simulated_output(engine: Engine) -> None:
 )
 def test_unlimited_district_matches_the_expected_level(engine: Engine, replicates: int) -> None:
     """With no bed limit the time-averaged occupancy is the M(t)/G/∞ mean computed by
-    sim.analytic from the same daily admissions (profiles, holidays, electives)."""
+    sim.model.analytic from the same daily admissions (profiles, holidays, electives)."""
     n = 365
     cfg = mixed_pool(n_days=n)
     expected = sum(

@@ -14,13 +14,14 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
-from sim import analytic, catalogue, names
+from sim.base import catalogue, names
+from sim.base.los import LosDistribution
 from sim.data import load_demographic_tables
 from sim.data.profiles import PROFILE_NAMES, TimeProfile, daily_expected, load_holidays
 from sim.data.service_tables import load_service_tables
-from sim.demography import project
-from sim.expected import expected_level, run_expected, summary_table
-from sim.los import LosDistribution
+from sim.model import analytic
+from sim.model.demography import project
+from sim.model.expected import expected_level, run_expected, summary_table
 from sim.scenario import draw, load_dict
 from tests.test_report import _datamd_grades
 

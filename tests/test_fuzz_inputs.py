@@ -5,7 +5,7 @@ command-line values) and of valid edge cases.
 Each bad case must end with exit status 2 and exactly one line on standard error,
 without a traceback, naming the file or option at fault; each valid case must
 succeed. No case does real work: a batch that got past its checks is stopped at
-``sim.cli._execute`` (counted as accepted), and scenarios are checked by ``validate``.
+``sim.app.cli._execute`` (counted as accepted), and scenarios are checked by ``validate``.
 About 40 cases run in the default tier; the rest are marked slow.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sim.cli import main
+from sim.app.cli import main
 from sim.data import DATA_DIR
 from tests.inputs import FOLDER, one_line, write_input
 
@@ -458,7 +458,7 @@ def test_the_generator_covers_every_kind_and_is_seeded():
 
 
 def _stop_before_work(accepted: list[str]) -> Callable[..., Any]:
-    """Stands in for :func:`sim.cli._execute`: a batch reaching it passed every check."""
+    """Stands in for :func:`sim.app.cli._execute`: a batch reaching it passed every check."""
 
     def execute(plan: Any, args: Any, label: str) -> Any:
         accepted.append(label)
@@ -471,7 +471,7 @@ def _stop_before_work(accepted: list[str]) -> Callable[..., Any]:
 def test_fuzzed_input(case: Case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the files are named relative to the working folder
     accepted: list[str] = []
-    monkeypatch.setattr("sim.cli._execute", _stop_before_work(accepted))
+    monkeypatch.setattr("sim.app.cli._execute", _stop_before_work(accepted))
     for name, content in case.files.items():
         write_input(tmp_path / name, content)
     try:

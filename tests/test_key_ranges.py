@@ -4,7 +4,7 @@ Every numeric scenario key is walked from the pydantic models (the ranges of
 ``scenarios/README.md``: a :class:`~sim.scenario.types.Bounds` of an uncertain input
 or year path, or a field's ``ge``/``le``/``gt``/``lt``). A scenario extending
 ``scenarios/baseline.toml`` with the key set to a value of its range is either
-refused by validation with a one-line :class:`~sim.errors.ScenarioError` (a
+refused by validation with a one-line :class:`~sim.base.errors.ScenarioError` (a
 cross-field rule, e.g. ``run.end_year`` before ``run.start_year``) or runs the
 projection and the expected level of replicate 0 to finite results; any other
 exception is a bug.
@@ -31,11 +31,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim import names
-from sim.demography import project
-from sim.errors import ScenarioError
-from sim.expected import N_DAYS_MAX, expected_level, prepare_expected
-from sim.pipeline import base_inputs
+from sim.base import names
+from sim.base.errors import ScenarioError
+from sim.model.demography import project
+from sim.model.expected import N_DAYS_MAX, expected_level, prepare_expected
+from sim.runs.pipeline import base_inputs
 from sim.scenario import Scenario, draw, load_dict, read_layers
 from sim.scenario.demand import REFORM_LEVERS
 from sim.scenario.reference import field_bounds, model_of

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from sim.los import LosDistribution, gamma_params, lognormal_params
-from sim.rng import generator
+from sim.base.los import LosDistribution, gamma_params, lognormal_params
+from sim.base.rng import generator
 
 DISTRIBUTIONS = [
     LosDistribution("lognormal", 7.5, 0.8),

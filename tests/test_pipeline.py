@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.pipeline import run_replicate_all
+from sim.runs.pipeline import run_replicate_all
 from sim.scenario import draw, load_dict
 
 

@@ -1,5 +1,5 @@
 """The DES configuration's multi-stage stays and the one-bed-pool reform by date
-(``sim.pipeline.des_config``) against the expected level they are built from."""
+(``sim.runs.pipeline.des_config``) against the expected level they are built from."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.demography import project
+from sim.base.errors import ScenarioError
+from sim.base.names import POOLS
 from sim.des.arrivals import draw_inputs
 from sim.des.config import DesConfig
 from sim.des.workload import build_workload
-from sim.errors import ScenarioError
-from sim.expected import expected_level, prepare_expected
-from sim.names import POOLS
-from sim.pipeline import base_inputs, des_config
+from sim.model.demography import project
+from sim.model.expected import expected_level, prepare_expected
+from sim.runs.pipeline import base_inputs, des_config
 from sim.scenario import draw, load_dict, path_at
 
 TRANSFER = {"2025": 0.0, "2030": 0.3}

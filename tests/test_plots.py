@@ -13,9 +13,11 @@ from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from sim import i18n, names, plots, summary
+from sim.base import names
+from sim.model import summary
+from sim.model.sensitivity import indices
+from sim.present import i18n, plots
 from sim.scenario import load_dict
-from sim.sensitivity import indices
 from tests.data.report_batch import DES_REPLICATES, REFORM_LABEL, small_batch
 from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, target_batch
 

@@ -19,13 +19,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim import cli, i18n, names, report, summary
-from sim.batch import make_plan, run_batch
-from sim.errors import ScenarioError
+from sim.app import cli
+from sim.base import names
+from sim.base.errors import ScenarioError
+from sim.model import summary
+from sim.model.sensitivity import analyse
+from sim.present import i18n, report
+from sim.runs.batch import make_plan, run_batch
+from sim.runs.store import save_dataset
 from sim.scenario import load_dict
 from sim.scenario.sweep import load_sweep
-from sim.sensitivity import analyse
-from sim.store import save_dataset
 from tests.data.report_batch import (
     REFORM_DESCRIPTION,
     REFORM_LABEL,
@@ -54,18 +57,18 @@ def _forbidden(*args, **kwargs):
 def built(batch) -> dict[str, dict[str, Path]]:
     """Both reports, built with the model's entry points replaced by a trap: the report
     reads stored results and never runs a model."""
-    import sim.batch
-    import sim.demography
-    import sim.expected
-    import sim.pipeline
+    import sim.model.demography
+    import sim.model.expected
+    import sim.runs.batch
+    import sim.runs.pipeline
 
     with pytest.MonkeyPatch.context() as mp:
         for module, name in (
-            (sim.pipeline, "run_replicate_all"),
-            (sim.batch, "run_task"),
-            (sim.batch, "run_batch"),
-            (sim.expected, "expected_level"),
-            (sim.demography, "project"),
+            (sim.runs.pipeline, "run_replicate_all"),
+            (sim.runs.batch, "run_task"),
+            (sim.runs.batch, "run_batch"),
+            (sim.model.expected, "expected_level"),
+            (sim.model.demography, "project"),
         ):
             mp.setattr(module, name, _forbidden)
         return {lang: report.build_report(batch, lang) for lang in ("zh", "en")}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from sim.app.cli import main
 from tests.inputs import FOLDER, one_line, write_input
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,9 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from sim import names, summary
-from sim.rng import generator
+from sim.base import names
+from sim.base.rng import generator
+from sim.model import summary
 from sim.scenario import draw, load_dict
 from tests.data.report_batch import DES_REPLICATES, REPLICATES, small_batch
 from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, OCCUPANCY, scenarios, target_batch
@@ -289,7 +290,7 @@ def _des_batch(des_replicates: int, replicates: int = 6) -> xr.Dataset:
 
 
 def test_des_figures_on_every_replicate_have_a_median_range_and_paired_interval():
-    from sim.report import headline
+    from sim.present.report import headline
 
     ds = _des_batch(des_replicates=6)
     figures = {(k.key, k.scenario): k for k in summary.key_figures(ds)}

@@ -10,7 +10,7 @@ Writes (provenance of every figure: ``sim/data/DATA.md``, row ids in brackets):
   per-capita service (community-centre and hospital outpatient visits, ED visits,
   ambulance dispatches, admissions of the population-driven service lines),
   normalised to a mean of 1 over the reference population [USE-REF-POP]. Levels are
-  *not* in this table: the base-year calibration (``sim.demand.calibrate``) scales
+  *not* in this table: the base-year calibration (``sim.model.demand.calibrate``) scales
   each service to the district's totals.
 * ``service_lines.csv``    pool, driver, emergency_share, via_ed_share,
   emergency_profile, elective_profile [SL-*].
@@ -50,8 +50,8 @@ from numpy.typing import NDArray
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
+from sim.base.names import MAX_AGE, SEXES
 from sim.data.service_tables import SERVICE_TABLES
-from sim.names import MAX_AGE, SEXES
 
 FloatArray = NDArray[np.float64]
 
@@ -207,7 +207,7 @@ LOS_BY_POOL: dict[str, dict[str, tuple[str, float, float]]] = {
     "icu": {"emergency": ("lognormal", 4.0, 1.2), "elective": ("lognormal", 3.0, 1.2)},
     "elderly_care": {"emergency": ("gamma", 25.0, 1.0), "elective": ("gamma", 25.0, 1.0)},
 }
-"""[LOS-*] relative means before calibration: ``sim.demand.calibrate`` scales every
+"""[LOS-*] relative means before calibration: ``sim.model.demand.calibrate`` scales every
 mean by one factor so the district's average stay equals the stated ALOS."""
 
 ED_BANDS: list[tuple[int, int]] = [(0, 14), (15, 64), (65, 79), (80, 100)]

@@ -51,9 +51,9 @@ DEFAULT_WPP_DIR = REPO_ROOT.parent / "shared" / "data" / "wpp2024"
 DEFAULT_OUT_DIR = REPO_ROOT / "sim" / "data"
 
 SEXES: tuple[str, str] = ("male", "female")
-MAX_AGE = 100  # the last single age is the open group 100+ (as sim.names.MAX_AGE)
+MAX_AGE = 100  # the last single age is the open group 100+ (as sim.base.names.MAX_AGE)
 N_AGES = MAX_AGE + 1
-FERTILE_FIRST, FERTILE_LAST = 15, 49  # as sim.names.FERTILE_AGES
+FERTILE_FIRST, FERTILE_LAST = 15, 49  # as sim.base.names.FERTILE_AGES
 
 SHARE_DECIMALS = 15
 """Shares are written with this many decimal places; a column's decimals sum to exactly 1."""

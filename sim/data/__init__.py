@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import ScenarioError, read_user_text
-from sim.names import FERTILE_AGES, MAX_AGE, N_AGES, SEXES
+from sim.base.errors import ScenarioError, read_user_text
+from sim.base.names import FERTILE_AGES, MAX_AGE, N_AGES, SEXES
 
 DATA_DIR = Path(__file__).resolve().parent
 
@@ -191,7 +191,7 @@ def _shares(path: Path, column: str, values: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class DemographicTables:
     """Base tables of the projection, as arrays indexed [sex, age] (sex order
-    ``sim.names.SEXES``, ages 0..100 with 100 = 100+)."""
+    ``sim.base.names.SEXES``, ages 0..100 with 100 = 100+)."""
 
     base_population: np.ndarray
     """Residents at the census date, persons."""

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.base.errors import ScenarioError
 from sim.data import DATA_DIR, read_csv
-from sim.errors import ScenarioError
 
 __all__ = [
     "HOLIDAY_KINDS",

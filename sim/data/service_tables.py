@@ -5,7 +5,7 @@ provenance in ``DATA.md``):
 
 * ``use_rate_shapes.csv`` (``service, sex, age, relative_rate``): the age-sex shape
   of each per-capita service, mean 1 over the reference population. Levels are set
-  by the base-year calibration (``sim.demand.calibrate``), not by this table.
+  by the base-year calibration (``sim.model.demand.calibrate``), not by this table.
 * ``service_lines.csv`` (``pool, driver, emergency_share, via_ed_share,
   emergency_profile, elective_profile``): one row per bed pool; ``driver`` is
   ``population`` (per-capita, shaped by the table above) or ``births``.
@@ -15,7 +15,7 @@ provenance in ``DATA.md``):
   treatment_hours``): China's four triage levels by age band.
 
 A user may replace any of them with a CSV of the same columns; it is checked here
-with the one-line :class:`~sim.errors.ScenarioError`.
+with the one-line :class:`~sim.base.errors.ScenarioError`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.base.errors import ScenarioError
+from sim.base.names import ACUITIES, MAX_AGE, N_AGES, POOLS, ROUTES, SEXES
 from sim.data import DATA_DIR, read_csv
-from sim.errors import ScenarioError
-from sim.names import ACUITIES, MAX_AGE, N_AGES, POOLS, ROUTES, SEXES
 
 __all__ = [
     "ACUITIES",
@@ -107,7 +107,7 @@ class ServiceTables:
 
     shapes: dict[str, FloatArray]
     """Service (``chc``, ``outpatient``, ``ed``, ``ambulance`` and each population-driven
-    pool) -> relative rate [sex, age] (sex order ``sim.names.SEXES``)."""
+    pool) -> relative rate [sex, age] (sex order ``sim.base.names.SEXES``)."""
     lines: dict[str, ServiceLine]
     """Pool -> service line, in the order of :data:`POOLS`."""
     los_bands: tuple[tuple[int, int], ...]
@@ -324,7 +324,7 @@ def load_service_tables(refs: dict[str, str] | None = None) -> ServiceTables:
 
     ``refs`` maps a table name (``use_rate_shapes``, ``service_lines``, ``los``,
     ``ed_acuity``) to ``"default"`` or a CSV path; missing names take ``"default"``.
-    Raises :class:`~sim.errors.ScenarioError` naming file, row and column of a bad cell.
+    Raises :class:`~sim.base.errors.ScenarioError` naming file, row and column of a bad cell.
     """
     refs = {**{t: "default" for t in SERVICE_TABLES}, **(refs or {})}
     unknown = sorted(set(refs) - set(SERVICE_TABLES))

@@ -4,7 +4,7 @@
 ``(root_seed, replicate)`` pair into :class:`RandomInputs`: arrival times, lengths
 of stay, acuity, dispositions, treatment, discharge-hour, ambulance travel and
 job times. Each random process has its own named stream
-``sim.rng.generator(root_seed, replicate, name)``; adding a stream (a new pool,
+``sim.base.rng.generator(root_seed, replicate, name)``; adding a stream (a new pool,
 a new ED stream) never changes the numbers of the others, and a given patient's
 length of stay or disposition comes from the same uniform in every scenario
 (inversion), so replicate r of two scenarios differ only where the scenarios do.
@@ -52,6 +52,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from sim.base.los import gamma_params, lognormal_params
+from sim.base.rng import generator
 from sim.des.clinics import ClinicOutcome, compile_clinics, simulate_clinic
 from sim.des.config import (
     _UNIT_DAYS,
@@ -69,8 +71,6 @@ from sim.des.sampling import (
     place_ed,
     poisson_points,
 )
-from sim.los import gamma_params, lognormal_params
-from sim.rng import generator
 
 __all__ = [
     "DISPOSITION_HOME",

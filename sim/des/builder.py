@@ -2,7 +2,7 @@
 pipeline that makes a :class:`~sim.des.config.DesConfig`.
 
 Every number here is a test fixture, not a model input (the model's inputs come from a
-scenario through ``sim.pipeline``). Daily series use the shipped time profiles and
+scenario through ``sim.runs.pipeline``). Daily series use the shipped time profiles and
 holiday calendar from 2025-01-01 (:data:`START`).
 
 * :func:`small_district` — two acute pools, an ED, electives, clinics and ambulances;
@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from sim.base.los import LosDistribution, LosFamily
 from sim.data.profiles import (
     HolidayCalendar,
     TimeProfile,
@@ -55,7 +56,6 @@ from sim.des.config import (
     WholeHospitalPooling,
 )
 from sim.des.policies import EDQueuePolicy, StrictTriage
-from sim.los import LosDistribution, LosFamily
 
 __all__ = [
     "FLAT_HOURLY",

@@ -25,9 +25,9 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.base.rng import generator
 from sim.des.config import ClinicGroup
 from sim.des.sampling import poisson_ppf
-from sim.rng import generator
 
 __all__ = ["ClinicOutcome", "compile_clinics", "simulate_clinic"]
 

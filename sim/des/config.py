@@ -1,7 +1,7 @@
 """Frozen configuration of one discrete-event run (plain dataclasses, no TOML).
 
 Everything the engine needs is here, already resolved to numbers: the runner
-(``sim.batch``) builds a :class:`DesConfig` from a scenario and the expected
+(``sim.runs.batch``) builds a :class:`DesConfig` from a scenario and the expected
 level's outputs; the engine never reads a file.
 
 Conventions:
@@ -11,7 +11,7 @@ Conventions:
 * Per-day series (expected arrivals, clinic capacity, booking days) are tuples
   with one value per simulated day (``n_days`` values, warm-up excluded).
 * Capacity may be ``math.inf`` (an unconstrained resource: raw demand).
-* Durations are :class:`Duration` = a ``sim.los.LosDistribution`` read in a unit
+* Durations are :class:`Duration` = a ``sim.base.los.LosDistribution`` read in a unit
   (days, hours or minutes), so one family of distributions serves lengths of
   stay, ED treatment times and ambulance job times.
 
@@ -29,9 +29,9 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.base.los import LosDistribution
+from sim.base.names import ACUITIES
 from sim.des.policies import BedAllocationPolicy, EDQueuePolicy, MostFreeBeds, StrictTriage
-from sim.los import LosDistribution
-from sim.names import ACUITIES
 
 __all__ = [
     "ED_MODES",
@@ -368,7 +368,7 @@ class DesConfig:
         warmup_days: days simulated before ``start`` and then discarded.
         warmup: rates during the warm-up: ``"cyclic"`` — warm-up day −k has the
             rates of day (n_days − k) mod n_days (the series repeats, as
-            ``sim.analytic.mtginf_occupancy(warmup="cyclic")`` assumes);
+            ``sim.model.analytic.mtginf_occupancy(warmup="cyclic")`` assumes);
             ``"first_year"`` — warm-up day −k has the rates of day
             (−k) mod min(364, n_days): the first 52 weeks repeat (better for a
             growing series than ``"cyclic"``, which starts from the last year);

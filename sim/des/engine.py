@@ -49,6 +49,18 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sim.base.names import (
+    ACUITIES,
+    ACUITY,
+    DAY,
+    POOL,
+    UNIT_BEDS,
+    UNIT_DAYS,
+    UNIT_FRACTION,
+    UNIT_HOURS,
+    UNIT_PERSONS,
+    YEAR,
+)
 from sim.des.ambulance import AmbulanceOutcome, simulate_ambulance
 from sim.des.arrivals import (
     DISPOSITION_HOME,
@@ -90,18 +102,6 @@ from sim.des.workload import (
     capacity_with_warmup,
     compile_log,
     finish_log,
-)
-from sim.names import (
-    ACUITIES,
-    ACUITY,
-    DAY,
-    POOL,
-    UNIT_BEDS,
-    UNIT_DAYS,
-    UNIT_FRACTION,
-    UNIT_HOURS,
-    UNIT_PERSONS,
-    YEAR,
 )
 
 __all__ = [
@@ -343,7 +343,7 @@ def _dataset(config: DesConfig, kept: _Kept, ax: _Axes, data: Data, engine: str)
     if config.clinics:
         coords[CLINIC] = [c.name for c in config.clinics]
     ds = xr.Dataset(data, coords=coords)
-    # the other coordinates are described when saved (sim.names.COORDINATE_ATTRS);
+    # the other coordinates are described when saved (sim.base.names.COORDINATE_ATTRS);
     # this day is a date here, a day of the year in the expected level
     ds[DAY].attrs.update(long_name="simulated day (00:00 to 24:00)")
     ds.attrs.update(

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from sim.errors import ScenarioError
+from sim.base.errors import ScenarioError
 from sim.scenario.draw import resolve_model, uncertain_keys
 from sim.scenario.load import load, load_dict, read_layers
 from sim.scenario.model import Scenario

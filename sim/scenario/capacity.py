@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from sim.names import POOLS
+from sim.base.names import POOLS
 from sim.scenario.types import Strict, Triangular, cross_error, uncertain, year_path
 
 __all__ = [
@@ -39,7 +39,7 @@ def _pool(value: str) -> str:
 
 
 PoolName = Annotated[str, AfterValidator(_pool)]
-"""A bed pool (``sim.names.POOLS``)."""
+"""A bed pool (``sim.base.names.POOLS``)."""
 
 
 _DEFAULT_SHARED_POOLS: tuple[PoolName, ...] = ("medicine", "surgery")

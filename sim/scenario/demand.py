@@ -62,7 +62,7 @@ def _interval_field(low: float, high: float) -> Any:
 
 class DemandCalibration(Strict):
     """Observed base-year figures that set the levels of every use rate
-    (``sim.demand.calibrate``; beds come from ``capacity.beds_per_1000``)."""
+    (``sim.model.demand.calibrate``; beds come from ``capacity.beds_per_1000``)."""
 
     year: int = Field(2025, ge=2021, le=2050)
     """Calendar year of the figures below (DATA.md CAL-YEAR)."""

@@ -1,7 +1,7 @@
 """Resolve a scenario's uncertain inputs for one replicate.
 
 Replicate 0 takes every central value. Replicate ``r > 0`` draws each uncertain
-input from its own random stream ``"param:<dotted key>"`` (see :mod:`sim.rng`):
+input from its own random stream ``"param:<dotted key>"`` (see :mod:`sim.base.rng`):
 one uniform number, mapped through the inverse CDF truncated to the input's
 allowed range. Keying by name means adding an input never changes the draws of
 the others, and replicate ``r`` of two scenarios that share a distribution draws
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim import rng
+from sim.base import rng
 from sim.scenario.types import Bounds, Distribution, Interval80, Normal, Triangular, Uniform
 
 _DISTRIBUTIONS = (Normal, Triangular, Uniform, Interval80)

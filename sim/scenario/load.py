@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.errors import ScenarioError, read_user_text, resolved
+from sim.base.errors import ScenarioError, read_user_text, resolved
 from sim.scenario.model import Scenario
 from sim.scenario.types import UNION_TAGS
 
@@ -24,7 +24,7 @@ file would otherwise exhaust the stack of the parser or of the merge."""
 
 
 def read_toml(path: Path, missing: ScenarioError | None = None) -> dict[str, Any]:
-    """The mapping of a TOML file, read by :func:`sim.errors.read_user_text` (``missing``
+    """The mapping of a TOML file, read by :func:`sim.base.errors.read_user_text` (``missing``
     is raised for an absent file), nested at most :data:`MAX_NESTING` levels."""
     text = read_user_text(path, "TOML", missing)
     try:

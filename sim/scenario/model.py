@@ -61,7 +61,7 @@ class RunSection(Strict):
     projection, 2035 for demand and the DES (the last year of the holiday calendar,
     sim/data/holidays.csv)."""
     seed: int = Field(20251124, ge=0, lt=SEED_LIMIT)
-    """Root seed of all random streams (see sim/rng.py)."""
+    """Root seed of all random streams (see sim/base/rng.py)."""
 
     @model_validator(mode="after")
     def _years(self) -> RunSection:

@@ -27,8 +27,8 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from sim import rng
-from sim.errors import ScenarioError
+from sim.base import rng
+from sim.base.errors import ScenarioError
 from sim.scenario.load import MAX_NESTING, load_dict, read_toml
 from sim.scenario.model import SEED_ALLOWED, is_seed
 
@@ -116,7 +116,7 @@ def _whole(v: Any) -> TypeGuard[int]:
 
 def parse_output(spec: str) -> tuple[str, list[tuple[str, str]]]:
     """Name and selectors of an output ``name[:dim=value,...]`` (see
-    :mod:`sim.sensitivity`); raises ValueError saying what is wrong with the form."""
+    :mod:`sim.model.sensitivity`); raises ValueError saying what is wrong with the form."""
     name, colon, sel_text = spec.partition(":")
     if not name:
         raise ValueError("needs a result variable name before any ':'")

@@ -18,11 +18,11 @@ one ``sample`` dimension, all of which is the uncertainty sample; its central va
 the median over the samples.
 
 Common random numbers. Replicate r of every scenario uses the same random streams
-(``sim.rng``: the scenario is not in the key), so the difference between two scenarios
+(``sim.base.rng``: the scenario is not in the key), so the difference between two scenarios
 is taken replicate by replicate (:func:`paired_difference`) and its confidence interval
 is that of a paired sample: far narrower than one from two independent samples.
 
-No plotting here (see :mod:`sim.plots`).
+No plotting here (see :mod:`sim.present.plots`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from sim import names
+from sim.base import names
 
 SAMPLE: str = "sample"
 """Dimension of a flattened sweep: every (point, replicate) pair."""
@@ -241,13 +241,13 @@ def end_year(ds: xr.Dataset) -> int:
 # ------------------------------------------------------------------ plan targets
 class MissingTargetsError(ValueError):
     """Results written before each task stored its scenario's targets
-    (:data:`sim.names.TARGET_VARIABLES`): their targets are unknown."""
+    (:data:`sim.base.names.TARGET_VARIABLES`): their targets are unknown."""
 
 
 @dataclass(frozen=True)
 class PlanTargets:
     """The targets and norms of one scenario that its key figures are compared with, as
-    the batch's tasks ran with them (:func:`sim.pipeline.plan_target_variables`; their
+    the batch's tasks ran with them (:func:`sim.runs.pipeline.plan_target_variables`; their
     defaults and DATA.md ids are in ``sim/scenario/capacity.py``). Read with
     :func:`plan_targets`, never built from defaults of its own."""
 
@@ -343,9 +343,9 @@ class KeyFigureSpec:
     """How one key figure is computed from a batch Dataset and what it is compared with."""
 
     key: str
-    """Identifier; also the message id ``kf_<key>`` of its name in :mod:`sim.i18n`."""
+    """Identifier; also the message id ``kf_<key>`` of its name in :mod:`sim.present.i18n`."""
     unit: str
-    """Display unit code (``unit_<unit>`` in :mod:`sim.i18n`)."""
+    """Display unit code (``unit_<unit>`` in :mod:`sim.present.i18n`)."""
     compute: Callable[[xr.Dataset], xr.DataArray]
     """(scenario, replicate|sample, year) values in display units."""
     target: Callable[[PlanTargets], float | None] = lambda t: None

@@ -8,14 +8,14 @@ from typing import Any
 
 import xarray as xr
 
-from sim import batch
-from sim.errors import ScenarioError
+from sim.base.errors import ScenarioError
+from sim.runs import batch
+from sim.runs.store import open_results
 from sim.scenario import Scenario, load
-from sim.store import open_results
 
 __all__ = ["default_batch_folder", "open_results", "run_batch"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_batch_folder(plan: batch.Plan, results: Path | None = None) -> Path:
@@ -44,7 +44,7 @@ def run_batch(
     once before the tasks, then loaded from its cache) or ``"reference"`` (SimPy). The
     batch folder (default ``results/batch-<plan hash>``) keeps the task
     files, ``results.nc`` and ``manifest.json``; its path is in the Dataset's
-    ``batch_folder`` attribute. See ``sim.batch`` for resuming and faults."""
+    ``batch_folder`` attribute. See ``sim.runs.batch`` for resuming and faults."""
     loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
     if not loaded:
         raise ScenarioError(None, "scenarios", [], "name at least one scenario")

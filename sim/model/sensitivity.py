@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sim import names
-from sim.errors import ScenarioError
-from sim.rng import generator
+from sim.base import names
+from sim.base.errors import ScenarioError
+from sim.base.rng import generator
 from sim.scenario.sweep import Sweep
 
 

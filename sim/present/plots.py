@@ -8,7 +8,7 @@ function takes ``lang`` ("en" or "zh"); Chinese figures use the Noto Sans CJK fo
 plain text (no mathtext).
 
 Uncertainty: fans show the median and the 50% and 90% bands over a batch's drawn
-replicates (:func:`sim.summary.quantiles`); central values are replicate 0. The
+replicates (:func:`sim.model.summary.quantiles`); central values are replicate 0. The
 discrete-event (DES) figures use the replicates that ran the DES: the same quantiles
 (median and 90% range) of their uncertainty sample, and the days of all of them pooled
 for the occupancy distribution.
@@ -34,7 +34,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim import i18n, names, summary
+from sim.base import names
+from sim.model import summary
+from sim.present import i18n
 
 _LINESTYLES = ("-", "--", "-.", ":")
 """Median lines of scenarios 1, 2, ... so that coinciding lines stay visible."""
@@ -194,7 +196,7 @@ def plot_pyramid(
     per year, the first filled; a batch Dataset (``population_by_age`` with a scenario
     dimension) gives the first year filled and each scenario's later years as outlines
     (default: the base year, and each scenario's own plan target year or, short of it,
-    the last year: :func:`sim.summary.figure_years`). Central values: replicate 0."""
+    the last year: :func:`sim.model.summary.figure_years`). Central values: replicate 0."""
     ds = summary.flatten_sweep(ds)
     var = "population_by_age" if "population_by_age" in ds else "population"
     pop = ds[var]
@@ -235,7 +237,7 @@ def _pyramid_of_scenarios(
     ax: Axes, ds: xr.Dataset, pop: xr.DataArray, years: Sequence[int] | None, lang: str
 ) -> None:
     """A batch's pyramids: the first year filled (first scenario), then each scenario's
-    later years (default: its own plan year, :func:`sim.summary.figure_years`)."""
+    later years (default: its own plan year, :func:`sim.model.summary.figure_years`)."""
     scenarios = _scenarios(ds)
     if years is None:
         all_years = [int(y) for y in pop[names.YEAR].values]
@@ -395,7 +397,7 @@ def plot_beds(
     """Beds needed at the target occupancy (fan: median, 50% and 90% bands) and for the
     wait target (median, dotted) against the beds in service at the end of each year
     (central, steps) and the plan's target (a star), per scenario; the targets are each
-    scenario's own, as its tasks ran with them (:func:`sim.summary.plan_targets`)."""
+    scenario's own, as its tasks ran with them (:func:`sim.model.summary.plan_targets`)."""
     targets = summary.plan_targets(ds)
     ds = summary.flatten_sweep(ds)
     with style(lang):
@@ -505,7 +507,7 @@ def plot_occupancy_distribution(
     """Distribution of daily midnight occupancy (occupied / available beds, %) per year
     and bed pool over the DES replicates' days: boxes of the quartiles, whiskers at the
     5% and 95% quantiles, one colour per scenario, side by side; dotted: the scenarios'
-    target occupancy (:func:`sim.summary.plan_targets`)."""
+    target occupancy (:func:`sim.model.summary.plan_targets`)."""
     ds = summary.flatten_sweep(ds)
     pools = [str(p) for p in ds[names.POOL].values] if names.POOL in ds.dims else []
     with style(lang):
@@ -589,9 +591,9 @@ def plot_occupancy_risk(
 ) -> Figure:
     """Share of the year's time with occupancy >= 85%, >= 95% and with every bed full,
     per bed pool (bars: median over the DES replicates' uncertainty sample; whiskers: its
-    90% range, :func:`sim.summary.quantiles`), one colour per scenario; default year: the
+    90% range, :func:`sim.model.summary.quantiles`), one colour per scenario; default year: the
     baseline's plan target year or, short of it, the last year
-    (:func:`sim.summary.common_figure_year`)."""
+    (:func:`sim.model.summary.common_figure_year`)."""
     ds = summary.flatten_sweep(ds)
     with style(lang):
         fig, panels = _panels(axes, len(OCCUPANCY_RISKS), 3, (14.0, 4.5))
@@ -633,7 +635,7 @@ def plot_occupancy_risk(
 
 
 def _median_and_range(q: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """From quantiles (:data:`sim.summary.RANGE_QUANTILES` along ``quantile``, one other
+    """From quantiles (:data:`sim.model.summary.RANGE_QUANTILES` along ``quantile``, one other
     dimension): the medians and the (2, n) whisker lengths down to the 5% and up to the
     95% quantile (0 where there is none)."""
     lo, mid, hi = (
@@ -673,7 +675,7 @@ def plot_pressure(
 ) -> Figure:
     """ED boarding, electives deferred (patients), community-clinic unmet demand and
     ambulance delay by year from the DES: median over the DES replicates' uncertainty
-    sample (markers) and its 90% range (whiskers; :func:`sim.summary.quantiles`), one
+    sample (markers) and its 90% range (whiskers; :func:`sim.model.summary.quantiles`), one
     colour per scenario, side by side."""
     ds = summary.flatten_sweep(ds)
     with style(lang):
@@ -725,7 +727,7 @@ def plot_workforce(
     lang: str = "en",
 ) -> Figure:
     """Physicians and nurses per 1,000 residents against each scenario's plan targets
-    (:func:`sim.summary.plan_targets`), and GPs per 10,000 residents against their
+    (:func:`sim.model.summary.plan_targets`), and GPs per 10,000 residents against their
     base-year level (central; the plan sets no target for it); fans."""
     flat = summary.flatten_sweep(ds)
     base = summary.base_year(flat)
@@ -828,7 +830,7 @@ def plot_waterfall(
     """Attribution waterfall of the change since the base year (central replicate):
     base-year level -> each step (population size, ageing, births, growth, flows, each
     reform) -> level in ``year`` (default: the scenario's plan target year or, short of it,
-    the last year: :func:`sim.summary.figure_years`). Steps whose
+    the last year: :func:`sim.model.summary.figure_years`). Steps whose
     part is below ``min_share`` of the base level in absolute value (reforms left off)
     are not drawn; the parts always add up to the change."""
     ds = summary.flatten_sweep(ds)
@@ -973,7 +975,7 @@ DIFFERENCE_KEYS: tuple[str, ...] = (
     "des_elective_patients_deferred",
     "des_clinic_unmet",
 )
-"""Key figures (:data:`sim.summary.KEY_FIGURES`) in the paired-difference plot."""
+"""Key figures (:data:`sim.model.summary.KEY_FIGURES`) in the paired-difference plot."""
 
 
 def plot_paired_differences(
@@ -989,7 +991,7 @@ def plot_paired_differences(
     """Each scenario against the baseline: mean paired difference (same random numbers
     per replicate) in % of the baseline with its ``level`` confidence interval, for each
     key figure in ``keys`` (rows) in ``year`` (default: the baseline's plan target year or,
-    short of it, the last year: :func:`sim.summary.common_figure_year`)."""
+    short of it, the last year: :func:`sim.model.summary.common_figure_year`)."""
     ds = summary.flatten_sweep(ds)
     base = baseline or summary.baseline_scenario(ds)
     year = year or summary.common_figure_year(ds, base)
@@ -1028,7 +1030,7 @@ def plot_paired_differences(
 def _paired_rows(
     ds: xr.Dataset, keys: Sequence[str], base: str, year: int, level: float
 ) -> list[tuple[str, xr.Dataset]]:
-    """(key, :func:`sim.summary.paired_difference` against ``base``, relative: a fraction)
+    """(key, :func:`sim.model.summary.paired_difference` against ``base``, relative: a fraction)
     of each key figure in ``keys`` that ``ds`` has in ``year``, in the order of ``keys``."""
     specs = {s.key: s for s in summary.KEY_FIGURES}
     rows = []
@@ -1041,7 +1043,7 @@ def _paired_rows(
 
 def _difference_and_interval(rows: list[xr.Dataset], code: str) -> tuple[np.ndarray, np.ndarray]:
     """Scenario ``code``'s mean relative paired difference (%) in each of ``rows``
-    (:func:`sim.summary.paired_difference`) and the (2, n) whisker lengths down to the
+    (:func:`sim.model.summary.paired_difference`) and the (2, n) whisker lengths down to the
     low and up to the high end of its interval (0 where there is none)."""
     mean, lo, hi = (
         np.array([float(d[v].sel({names.SCENARIO: code})) for d in rows]) * 100

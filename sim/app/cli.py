@@ -20,19 +20,20 @@ from typing import Any
 
 import xarray as xr
 
-from sim import batch, names
-from sim.api import default_batch_folder
+from sim.app.api import default_batch_folder
+from sim.base import names
+from sim.base.errors import ScenarioError, printable
 from sim.data import load_demographic_tables
-from sim.demography import project_replicates
-from sim.errors import ScenarioError, printable
-from sim.pipeline import DEFAULT_ENGINE, DES_PREFIX, ENGINES
-from sim.plots import plot_pyramid
+from sim.model.demography import project_replicates
+from sim.present.plots import plot_pyramid
+from sim.runs import batch
+from sim.runs.pipeline import DEFAULT_ENGINE, DES_PREFIX, ENGINES
+from sim.runs.store import check_writable, provenance, save_dataset, save_manifest
 from sim.scenario import Scenario, load
 from sim.scenario.model import SEED_ALLOWED, is_seed
 from sim.scenario.sweep import Sweep, load_sweep, parse_output
-from sim.store import check_writable, provenance, save_dataset, save_manifest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 """Work that could not finish (a task failed, a disk filled); what is done is kept."""
@@ -375,7 +376,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.sensitivity import analyse
+    from sim.model.sensitivity import analyse
 
     options = _batch_options(args)
     scenarios = [_load_for_service(f) for f in args.scenario]
@@ -399,7 +400,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _check_outputs(sweep: Sweep, plan: batch.Plan) -> None:
     """Check the sweep's outputs before the sweep runs, on the expected level of its
     first task (about a second): a misspelt output must not cost a night's work."""
-    from sim.sensitivity import output_values
+    from sim.model.sensitivity import output_values
 
     des_runs = plan.options.get("des_replicates") != 0
     expected_only = dataclasses.replace(plan, options={**plan.options, "des_replicates": 0})
@@ -475,7 +476,7 @@ def cmd_main(args: argparse.Namespace) -> int:
 def _write_report(folder: Path) -> None:
     """The report in both languages, side by side in two processes when there are two
     cores: each is mostly matplotlib on one core, so the pair takes the time of one."""
-    from sim.report import build_report
+    from sim.present.report import build_report
 
     langs = ("zh", "en")
     if (os.cpu_count() or 1) < 2:
@@ -490,7 +491,7 @@ def _write_report(folder: Path) -> None:
 
 
 def cmd_expected(args: argparse.Namespace) -> int:
-    from sim.expected import run_expected, summary_table
+    from sim.model.expected import run_expected, summary_table
 
     sc = _load_for_service(args.scenario)
     tables = _tables_for(sc)
@@ -536,7 +537,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not (folder / batch.RESULTS_FILE).exists():
         raise ScenarioError(folder, None, None, f"no {batch.RESULTS_FILE} here: not a batch folder")
-    from sim.report import build_report
+    from sim.present.report import build_report
 
     for lang in args.lang or ["zh", "en"]:
         paths = build_report(folder, lang)
@@ -804,7 +805,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _os_error_line(exc: OSError) -> str:
     """One line for a failed file operation: the file, then why (writes name their
-    file, see :func:`sim.store.write_failure`)."""
+    file, see :func:`sim.runs.store.write_failure`)."""
     why = exc.strerror or str(exc).splitlines()[0]
     return f"{exc.filename}: {why}" if exc.filename else why
 

@@ -9,7 +9,7 @@ and coefficient of variation (cv = standard deviation / mean, dimensionless):
 
 Random lengths of stay are drawn by inversion (:meth:`LosDistribution.ppf` of
 uniforms) so the discrete-event model and the sweeps can draw the uniforms up
-front from a named stream of :mod:`sim.rng` and map them later.
+front from a named stream of :mod:`sim.base.rng` and map them later.
 
 The occupancy kernels used by the expected (M(t)/G/∞) level are computed in
 closed form from partial moments E[S^j; a < S ≤ b] (j = 0, 1, 2) of the LOS
@@ -19,7 +19,7 @@ values agree with adaptive quadrature to ~1e-12 relative over the bulk of the
 stay; in the far tail the relative error grows like k² × 1e-16 on day k (about
 2e-8 on a value of 7e-14 at day 1,136), i.e. an absolute error below 1e-20.
 
-Layer: beside ``sim.scenario``, ``sim.rng`` and ``sim.data``; it imports nothing
+Layer: beside ``sim.scenario``, ``sim.base.rng`` and ``sim.data``; it imports nothing
 from the project (numpy and scipy only).
 """
 

@@ -1,7 +1,7 @@
 """Capacity timeline: beds by pool and date, GPs, centres, ED spaces, ambulances, workforce.
 
 The base is the calibration year's capacity (beds split over pools by the demand
-calibration, see ``sim.demand.calibrate``); dated changes come from the scenario's
+calibration, see ``sim.model.demand.calibrate``); dated changes come from the scenario's
 ``[capacity]`` section (:class:`~sim.scenario.capacity.CapacitySection`):
 
 * the 2025 projects (+2,510 beds, unless already in the base), spread over every
@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from sim import names
+from sim.base import names
 from sim.data.service_tables import POOLS
 from sim.scenario import path_at
 from sim.scenario.capacity import CapacitySection

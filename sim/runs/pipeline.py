@@ -40,8 +40,8 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from sim import names
-from sim.capacity import bed_changes, beds_on
+from sim.base import names
+from sim.base.los import LosDistribution
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
     HolidayCalendar,
@@ -57,8 +57,6 @@ from sim.data.service_tables import (
     ServiceTables,
     load_service_tables,
 )
-from sim.demand import SERVICES, AdmissionComponent
-from sim.demography import project
 from sim.des.config import (
     AdmissionStream,
     AmbulanceService,
@@ -76,8 +74,10 @@ from sim.des.config import (
     WholeHospitalPooling,
 )
 from sim.des.engine import run_replicate
-from sim.expected import ExpectedState, expected_level, prepare_expected
-from sim.los import LosDistribution
+from sim.model.capacity import bed_changes, beds_on
+from sim.model.demand import SERVICES, AdmissionComponent
+from sim.model.demography import project
+from sim.model.expected import ExpectedState, expected_level, prepare_expected
 from sim.scenario import Scenario, path_at
 
 ED_WALK_IN, ED_AMBULANCE, DISPATCH, CLINIC = (
@@ -559,7 +559,7 @@ def des_config(
 # ------------------------------------------------------------------ the plan's targets
 def plan_target_variables(sc: Scenario) -> xr.Dataset:
     """The targets and norms of a *resolved* (drawn) scenario that its results are judged
-    against, as scalar variables (:data:`sim.names.TARGET_VARIABLES`), so that a batch's
+    against, as scalar variables (:data:`sim.base.names.TARGET_VARIABLES`), so that a batch's
     summary, figures and report read the very numbers the task ran with: a drawn
     occupancy target is the one the beds were sized at. Defaults are the scenario
     schema's (``sim/scenario/capacity.py``); ``target_beds`` is NaN when the scenario
@@ -689,7 +689,7 @@ there means a first compilation (a fresh clone, or a cache kept elsewhere)."""
 def _compile_engine_beside() -> subprocess.Popen[bytes] | None:
     """A process compiling the engine into numba's cache, when its cache is empty
     (else None: loading the cache takes a second, less than starting a process)."""
-    cache = Path(__file__).parent / "des" / "__pycache__"
+    cache = Path(__file__).parents[1] / "des" / "__pycache__"
     if any(cache.glob(ENGINE_CACHE_INDEX)):
         return None
     code = "from sim.des.compiled import compile_engine; compile_engine()"

@@ -2,17 +2,17 @@
 
 For each replicate (0 = central values) of a scenario:
 
-1. project the population (:func:`sim.demography.project`);
+1. project the population (:func:`sim.model.demography.project`);
 2. calibrate the use rates on that replicate's own base-year population
-   (:func:`sim.demand.calibrate`) and evaluate every year's expected demand, with an
-   attribution of the change since the base year to :data:`sim.demand.STEPS`;
+   (:func:`sim.model.demand.calibrate`) and evaluate every year's expected demand, with an
+   attribution of the change since the base year to :data:`sim.model.demand.STEPS`;
 3. spread each year's admissions over its days with the arrival profiles of
    ``sim.data.profiles`` (weekday, month, holidays) and convolve them with the
    length-of-stay kernels: the expected occupied beds by day of year of an
-   M(t)/G/∞ system (:func:`sim.analytic.mtginf_occupancy`, each year in its own
+   M(t)/G/∞ system (:func:`sim.model.analytic.mtginf_occupancy`, each year in its own
    periodic steady state: the lag of the year-on-year trend, under 0.2% of
    occupancy, is ignored);
-4. build the capacity timeline (:func:`sim.capacity.timeline`) and size beds, ED
+4. build the capacity timeline (:func:`sim.model.capacity.timeline`) and size beds, ED
    treatment spaces, ambulances and GPs against the scenario's targets.
 
 Capacity is sized for a *design day*: the day at the :data:`DESIGN_DAY_QUANTILE` of
@@ -37,8 +37,9 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from sim import analytic, catalogue, names
-from sim.capacity import BaseCapacity, base_pool_beds, timeline
+from sim.base import catalogue, names
+from sim.base.errors import ScenarioError
+from sim.base.los import LosDistribution
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
     HolidayCalendar,
@@ -48,7 +49,9 @@ from sim.data.profiles import (
     load_profiles,
 )
 from sim.data.service_tables import ACUITIES, POOLS, ROUTES, ServiceTables, load_service_tables
-from sim.demand import (
+from sim.model import analytic
+from sim.model.capacity import BaseCapacity, base_pool_beds, timeline
+from sim.model.demand import (
     ROUTE,
     SERVICES,
     STEPS,
@@ -63,9 +66,7 @@ from sim.demand import (
     days_in_year,
     year_inputs,
 )
-from sim.demography import project
-from sim.errors import ScenarioError
-from sim.los import LosDistribution
+from sim.model.demography import project
 from sim.scenario import Scenario, draw, path_at
 from sim.scenario.capacity import Targets
 
@@ -292,7 +293,7 @@ def _year_demands(
     inputs_base: YearInputs,
 ) -> tuple[dict[int, YearDemand], dict[int, dict[str, Measures]], dict[int, Measures]]:
     """Each year's expected demand and its change since the base year, by step and in
-    total (:func:`sim.demand.attribution`)."""
+    total (:func:`sim.model.demand.attribution`)."""
     base_year = sc.demand.calibration.year
     pop_base, births_base = proj.mid(base_year), proj.births(base_year)
     demands: dict[int, YearDemand] = {}
@@ -396,7 +397,7 @@ def expected_level(
 
     Args:
         sc: a resolved scenario (:func:`sim.scenario.draw`).
-        projection: its population projection (:func:`sim.demography.project`).
+        projection: its population projection (:func:`sim.model.demography.project`).
         tables: service tables (:func:`sim.data.service_tables.load_service_tables`).
         profiles, calendar: arrival profiles and holidays (``sim.data.profiles``).
         state: the result of :func:`prepare_expected` when the caller has it already.
@@ -404,7 +405,7 @@ def expected_level(
     Returns:
         Dataset with dims ``year``, ``service``, ``acuity``, ``pool``, ``route``,
         ``day`` (day of year 1..366) and ``step``; every variable has ``units`` and
-        ``long_name`` (:data:`sim.catalogue.EXPECTED`).
+        ``long_name`` (:data:`sim.base.catalogue.EXPECTED`).
     """
     if state is None:
         state = prepare_expected(sc, projection, tables, profiles, calendar)
@@ -518,8 +519,8 @@ def base_capacity(
     profiles: dict[str, TimeProfile],
     calendar: HolidayCalendar,
 ) -> BaseCapacity:
-    """Capacity at the end of the calibration year, for :func:`sim.capacity.timeline` and
-    :func:`sim.capacity.bed_changes` (the DES gets it from the batch layer as an argument).
+    """Capacity at the end of the calibration year, for :func:`sim.model.capacity.timeline` and
+    :func:`sim.model.capacity.bed_changes` (the DES gets it from the batch layer as an argument).
 
     Beds by pool come from the calibration; ED spaces, ambulances and visits per GP
     from the scenario, or where it gives none, from the base year's demand: ED spaces
@@ -562,7 +563,7 @@ def _dataset(sc: Scenario, state: ExpectedState, res: _Results) -> xr.Dataset:
         **_attribution_values(state),
     }
     ds = catalogue.dataset(catalogue.EXPECTED, values, _coords(years), _long_name_fields(targets))
-    # the other coordinates are described when saved (sim.names.COORDINATE_ATTRS);
+    # the other coordinates are described when saved (sim.base.names.COORDINATE_ATTRS);
     # this day is a day of the year here, a date in the DES
     ds[names.DAY].attrs["long_name"] = "day of the year (366 only in leap years)"
     ds.attrs.update(_calibration_attrs(state))
@@ -739,7 +740,7 @@ def _workforce_values(cap: xr.Dataset, pop: FloatArray, targets: Targets) -> dic
 
 
 def _attribution_values(state: ExpectedState) -> dict[str, Any]:
-    """Change since the base year, by step of :data:`sim.demand.STEPS` and in total."""
+    """Change since the base year, by step of :data:`sim.model.demand.STEPS` and in total."""
     years, parts, totals = state.years, state.parts, state.totals
 
     def by_step(get: Callable[[Measures], Any]) -> FloatArray:

@@ -188,7 +188,7 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "meets_yes": ("达标", "meets"),
     "meets_no": ("未达标", "misses"),
     "none": ("—", "—"),
-    # --- key figures (kf_<key> of sim.summary.KEY_FIGURES) and their units
+    # --- key figures (kf_<key> of sim.model.summary.KEY_FIGURES) and their units
     "kf_population": ("常住人口（年末）", "Resident population (end of year)"),
     "kf_share_65plus": ("65岁及以上人口占比", "Share aged 65 and over"),
     "kf_births": ("出生人数", "Births"),
@@ -413,7 +413,7 @@ def text(key: str, lang: str, **fields: object) -> str:
     try:
         message = _MESSAGES[key][_index(lang)]
     except KeyError:
-        raise KeyError(f"no message {key!r} in sim.i18n") from None
+        raise KeyError(f"no message {key!r} in sim.present.i18n") from None
     return message.format(**fields) if fields else message
 
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
-from sim import names
+from sim.base import names
 
 __all__ = ["EXPECTED", "Variable", "dataset", "inputs", "variable"]
 
@@ -342,7 +342,7 @@ EXPECTED: Final[tuple[Variable, ...]] = (
     _V("change_visits_total", (Y, S), _VISITS, "change in visits served since the base year"),
     _V("change_bed_days_total", (Y, P), _BED_DAYS, "change in bed-days since the base year"),
 )
-"""The expected level's variables (:func:`sim.expected.expected_level`), in the order of
+"""The expected level's variables (:func:`sim.model.expected.expected_level`), in the order of
 its Dataset."""
 
 _BY_NAME: Final[dict[str, Variable]] = {v.name: v for v in EXPECTED}

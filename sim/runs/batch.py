@@ -1,7 +1,7 @@
 """Batches: plan tasks, run them on local processes or a dask cluster, resume, combine.
 
 A batch is every (scenario, sweep point, replicate) of a run plan. Each task is
-computed independently from its own seeds (see :mod:`sim.rng`) and written to
+computed independently from its own seeds (see :mod:`sim.base.rng`) and written to
 ``<batch>/tasks/<task id>.task`` atomically (temporary file, then rename), so
 
 * the same seed gives the same numbers for any number of workers, local or remote;
@@ -47,13 +47,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sim import names
+from sim.base import names
+from sim.base.errors import ScenarioError
 from sim.data import table_path
-from sim.errors import ScenarioError
-from sim.pipeline import DEFAULT_ENGINE, ENGINES, prepare_engine, run_replicate_all
-from sim.scenario import Scenario, draw, load_dict
-from sim.scenario.sweep import apply_point
-from sim.store import (
+from sim.runs.pipeline import DEFAULT_ENGINE, ENGINES, prepare_engine, run_replicate_all
+from sim.runs.store import (
     RESULTS_NAME,
     atomic_write_bytes,
     check_space,
@@ -65,11 +63,13 @@ from sim.store import (
     save_manifest,
     task_bytes,
 )
+from sim.scenario import Scenario, draw, load_dict
+from sim.scenario.sweep import apply_point
 
 TASKS_DIR = "tasks"
 RESULTS_FILE = RESULTS_NAME
 TASK_SUFFIX = ".task"
-"""Task files: a checksummed binary Dataset (see ``sim.store.save_task``)."""
+"""Task files: a checksummed binary Dataset (see ``sim.runs.store.save_task``)."""
 PLAN_FILE = "plan.json"
 TASK_FILE_BYTES = {"des": 600_000, "expected": 350_000}
 """Size of one full-district task file with and without the DES (measured: 0.57 and
@@ -182,7 +182,7 @@ def make_plan(
     options: dict[str, Any] | None = None,
 ) -> Plan:
     """A run plan over ``scenarios`` × sweep points × replicates 0..replicates-1.
-    ``options["engine"]`` (the DES engine, :data:`sim.pipeline.ENGINES`) is set to the
+    ``options["engine"]`` (the DES engine, :data:`sim.runs.pipeline.ENGINES`) is set to the
     default, ``"compiled"``, when not given."""
     if replicates < 1:
         raise ScenarioError(None, "--replicates", replicates, "must be a whole number >= 1")
@@ -476,7 +476,7 @@ def _task_failed(folder: Path, task: Task, exc: BaseException) -> BatchError:
 def _writing_into(folder: Path, exc: BaseException) -> bool:
     """Whether ``exc`` is a failed write into the batch folder (a full disk, a folder
     made read-only): the disk's fault, not the task's (the writes name their file, see
-    :func:`sim.store.write_failure`)."""
+    :func:`sim.runs.store.write_failure`)."""
     if not isinstance(exc, OSError) or not exc.filename:
         return False
     return Path(os.fspath(exc.filename)).resolve().is_relative_to(folder.resolve())
@@ -568,7 +568,7 @@ def _run_pool(
     return unfinished
 
 
-FORKSERVER_PRELOAD = ("sim.pipeline",)
+FORKSERVER_PRELOAD = ("sim.runs.pipeline",)
 """Modules the forkserver imports once; every local worker is forked from it with them
 loaded, so a new pool's workers start in milliseconds, not about 3 s each (measured on
 the 2-core machine, 2 December 2026): a worker's death starts a new pool."""
@@ -1050,7 +1050,7 @@ def _compile_engine(
     plan: Plan, todo: list[Task], on_compile: Callable[[float], None] | None
 ) -> float | None:
     """When tasks with the DES on the compiled engine are to be computed, this process
-    first compiles the engine (or loads numba's cache; :func:`sim.pipeline.prepare_engine`)
+    first compiles the engine (or loads numba's cache; :func:`sim.runs.pipeline.prepare_engine`)
     so that the workers load the cache; returns its seconds (None when no compilation was
     needed), with which ``on_compile`` is called, before ``on_start``. That time is in the
     manifest as ``des_compile_seconds`` and in this run's entry of ``runs``, never in

@@ -23,8 +23,8 @@ from typing import Any
 
 import xarray as xr
 
-from sim import names
-from sim.errors import ScenarioError
+from sim.base import names
+from sim.base.errors import ScenarioError
 
 LIBRARIES = (
     "numpy",
@@ -47,7 +47,7 @@ RESULTS_NAME = "results.nc"
 
 def code_version() -> str:
     """Git commit of the working tree (with ``-dirty`` if changed), else the package version."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
@@ -117,7 +117,7 @@ def check_space(folder: Path, needed: int) -> None:
 
 def describe(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with CF ``long_name``/``units`` on every coordinate that has none
-    (``sim.names.COORDINATE_ATTRS``) and the ``Conventions`` attribute."""
+    (``sim.base.names.COORDINATE_ATTRS``) and the ``Conventions`` attribute."""
     ds = ds.copy()
     for name in ds.coords:
         known = names.COORDINATE_ATTRS.get(str(name), {})

@@ -71,7 +71,7 @@ UNIT_BIRTHS_PER_WOMAN: Final = "births per woman"
 UNIT_YEAR: Final = "1"
 """A calendar year (a label, not a duration; CF has no unit for it)."""
 
-# --- the plan's targets of each task (made by sim.pipeline from the drawn scenario) --
+# --- the plan's targets of each task (made by sim.runs.pipeline from the drawn scenario) --
 TARGET_YEAR: Final = "target_year"
 TARGET_BEDS: Final = "target_beds"
 TARGET_PHYSICIANS: Final = "target_physicians_per_1000"

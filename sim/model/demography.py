@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import brentq
 
-from sim import names
+from sim.base import names
 from sim.data import DemographicTables
 from sim.scenario import Scenario, path_at
 

@@ -13,7 +13,7 @@ for ED cubicles, days for beds).
 * Staffing: the smallest c meeting a blocking or waiting target, and the
   Halfin–Whitt square-root rule c = a + β·√a.
 * M(t)/G/∞ bed occupancy: daily admissions convolved with the length-of-stay
-  kernel of :meth:`sim.los.LosDistribution.daily_kernel`. With Poisson
+  kernel of :meth:`sim.base.los.LosDistribution.daily_kernel`. With Poisson
   admissions the occupancy at any instant is Poisson with that mean (Eick,
   Massey & Whitt 1993, "The physics of the M_t/G/∞ queue", Oper. Res. 41:731),
   so its quantiles are Poisson quantiles.
@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
-from sim.los import DEFAULT_KERNEL_TOL, LosDistribution
+from sim.base.los import DEFAULT_KERNEL_TOL, LosDistribution
 
 __all__ = [
     "PLANNING_OCCUPANCY",

@@ -34,11 +34,13 @@ import matplotlib.pyplot as plt
 import xarray as xr
 from matplotlib.figure import Figure
 
-from sim import catalogue, i18n, names, plots, summary
+from sim.base import catalogue, names
+from sim.base.errors import ScenarioError
 from sim.data import data_grades
-from sim.errors import ScenarioError
-from sim.store import RESULTS_NAME, atomic_write_bytes
-from sim.summary import KeyFigure
+from sim.model import summary
+from sim.model.summary import KeyFigure
+from sim.present import i18n, plots
+from sim.runs.store import RESULTS_NAME, atomic_write_bytes
 
 REPORT_DIR = "report"
 RESULTS_FILE = RESULTS_NAME
@@ -55,7 +57,7 @@ OLD_RESULTS = (
 
 # ------------------------------------------------------------------ data confidence
 INPUT_IDS: dict[str, tuple[str, ...]] = {
-    # only the expected level's variables are in sim.catalogue so far: the figures of
+    # only the expected level's variables are in sim.base.catalogue so far: the figures of
     # the projection and the DES, and those from a slice of a variable (chc_visits) or
     # with a projection variable (gps_per_10000), keep their own inputs here
     "population": (
@@ -116,7 +118,7 @@ INPUT_IDS: dict[str, tuple[str, ...]] = {
 }
 """Key figure -> the row ids in sim/data/DATA.md of the main inputs behind it: for a
 figure read from expected-level variables, those of their catalogue entries
-(:func:`sim.catalogue.inputs`). Their grades are DATA.md's (:func:`input_grades`)."""
+(:func:`sim.base.catalogue.inputs`). Their grades are DATA.md's (:func:`input_grades`)."""
 
 
 def input_grades(key: str) -> tuple[tuple[str, str], ...]:
@@ -370,7 +372,7 @@ class ReportFigure:
 
 def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[ReportFigure]:
     """Every figure of the report, in order, from the stored results only (call inside
-    :func:`sim.plots.style` of ``lang``: the composite figures' axes are made here)."""
+    :func:`sim.present.plots.style` of ``lang``: the composite figures' axes are made here)."""
     t = i18n.text
     out: list[ReportFigure] = []
     out.append(ReportFigure("pyramid", t("cap_pyramid", lang), plots.plot_pyramid(ds, lang=lang)))
@@ -414,7 +416,8 @@ def _population_figure(ds: xr.Dataset, lang: str) -> Figure:
 
 
 def _waterfall_figure(ds: xr.Dataset, scenarios: Sequence[str], lang: str) -> Figure:
-    """One :func:`sim.plots.plot_waterfall` per scenario, stacked; 9 inches wide, 4.6 tall each."""
+    """One :func:`sim.present.plots.plot_waterfall` per scenario, stacked; 9 inches wide,
+    4.6 tall each."""
     fig, axes = plt.subplots(
         len(scenarios), 1, figsize=(9.0, 4.6 * len(scenarios)), layout="constrained", squeeze=False
     )
@@ -698,7 +701,7 @@ def _key_heading(
     ds: xr.Dataset, scenarios: Sequence[str], labels: Mapping[str, str], lang: str
 ) -> str:
     """The key figures' heading with their year; when the scenarios' figure years
-    (:func:`sim.summary.figure_years`) differ, a note naming each scenario's."""
+    (:func:`sim.model.summary.figure_years`) differ, a note naming each scenario's."""
     t = i18n.text
     years = summary.figure_years(ds)
     if len(set(years.values())) == 1:

@@ -2,7 +2,7 @@
 
 Everything here is exact arithmetic on expected values (no randomness): the
 discrete-event model samples around these numbers, and the expected level
-(:mod:`sim.expected`) turns them into occupancy and capacity needs.
+(:mod:`sim.model.expected`) turns them into occupancy and capacity needs.
 
 **Rates.** The rate of service ``s`` at sex ``x`` and age ``a`` is
 ``level[s] × shape[s][x, a]`` per person per year, with the shape from
@@ -48,10 +48,10 @@ from typing import Final, get_args
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.base.errors import ScenarioError
+from sim.base.los import LosDistribution, LosFamily
+from sim.base.names import FERTILE_AGES, N_AGES, SEXES, days_in_year
 from sim.data.service_tables import ACUITIES, POOLS, ROUTES, ServiceTables
-from sim.errors import ScenarioError
-from sim.los import LosDistribution, LosFamily
-from sim.names import FERTILE_AGES, N_AGES, SEXES, days_in_year
 from sim.scenario import path_at
 from sim.scenario.demand import DemandCalibration, DemandSection
 
