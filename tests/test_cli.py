@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import sim
-from sim.app.cli import main
+from sim.app.cli import DES_WORKER_BYTES, main
 from tests.inputs import one_line, write_input
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -375,11 +375,12 @@ def test_more_worker_processes_than_memory_holds_are_refused(
     argv = ["run", str(scenario), "--replicates", "10", "--workers", "100", "--out", str(tmp_path)]
     line = one_line(capsys, main([*argv, "--des-replicates", "0"]))
     assert "--workers = 100: 10 worker processes would need about 2.8 GiB" in line, line
-    # workers that run the DES need its peak (1.3 GB each): two do not fit in 2 GiB
+    # workers that run the DES need its peak (DES_WORKER_BYTES each): two do not fit in 2 GiB
     monkeypatch.setattr("sim.app.cli._available_memory", lambda: 2 * 2**30)
     argv = ["run", str(scenario), "--replicates", "2", "--workers", "2", "--out", str(tmp_path)]
     line = one_line(capsys, main(argv))
-    assert "--workers = 2: 2 worker processes would need about 2.4 GiB" in line, line
+    need = 2 * DES_WORKER_BYTES / 2**30
+    assert f"--workers = 2: 2 worker processes would need about {need:.1f} GiB" in line, line
 
 
 def test_project_help_and_replicates_agree(capsys):

@@ -78,6 +78,7 @@ from sim.model.capacity import bed_changes, beds_on
 from sim.model.demand import SERVICES, AdmissionComponent
 from sim.model.demography import project
 from sim.model.expected import ExpectedState, expected_level, prepare_expected
+from sim.runs.memory import keep_freed_memory
 from sim.scenario import Scenario, path_at
 
 ED_WALK_IN, ED_AMBULANCE, DISPATCH, CLINIC = (
@@ -642,6 +643,7 @@ def run_replicate_all(
         plan_target_variables(sc),
     ]
     if des:
+        keep_freed_memory()  # the DES's large arrays: see sim.runs.memory
         config = des_config(sc, state, expected, inputs, unlimited=unlimited)
         parts.append(_des_part(run_replicate(config, seed, replicate, engine=engine)))
     merged = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="drop_conflicts")
