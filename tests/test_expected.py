@@ -221,9 +221,22 @@ def test_the_catalogue_describes_every_variable_with_its_dims(central: xr.Datase
     )
 
 
+def test_the_catalogue_describes_the_projection_under_its_stored_names() -> None:
+    sc = draw(load_dict({"name": "p"}), 0)
+    ds = project(sc, load_demographic_tables())
+    assert list(ds.data_vars) == [v.name for v in catalogue.PROJECTION]
+    for v in catalogue.PROJECTION:
+        assert ds[v.name].dims == v.dims and ds[v.name].attrs["units"] == v.units, v.name
+    assert names.CENSUS_DATE in ds["population_census"].attrs["long_name"]
+    # in a replicate's results the projection's population is population_by_age
+    by_age = catalogue.variable(catalogue.PROJECTION_RENAMES["population"])
+    assert by_age.dims == (names.YEAR, names.SEX, names.AGE)
+    assert catalogue.variable("population").dims == (names.YEAR,), "the expected level's"
+
+
 def test_catalogue_inputs_cite_datamd_rows() -> None:
     grades = _datamd_grades()
-    for v in catalogue.EXPECTED:
+    for v in (*catalogue.EXPECTED, *catalogue.PROJECTION):
         for data_id in v.inputs:
             assert data_id in grades, f"{v.name}: {data_id} is not a row of DATA.md"
     both = catalogue.inputs("ambulances", "ambulances_needed_wait")

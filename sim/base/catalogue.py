@@ -4,8 +4,8 @@
 A producer computes its arrays by name and builds its Dataset with :func:`dataset`, so
 a variable is described once, here: adding one is one :class:`Variable` entry (and the
 function that computes it). The report reads the inputs of its key figures from here
-(:func:`inputs`). Only the expected level's variables are catalogued so far
-(:data:`EXPECTED`); the projection and the DES still describe their own.
+(:func:`inputs`). Catalogued: the projection (:data:`PROJECTION`) and the expected level
+(:data:`EXPECTED`); the DES still describes its own.
 """
 
 from __future__ import annotations
@@ -19,10 +19,20 @@ import xarray as xr
 
 from sim.base import names
 
-__all__ = ["EXPECTED", "Variable", "dataset", "inputs", "variable"]
+__all__ = [
+    "EXPECTED",
+    "PROJECTION",
+    "PROJECTION_RENAMES",
+    "Variable",
+    "dataset",
+    "inputs",
+    "variable",
+]
 
-Y, S, A, P, D, ST, R = (
+Y, SX, AG, S, A, P, D, ST, R = (
     names.YEAR,
+    names.SEX,
+    names.AGE,
     names.SERVICE,
     names.ACUITY,
     names.POOL,
@@ -53,13 +63,15 @@ _VISITS, _ADMISSIONS, _BED_DAYS = (
     names.UNIT_ADMISSIONS_PER_YEAR,
     names.UNIT_BED_DAYS_PER_YEAR,
 )
+_PERSONS = names.UNIT_PERSONS
+_POPULATION = ("POP-CENSUS-TOTAL", "POP-2025", "POP-5YR-TABLE", "MIG-NET", "MIG-PROFILE")
 _BED_NEED = ("CAL-OCCUPANCY", "CAL-ALOS", "USE-RR-ADM", "USE-SHAPE-ADM", "GROWTH-ADM")
 
 EXPECTED: Final[tuple[Variable, ...]] = (
     # population
-    _V("population", (Y,), names.UNIT_PERSONS, "mid-year resident population"),
-    _V("population_end", (Y,), names.UNIT_PERSONS, "resident population on 31 December"),
-    _V("population_65plus", (Y,), names.UNIT_PERSONS, "mid-year residents aged 65 and over"),
+    _V("population", (Y,), _PERSONS, "mid-year resident population", _POPULATION),
+    _V("population_end", (Y,), _PERSONS, "resident population on 31 December", _POPULATION),
+    _V("population_65plus", (Y,), _PERSONS, "mid-year residents aged 65 and over", _POPULATION),
     _V(
         "births",
         (Y,),
@@ -345,11 +357,108 @@ EXPECTED: Final[tuple[Variable, ...]] = (
 """The expected level's variables (:func:`sim.model.expected.expected_level`), in the order of
 its Dataset."""
 
-_BY_NAME: Final[dict[str, Variable]] = {v.name: v for v in EXPECTED}
+PROJECTION: Final[tuple[Variable, ...]] = (
+    _V("population", (Y, SX, AG), _PERSONS, "resident population on 31 December", _POPULATION),
+    _V(
+        "births",
+        (Y, SX),
+        _PERSONS,
+        "live births during the year",
+        ("TFR-2023", "TFR-2030-CENTRAL", "ASFR-CHINA", "SRB"),
+    ),
+    _V(
+        "deaths",
+        (Y, SX, AG),
+        _PERSONS,
+        "deaths during the year, by age at the start of the year",
+        ("MORT-BRASS", "E0-2021", "E0-2030"),
+    ),
+    _V(
+        "deaths_of_births",
+        (Y, SX),
+        _PERSONS,
+        "deaths during the year among those born in it",
+        ("MORT-BRASS",),
+    ),
+    _V(
+        "net_migration",
+        (Y, SX, AG),
+        _PERSONS,
+        "net migrants during the year, by age at the end of the year",
+        ("MIG-NET", "MIG-PROFILE"),
+    ),
+    _V("population_total", (Y,), _PERSONS, "total resident population on 31 December", _POPULATION),
+    _V(
+        "share_65plus",
+        (Y,),
+        names.UNIT_FRACTION,
+        "share of residents aged 65 and over",
+        ("POP-SZ-AGE-SHARES", "POP-ASSUME-65PLUS", "MORT-BRASS", "E0-2030"),
+    ),
+    _V(
+        "life_expectancy",
+        (Y, SX),
+        names.UNIT_YEARS,
+        "life expectancy at birth of the year's life table",
+        ("E0-2021", "E0-2030"),
+    ),
+    _V(
+        "life_expectancy_both",
+        (Y,),
+        names.UNIT_YEARS,
+        "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
+        ("E0-2021", "E0-2030", "SRB"),
+    ),
+    _V("tfr", (Y,), names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate", ("TFR-2023",)),
+    _V(
+        "period_length",
+        (Y,),
+        names.UNIT_YEARS,
+        "length of the projection step ending in this year",
+    ),
+    _V(
+        "calibrated_net_migration",
+        (),
+        names.UNIT_PERSONS_PER_YEAR,
+        "net migrants per year from the census to the calibration year",
+        ("POP-2025", "MIG-NET"),
+    ),
+    _V(
+        "population_census",
+        (SX, AG),
+        _PERSONS,
+        "resident population at the census date {census_date}",
+        ("POP-CENSUS-TOTAL", "POP-5YR-TABLE"),
+    ),
+)
+"""The projection's variables (:func:`sim.model.demography.to_dataset`), in the order of
+its Dataset."""
+
+PROJECTION_RENAMES: Final[dict[str, str]] = {
+    "population": "population_by_age",
+    "births": "births_by_sex",
+}
+"""Projection variables renamed in a replicate's results, where the expected level has a
+variable of that name."""
+
+
+def _by_stored_name() -> dict[str, Variable]:
+    """Every catalogued variable by its name in a replicate's results."""
+    out = {v.name: v for v in EXPECTED}
+    for v in PROJECTION:
+        stored = PROJECTION_RENAMES.get(v.name, v.name)
+        if stored in out:
+            raise ValueError(f"projection variable {v.name} clashes with the expected level's")
+        out[stored] = v
+    return out
+
+
+_BY_NAME: Final[dict[str, Variable]] = _by_stored_name()
 
 
 def variable(name: str) -> Variable:
-    """The catalogue entry of ``name`` (``KeyError`` if it has none)."""
+    """The catalogue entry of ``name``, a variable's name in a replicate's results
+    (``KeyError`` if it has none)."""
     return _BY_NAME[name]
 
 

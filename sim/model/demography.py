@@ -32,12 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy.optimize import brentq
 
-from sim.base import names
+from sim.base import catalogue, names
 from sim.data import DemographicTables
 from sim.scenario import Scenario, path_at
 
@@ -398,132 +399,55 @@ def project_replicates(
     )
 
 
-_Variables = dict[str, tuple[tuple[str, ...], object, dict[str, str]]]
-"""Data variables for :class:`xarray.Dataset`: name -> (dims, values, attrs)."""
-
-
-def _flow_variables(out: ProjectionArrays) -> _Variables:
+def _flow_values(out: ProjectionArrays) -> dict[str, np.ndarray]:
     """Population stock and the flows of each year, persons."""
-    Y, S, A = names.YEAR, names.SEX, names.AGE
     return {
-        "population": (
-            (Y, S, A),
-            out.population,
-            names.var_attrs(names.UNIT_PERSONS, "resident population on 31 December"),
-        ),
-        "births": (
-            (Y, S),
-            out.births,
-            names.var_attrs(names.UNIT_PERSONS, "live births during the year"),
-        ),
-        "deaths": (
-            (Y, S, A),
-            out.deaths + 0.0,
-            names.var_attrs(
-                names.UNIT_PERSONS, "deaths during the year, by age at the start of the year"
-            ),
-        ),
-        "deaths_of_births": (
-            (Y, S),
-            out.birth_deaths,
-            names.var_attrs(names.UNIT_PERSONS, "deaths during the year among those born in it"),
-        ),
-        "net_migration": (
-            (Y, S, A),
-            out.migration,
-            names.var_attrs(
-                names.UNIT_PERSONS,
-                "net migrants during the year, by age at the end of the year",
-            ),
-        ),
+        "population": out.population,
+        "births": out.births,
+        "deaths": out.deaths,
+        "deaths_of_births": out.birth_deaths,
+        "net_migration": out.migration,
     }
 
 
-def _summary_variables(inp: ProjectionInputs, out: ProjectionArrays) -> _Variables:
+def _summary_values(inp: ProjectionInputs, out: ProjectionArrays) -> dict[str, np.ndarray]:
     """Totals (persons), the 65+ share (fraction) and life expectancy (years) by year."""
-    Y, S = names.YEAR, names.SEX
     pop = out.population
-    old = pop[:, :, 65:].sum(axis=(1, 2)) / pop.sum(axis=(1, 2))
+    total = pop.sum(axis=(1, 2))
     return {
-        "population_total": (
-            (Y,),
-            pop.sum(axis=(1, 2)),
-            names.var_attrs(names.UNIT_PERSONS, "total resident population on 31 December"),
-        ),
-        "share_65plus": (
-            (Y,),
-            old,
-            names.var_attrs(names.UNIT_FRACTION, "share of residents aged 65 and over"),
-        ),
-        "life_expectancy": (
-            (Y, S),
-            out.e0,
-            names.var_attrs(names.UNIT_YEARS, "life expectancy at birth of the year's life table"),
-        ),
-        "life_expectancy_both": (
-            (Y,),
-            (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
-            names.var_attrs(
-                names.UNIT_YEARS,
-                "life expectancy at birth, both sexes (weighted by the sex ratio at birth)",
-            ),
-        ),
+        "population_total": total,
+        "share_65plus": pop[:, :, 65:].sum(axis=(1, 2)) / total,
+        "life_expectancy": out.e0,
+        # both sexes: weighted by the sex ratio at birth (males per female)
+        "life_expectancy_both": (inp.srb * out.e0[:, 0] + out.e0[:, 1]) / (1.0 + inp.srb),
     }
 
 
-def _input_variables(inp: ProjectionInputs, net_before: float) -> _Variables:
+def _input_values(inp: ProjectionInputs, net_before: float) -> dict[str, Any]:
     """The inputs worth keeping with the projection (fertility, step lengths in years,
     calibrated migration in persons per year, the census population in persons)."""
-    Y, S, A = names.YEAR, names.SEX, names.AGE
     return {
-        "tfr": (
-            (Y,),
-            inp.tfr,
-            names.var_attrs(names.UNIT_BIRTHS_PER_WOMAN, "total fertility rate"),
-        ),
-        "period_length": (
-            (Y,),
-            inp.period_length,
-            names.var_attrs(names.UNIT_YEARS, "length of the projection step ending in this year"),
-        ),
-        "calibrated_net_migration": (
-            (),
-            net_before,
-            names.var_attrs(
-                names.UNIT_PERSONS_PER_YEAR,
-                "net migrants per year from the census to the calibration year",
-            ),
-        ),
-        "population_census": (
-            (S, A),
-            inp.base_population.astype(float),
-            names.var_attrs(
-                names.UNIT_PERSONS,
-                f"resident population at the census date {names.CENSUS_DATE}",
-            ),
-        ),
+        "tfr": inp.tfr,
+        "period_length": inp.period_length,
+        "calibrated_net_migration": net_before,
+        "population_census": inp.base_population,
     }
 
 
 def to_dataset(
     inp: ProjectionInputs, out: ProjectionArrays, net_before: float, sc: Scenario | None = None
 ) -> xr.Dataset:
-    """Label the projection arrays (CF-style ``units`` and ``long_name``)."""
+    """Label the projection arrays: units and long names from
+    :data:`sim.base.catalogue.PROJECTION`."""
     Y, S, A = names.YEAR, names.SEX, names.AGE
     coords = {Y: inp.years.astype(int), S: list(names.SEXES), A: list(names.AGES)}
-    ds = xr.Dataset(
-        {
-            **_flow_variables(out),
-            **_summary_variables(inp, out),
-            **_input_variables(inp, net_before),
-        },
-        coords=coords,
-        attrs={
-            "title": "Cohort-component population projection",
-            "base_date": names.CENSUS_DATE,
-            "age_note": f"age {names.MAX_AGE} is the open group {names.MAX_AGE}+",
-        },
-    )
+    values = {**_flow_values(out), **_summary_values(inp, out), **_input_values(inp, net_before)}
+    ds = catalogue.dataset(catalogue.PROJECTION, values, coords, {"census_date": names.CENSUS_DATE})
+    ds.attrs = {
+        "title": "Cohort-component population projection",
+        "base_date": names.CENSUS_DATE,
+        "age_note": f"age {names.MAX_AGE} is the open group {names.MAX_AGE}+",
+    }
     if sc is not None:
         ds.attrs["scenario"] = sc.name
     return ds

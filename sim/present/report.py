@@ -57,24 +57,13 @@ OLD_RESULTS = (
 
 # ------------------------------------------------------------------ data confidence
 INPUT_IDS: dict[str, tuple[str, ...]] = {
-    # only the expected level's variables are in sim.base.catalogue so far: the figures of
-    # the projection and the DES, and those from a slice of a variable (chc_visits) or
-    # with a projection variable (gps_per_10000), keep their own inputs here
-    "population": (
-        "POP-CENSUS-TOTAL",
-        "POP-2025",
-        "POP-5YR-TABLE",
-        "MIG-NET",
-        "MIG-PROFILE",
-    ),
-    "share_65plus": (
-        "POP-SZ-AGE-SHARES",
-        "POP-ASSUME-65PLUS",
-        "MORT-BRASS",
-        "E0-2030",
-    ),
+    # the DES's variables are not in sim.base.catalogue yet, and the figures from a slice
+    # of a variable (chc_visits) or with a projection variable (gps_per_10000) keep their
+    # own inputs here
+    "population": catalogue.inputs("population"),
+    "share_65plus": catalogue.inputs("share_65plus"),
     "births": catalogue.inputs("births"),
-    "life_expectancy": ("E0-2021", "E0-2030"),
+    "life_expectancy": catalogue.inputs("life_expectancy"),
     "beds": catalogue.inputs("beds_end"),
     "beds_per_1000": catalogue.inputs("beds_per_1000"),
     "beds_needed_occupancy": catalogue.inputs("beds_needed_occupancy"),

@@ -40,7 +40,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from sim.base import names
+from sim.base import catalogue, names
 from sim.base.los import LosDistribution
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
@@ -92,9 +92,6 @@ UNLIMITED = math.inf
 
 DES_DAILY_KEEP = ("bed_capacity", "midnight_census", "occupancy_daily_peak", "ed_boarders_midnight")
 """Daily DES series kept in batch results (the rest are summarised by year)."""
-
-PROJECTION_RENAMES = {"population": "population_by_age", "births": "births_by_sex"}
-"""Projection variables renamed where the expected level has a variable of that name."""
 
 DES_PREFIX = "des_"
 """Prefix of the DES's variables in a replicate's Dataset (beside the expected level's)."""
@@ -638,7 +635,7 @@ def run_replicate_all(
         sc, projection, inputs.service, inputs.profiles, inputs.calendar, state
     )
     parts = [
-        projection.rename(PROJECTION_RENAMES),
+        projection.rename(catalogue.PROJECTION_RENAMES),
         expected.rename({"day": "day_of_year"}),
         plan_target_variables(sc),
     ]
