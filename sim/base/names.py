@@ -44,7 +44,13 @@ POOLS: Final[tuple[str, ...]] = (
 )
 """Bed pools = hospital service lines, in this order everywhere (demand, capacity, DES)."""
 ROUTES: Final[tuple[str, str]] = ("emergency", "elective")
-"""Admission routes: unscheduled (some through the ED) and planned."""
+"""Admission routes of the expected level and of the length-of-stay tables: unscheduled
+(some through the ED) and planned."""
+DES_ROUTES: Final[tuple[str, str, str, str]] = ("emergency", "elective", "maternity", "direct")
+"""Admission routes of the DES: the planned route (``elective``) as in :data:`ROUTES`, and
+the unscheduled one split by how a patient comes: ``emergency`` = admitted through the
+ED (from its dispositions), ``maternity`` = in labour, ``direct`` = sent in by a
+clinician; the last three are the DES's admission streams."""
 ACUITIES: Final[tuple[int, ...]] = (1, 2, 3, 4)
 """China's four ED triage levels: 1 濒危 (resuscitation), 2 危重 (emergent),
 3 急症 (urgent), 4 非急症 (non-urgent)."""

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.base.los import LosDistribution
-from sim.base.names import ACUITIES
+from sim.base.names import ACUITIES, DES_ROUTES
 from sim.des.policies import BedAllocationPolicy, EDQueuePolicy, MostFreeBeds, StrictTriage
 
 __all__ = [
@@ -54,9 +54,9 @@ __all__ = [
 ]
 
 ED_MODES: Final[tuple[str, str]] = ("ambulance", "walk_in")
-ROUTES: Final[tuple[str, ...]] = ("emergency", "elective", "maternity", "direct")
-"""Admission routes. ``emergency`` = admitted through the ED (from the ED's
-dispositions); the other three are :class:`AdmissionStream` routes."""
+ROUTES: Final[tuple[str, ...]] = DES_ROUTES
+"""The DES's admission routes (:data:`sim.base.names.DES_ROUTES`), by index in the
+engines' arrays."""
 ELECTIVE_ROUTE: Final = ROUTES.index("elective")
 
 Route = Literal["elective", "maternity", "direct"]
