@@ -45,6 +45,14 @@ from sim.base.errors import ScenarioError
 from sim.data import DATA_DIR, read_csv
 
 __all__ = [
+    "ADMISSION_DIRECT",
+    "ADMISSION_ELECTIVE",
+    "ADMISSION_MATERNITY",
+    "AMBULANCE_DISPATCH",
+    "CLINIC",
+    "DISCHARGE",
+    "ED_AMBULANCE",
+    "ED_WALK_IN",
     "HOLIDAY_KINDS",
     "PROFILE_NAMES",
     "HolidayCalendar",
@@ -70,6 +78,16 @@ PROFILE_NAMES = (
     "ambulance_dispatch",
 )
 """Services with a default profile in ``arrival_profiles.csv``."""
+(
+    ED_WALK_IN,
+    ED_AMBULANCE,
+    ADMISSION_DIRECT,
+    ADMISSION_ELECTIVE,
+    ADMISSION_MATERNITY,
+    DISCHARGE,
+    CLINIC,
+    AMBULANCE_DISPATCH,
+) = PROFILE_NAMES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPECIAL_KEYS = (

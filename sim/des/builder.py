@@ -32,6 +32,11 @@ import numpy as np
 
 from sim.base.los import LosDistribution, LosFamily
 from sim.data.profiles import (
+    ADMISSION_DIRECT,
+    ADMISSION_ELECTIVE,
+    ADMISSION_MATERNITY,
+    AMBULANCE_DISPATCH,
+    ED_WALK_IN,
     HolidayCalendar,
     TimeProfile,
     daily_expected,
@@ -158,7 +163,7 @@ def _small_clinics(n_days: int) -> ClinicGroup:
         p_divert_ed=0.05,
         p_divert_outpatient=0.1,
         ed_acuity=(0.0, 0.0, 0.3, 0.7),
-        ed_hourly=profiles["ed_walk_in"].hourly,
+        ed_hourly=profiles[ED_WALK_IN].hourly,
     )
 
 
@@ -169,7 +174,7 @@ def _small_admissions(n_days: int, onward: Mapping[str, Onward]) -> tuple[Admiss
             "surgery_elective",
             "surgery",
             "elective",
-            profiled_rate(7000, "admission_elective", n_days),
+            profiled_rate(7000, ADMISSION_ELECTIVE, n_days),
             los(5.0),
             onward=tuple(onward.get("surgery", ())),
         ),
@@ -177,7 +182,7 @@ def _small_admissions(n_days: int, onward: Mapping[str, Onward]) -> tuple[Admiss
             "medicine_direct",
             "medicine",
             "direct",
-            profiled_rate(4000, "admission_direct", n_days),
+            profiled_rate(4000, ADMISSION_DIRECT, n_days),
             los(8.0),
             onward=tuple(onward.get("medicine", ())),
         ),
@@ -224,7 +229,7 @@ def small_district(
         ed=_small_ed(ed_spaces, n_days, onward, ed_policy or StrictTriage()),
         clinics=(_small_clinics(n_days),),
         ambulance=AmbulanceService(
-            profiled_rate(12_000, "ambulance_dispatch", n_days),
+            profiled_rate(12_000, AMBULANCE_DISPATCH, n_days),
             CapacitySchedule(6),
             los(10.0, 0.5, "minutes"),
             los(50.0, 0.5, "minutes"),
@@ -269,9 +274,9 @@ def single_pool(
 
 
 _MIXED: Final = [  # (route, profile, admissions per year, LOS)
-    ("direct", "admission_direct", 30_000.0, LosDistribution("lognormal", 8.0, 1.0)),
-    ("elective", "admission_elective", 20_000.0, LosDistribution("gamma", 4.0, 0.8)),
-    ("maternity", "admission_maternity", 12_000.0, LosDistribution("lognormal", 3.5, 0.5)),
+    ("direct", ADMISSION_DIRECT, 30_000.0, LosDistribution("lognormal", 8.0, 1.0)),
+    ("elective", ADMISSION_ELECTIVE, 20_000.0, LosDistribution("gamma", 4.0, 0.8)),
+    ("maternity", ADMISSION_MATERNITY, 12_000.0, LosDistribution("lognormal", 3.5, 0.5)),
 ]
 
 
@@ -442,7 +447,7 @@ def _synthetic_clinics(n_days: int) -> tuple[ClinicGroup, ...]:
             p_divert_ed=0.05,
             p_divert_outpatient=0.15,
             ed_acuity=(0.0, 0.0, 0.2, 0.8),
-            ed_hourly=profiles["ed_walk_in"].hourly,
+            ed_hourly=profiles[ED_WALK_IN].hourly,
         )
         for g in range(_CLINIC_GROUPS)
     )
@@ -467,7 +472,7 @@ def synthetic_district(warmup_days: int = 365) -> DesConfig:
         ed=_synthetic_ed(n_days),
         clinics=_synthetic_clinics(n_days),
         ambulance=AmbulanceService(
-            dispatches=profiled_rate(_growing(_AMBULANCE_DISPATCHES), "ambulance_dispatch", n_days),
+            dispatches=profiled_rate(_growing(_AMBULANCE_DISPATCHES), AMBULANCE_DISPATCH, n_days),
             fleet=CapacitySchedule(138.0, ((dt.date(2028, 1, 1), 143.0),)),
             travel=los(11.0, 0.5, "minutes"),
             job=los(60.0, 0.5, "minutes"),

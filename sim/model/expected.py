@@ -42,6 +42,9 @@ from sim.base.errors import ScenarioError
 from sim.base.los import LosDistribution
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
+    AMBULANCE_DISPATCH,
+    ED_AMBULANCE,
+    ED_WALK_IN,
     HolidayCalendar,
     TimeProfile,
     daily_expected,
@@ -86,12 +89,6 @@ DESIGN_DAY_QUANTILE = 0.9
 (CAP-DESIGN-DAY, assumption: a busy but not exceptional day)."""
 KERNEL_TOL = 1e-9
 """LOS kernels are cut where they lose this fraction of the mean stay (bed-days)."""
-ED_WALK_IN, ED_AMBULANCE, CLINIC, DISPATCH = (
-    "ed_walk_in",
-    "ed_ambulance",
-    "clinic",
-    "ambulance_dispatch",
-)
 N_DAYS_MAX = 366
 
 
@@ -432,7 +429,7 @@ def _fill_year(
     rate, hours = _ed_peak_load(d, y, state.shapes)
     res.ed[i] = (rate, hours, _ed_spaces_needed(rate, hours, targets))
     job_hours = float(sc.capacity.ambulance_job_hours)
-    amb_rate = _peak_hour_rate(d.ambulance, DISPATCH, y, state.shapes)
+    amb_rate = _peak_hour_rate(d.ambulance, AMBULANCE_DISPATCH, y, state.shapes)
     res.amb[i] = (
         amb_rate,
         _servers_for_delay(

@@ -44,6 +44,10 @@ from sim.base import catalogue, names
 from sim.base.los import LosDistribution
 from sim.data import DemographicTables, load_demographic_tables
 from sim.data.profiles import (
+    AMBULANCE_DISPATCH,
+    CLINIC,
+    ED_AMBULANCE,
+    ED_WALK_IN,
     HolidayCalendar,
     TimeProfile,
     load_holidays,
@@ -81,12 +85,6 @@ from sim.model.expected import ExpectedState, expected_level, prepare_expected
 from sim.runs.memory import keep_freed_memory
 from sim.scenario import Scenario, path_at
 
-ED_WALK_IN, ED_AMBULANCE, DISPATCH, CLINIC = (
-    "ed_walk_in",
-    "ed_ambulance",
-    "ambulance_dispatch",
-    "clinic",
-)
 MATERNITY_POOLS = ("obstetrics", "neonatal")
 UNLIMITED = math.inf
 
@@ -501,7 +499,7 @@ def _ambulance(
     amb = sc.des.ambulance
     dispatches = {y: float(state.demands[y].ambulance) for y in state.years}
     return AmbulanceService(
-        dispatches=days.rate(days.series(dispatches, DISPATCH), DISPATCH),
+        dispatches=days.rate(days.series(dispatches, AMBULANCE_DISPATCH), AMBULANCE_DISPATCH),
         fleet=_whole_capacity(_yearly_output(expected, "ambulances"), unlimited=unlimited),
         travel=_lognormal(float(amb.travel_minutes), float(amb.travel_cv), "minutes"),
         job=_lognormal(float(sc.capacity.ambulance_job_hours) * 60.0, float(amb.job_cv), "minutes"),
