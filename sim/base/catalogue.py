@@ -4,8 +4,8 @@
 A producer computes its arrays by name and builds its Dataset with :func:`dataset`, so
 a variable is described once, here: adding one is one :class:`Variable` entry (and the
 function that computes it). The report reads the inputs of its key figures from here
-(:func:`inputs`). Catalogued: the projection (:data:`PROJECTION`) and the expected level
-(:data:`EXPECTED`); the DES still describes its own.
+(:func:`inputs`). Catalogued: the projection (:data:`PROJECTION`), the expected level
+(:data:`EXPECTED`) and the DES (:data:`DES`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import xarray as xr
 from sim.base import names
 
 __all__ = [
+    "DES",
+    "DES_PREFIX",
     "EXPECTED",
     "PROJECTION",
     "PROJECTION_RENAMES",
@@ -442,6 +444,324 @@ PROJECTION_RENAMES: Final[dict[str, str]] = {
 variable of that name."""
 
 
+_BEDS, _HOURS, _DAYS, _FRACTION = (
+    names.UNIT_BEDS,
+    names.UNIT_HOURS,
+    names.UNIT_DAYS,
+    names.UNIT_FRACTION,
+)
+_PER_DAY, _MINUTES, _SPACES, _AMBULANCES, _EVENTS = (
+    names.UNIT_PERSONS_PER_DAY,
+    names.UNIT_MINUTES,
+    names.UNIT_SPACES,
+    names.UNIT_AMBULANCES,
+    names.UNIT_EVENTS,
+)
+CL = names.CLINIC
+
+DES: Final[tuple[Variable, ...]] = (
+    _V("bed_capacity", (P, D), _BEDS, "beds available"),
+    _V(
+        "midnight_census",
+        (P, D),
+        _BEDS,
+        "occupied beds at the midnight ending the day",
+        ("CAL-OCCUPANCY", "CAP-POOL-SPLIT", "LOS-CV", "des.prof.discharge"),
+    ),
+    _V("occupancy_daily_mean", (P, D), _BEDS, "occupied beds, time-averaged over the day"),
+    _V("occupancy_daily_peak", (P, D), _BEDS, "largest number of occupied beds in the day"),
+    _V("occupancy_mean", (P, Y), _BEDS, "occupied beds, time-averaged over the year"),
+    _V("occupancy_p95", (P, Y), _BEDS, "95th percentile of occupied beds over the year's time"),
+    _V(
+        "occupancy_rate_mean",
+        (P, Y),
+        _FRACTION,
+        "time-averaged occupied beds / beds available (NaN if unlimited)",
+    ),
+    _V("p_occupancy_ge_85", (P, Y), _FRACTION, "share of time with occupancy >= 85% of beds"),
+    _V("p_occupancy_ge_95", (P, Y), _FRACTION, "share of time with occupancy >= 95% of beds"),
+    _V("p_full", (P, Y), _FRACTION, "share of time with every bed occupied"),
+    _V("days_full", (P, Y), _DAYS, "days on which every bed was occupied at some moment"),
+    _V(
+        "bed_queue_midnight",
+        (P, D),
+        _PERSONS,
+        "emergency-class patients waiting for a bed of the pool at midnight (ED "
+        "boarders, direct and maternity admissions, blocked step-downs)",
+    ),
+    _V(
+        "elective_waiting_list",
+        (P, D),
+        _PERSONS,
+        "deferred electives on the waiting list at midnight",
+    ),
+    _V("admissions", (P, D), _PER_DAY, "patients of the pool taking a bed (any pool)"),
+    _V(
+        "admissions_outlying",
+        (P, D),
+        _PER_DAY,
+        "patients of the pool placed in another pool's bed",
+    ),
+    _V(
+        "discharges",
+        (P, D),
+        _PER_DAY,
+        "discharges from the pool's beds (end of the last stage of a stay)",
+    ),
+    _V("turned_away", (P, D), _PER_DAY, "admissions turned away because the pool was full"),
+    _V(
+        "emergency_bed_wait_mean",
+        (P, Y),
+        _HOURS,
+        "mean wait for a bed of emergency-class patients admitted in the year",
+    ),
+    _V(
+        "emergency_bed_wait_p90",
+        (P, Y),
+        _HOURS,
+        "90th percentile wait for a bed, emergency-class patients",
+    ),
+    _V(
+        "p_bed_wait",
+        (P, Y),
+        _FRACTION,
+        "share of emergency-class patients admitted in the year who waited for a bed",
+    ),
+    _V(
+        "bed_wait_mean_emergency",
+        (P, Y),
+        _HOURS,
+        "mean wait for a bed, patients admitted through the ED (decision to admit -> "
+        "bed), admitted in the year",
+    ),
+    _V(
+        "bed_wait_p90_emergency",
+        (P, Y),
+        _HOURS,
+        "90th percentile wait for a bed, patients admitted through the ED (decision to "
+        "admit -> bed)",
+    ),
+    _V(
+        "bed_wait_mean_direct",
+        (P, Y),
+        _HOURS,
+        "mean wait for a bed, direct admissions, admitted in the year",
+    ),
+    _V("bed_wait_p90_direct", (P, Y), _HOURS, "90th percentile wait for a bed, direct admissions"),
+    _V(
+        "bed_wait_mean_maternity",
+        (P, Y),
+        _HOURS,
+        "mean wait for a bed, maternity admissions, admitted in the year",
+    ),
+    _V(
+        "bed_wait_p90_maternity",
+        (P, Y),
+        _HOURS,
+        "90th percentile wait for a bed, maternity admissions",
+    ),
+    _V(
+        "elective_wait_mean",
+        (P, Y),
+        _DAYS,
+        "mean days from booked date to admission, electives admitted in the year",
+    ),
+    _V(
+        "elective_wait_p90",
+        (P, Y),
+        _DAYS,
+        "90th percentile days from booked date to admission, electives",
+    ),
+    _V(
+        "stepdown_wait_mean",
+        (P, Y),
+        _HOURS,
+        "mean wait of a later stage of a stay (e.g. a ward after the ICU) for a bed of "
+        "the pool, from the end of the earlier stage; stages started in the year",
+    ),
+    _V(
+        "stepdown_blocked_bed_days",
+        (P, Y),
+        _DAYS,
+        "bed-days of the pool held by patients waiting for a later stage's bed elsewhere",
+    ),
+    _V(
+        "elective_deferrals",
+        (P, D),
+        _PER_DAY,
+        "elective deferral events: at booking when no bed is free, and at each booking "
+        "session a patient on the waiting list is still not admitted",
+    ),
+    _V(
+        "elective_deferral_events_year",
+        (P, Y),
+        _EVENTS,
+        "elective deferral events in the year (at booking, and at each booking session "
+        "a patient on the waiting list is still not admitted), by the day they happen",
+        ("CAP-POOL-SPLIT", "des.prof.elective"),
+    ),
+    _V(
+        "elective_patients_deferred_year",
+        (P, Y),
+        _PERSONS,
+        "elective patients deferred at least once, by the year of their booking",
+        ("CAP-POOL-SPLIT", "des.prof.elective"),
+    ),
+    _V(
+        "bed_arrivals",
+        (P,),
+        _PERSONS,
+        "bed requests (incl. deferred electives) during the run, by home pool",
+    ),
+    _V(
+        "bed_in_system_start",
+        (P,),
+        _PERSONS,
+        "patients waiting for or in a bed at the start (after warm-up)",
+    ),
+    _V(
+        "bed_departures",
+        (P,),
+        _PERSONS,
+        "discharges and turned-away requests during the run, by home pool",
+    ),
+    _V(
+        "bed_in_system_end",
+        (P,),
+        _PERSONS,
+        "patients in a bed, queued or on the waiting list at the end (engine counters; "
+        "a patient blocked in an earlier stage of the stay counted once, in the bed)",
+    ),
+    _V(
+        "bed_time_avg_in_system",
+        (P,),
+        _PERSONS,
+        "time-averaged patients waiting for or in a bed (Little's L)",
+    ),
+    _V("bed_throughput", (P,), _PER_DAY, "bed requests per day (Little's lambda)"),
+    _V(
+        "bed_mean_time_in_system",
+        (P,),
+        _DAYS,
+        "mean time from request to departure, patients who arrived and left during the "
+        "run (Little's W)",
+    ),
+    _V("ed_spaces", (D,), _SPACES, "ED treatment spaces available"),
+    _V(
+        "ed_occupancy_daily_mean",
+        (D,),
+        _SPACES,
+        "occupied ED spaces (treatment + boarding), time-averaged over the day",
+    ),
+    _V("ed_occupancy_daily_peak", (D,), _SPACES, "largest number of occupied ED spaces"),
+    _V("ed_boarders_midnight", (D,), _PERSONS, "admitted patients boarding in the ED at midnight"),
+    _V(
+        "ed_waiting_midnight",
+        (D,),
+        _PERSONS,
+        "patients waiting for an ED treatment space at midnight",
+    ),
+    _V("ed_boarding_total", (Y,), _HOURS, "patient-hours spent boarding in the ED in the year"),
+    _V("ed_arrivals", (A, D), _PER_DAY, "ED arrivals by triage level"),
+    _V("ed_home", (D,), _PER_DAY, "ED patients sent home (by end of treatment)"),
+    _V("ed_transferred", (D,), _PER_DAY, "ED patients transferred out (by end of treatment)"),
+    _V("ed_admitted", (P, D), _PER_DAY, "ED decisions to admit, by pool"),
+    _V(
+        "ed_boarding_mean",
+        (Y,),
+        _HOURS,
+        "mean boarding time (decision to admit -> bed), boarding ended in the year",
+        ("ED-TREATMENT", "CAP-POOL-SPLIT", "LOS-CV"),
+    ),
+    _V("ed_boarding_p90", (Y,), _HOURS, "90th percentile boarding time"),
+    _V(
+        "ed_wait_mean",
+        (A, Y),
+        _HOURS,
+        "mean wait from arrival to a treatment space, by triage level (start in the year)",
+    ),
+    _V("ed_wait_p90", (A, Y), _HOURS, "90th percentile wait for a treatment space"),
+    _V("ed_arrivals_total", (), _PERSONS, "ED arrivals during the run"),
+    _V("ed_in_system_start", (), _PERSONS, "patients in the ED at the start (after warm-up)"),
+    _V("ed_departures", (), _PERSONS, "patients leaving the ED during the run"),
+    _V(
+        "ed_in_system_end",
+        (),
+        _PERSONS,
+        "patients in the ED at the end (engine counters when event-driven)",
+    ),
+    _V("ed_time_avg_in_system", (), _PERSONS, "time-averaged patients in the ED (Little's L)"),
+    _V("ed_throughput", (), _PER_DAY, "ED arrivals per day"),
+    _V(
+        "ed_mean_time_in_system",
+        (),
+        _DAYS,
+        "mean time in the ED, patients who arrived and left during the run",
+    ),
+    _V("clinic_demand", (CL, D), _PER_DAY, "new community-clinic requests"),
+    _V("clinic_capacity", (CL, D), _PER_DAY, "community-clinic appointments available"),
+    _V("clinic_served", (CL, D), _PER_DAY, "requests served"),
+    _V("clinic_waiting", (CL, D), _PERSONS, "requests carried over at the end of the day"),
+    _V("clinic_diverted_ed", (CL, D), _PER_DAY, "unmet requests diverted to the ED"),
+    _V(
+        "clinic_diverted_outpatient",
+        (CL, D),
+        _PER_DAY,
+        "unmet requests diverted to hospital outpatients",
+    ),
+    _V("clinic_abandoned", (CL, D), _PER_DAY, "unmet requests abandoned"),
+    _V("clinic_utilisation", (CL, D), _FRACTION, "appointments used / available"),
+    _V("clinic_wait_mean", (CL, D), _DAYS, "mean wait of the requests served that day"),
+    _V(
+        "clinic_unmet_year",
+        (CL, Y),
+        _PERSONS,
+        "requests diverted or abandoned in the year",
+        ("CAP-GP-VISITS", "des.prof.clinic", "DES-CLINIC-ABANDON"),
+    ),
+    _V("clinic_wait_mean_year", (CL, Y), _DAYS, "mean wait of requests served in the year"),
+    _V(
+        "clinic_wait_p90_year",
+        (CL, Y),
+        _DAYS,
+        "90th percentile wait of requests served in the year",
+    ),
+    _V("clinic_utilisation_year", (CL, Y), _FRACTION, "appointments used / available in the year"),
+    _V("clinic_waiting_start", (CL,), _PERSONS, "requests waiting at the start (after warm-up)"),
+    _V("ambulance_fleet", (D,), _AMBULANCES, "ambulances in service"),
+    _V("ambulance_dispatches", (D,), _PER_DAY, "ambulance dispatches"),
+    _V("ambulance_delay_mean", (D,), _MINUTES, "mean wait for a free ambulance"),
+    _V(
+        "ambulance_within_target",
+        (D,),
+        _FRACTION,
+        "share of calls reached within the response target",
+    ),
+    _V("ambulance_delay_mean_year", (Y,), _MINUTES, "mean wait for a free ambulance"),
+    _V("ambulance_delay_p90_year", (Y,), _MINUTES, "90th percentile wait for a free ambulance"),
+    _V(
+        "ambulance_within_target_year",
+        (Y,),
+        _FRACTION,
+        "share of calls reached within the response target",
+        ("des.ambulance.target", "DES-AMB-TRAVEL", "CAP-AMB-JOB"),
+    ),
+    _V(
+        "ambulance_utilisation_year",
+        (Y,),
+        _FRACTION,
+        "ambulance busy time / fleet time (busy time by day of the call)",
+    ),
+)
+"""The DES's variables (:func:`sim.des.engine.run`), in the order of its Dataset; those
+with a ``day`` dimension are stored as float32. Without community clinics, ambulances or
+an emergency department in a configuration, their variables are left out."""
+
+DES_PREFIX: Final = "des_"
+"""Prefix of the DES's variables in a replicate's results (beside the expected level's);
+their ``day`` dimension is called ``date`` there."""
+
+
 def _by_stored_name() -> dict[str, Variable]:
     """Every catalogued variable by its name in a replicate's results."""
     out = {v.name: v for v in EXPECTED}
@@ -450,6 +770,8 @@ def _by_stored_name() -> dict[str, Variable]:
         if stored in out:
             raise ValueError(f"projection variable {v.name} clashes with the expected level's")
         out[stored] = v
+    for v in DES:
+        out[DES_PREFIX + v.name] = v
     return out
 
 

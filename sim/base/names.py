@@ -23,6 +23,8 @@ MEASURE: Final = "measure"
 STEP: Final = "step"
 ROUTE: Final = "route"
 """Admission route dimension (coordinates :data:`ROUTES`)."""
+CLINIC: Final = "clinic"
+"""Community-clinic group dimension of the DES (coordinates: the configured groups)."""
 
 # --- fixed coordinates -----------------------------------------------------
 SEXES: Final[tuple[str, str]] = ("male", "female")
@@ -73,6 +75,12 @@ UNIT_VISITS_PER_YEAR: Final = "visits year-1"
 UNIT_ADMISSIONS_PER_YEAR: Final = "admissions year-1"
 UNIT_BED_DAYS_PER_YEAR: Final = "bed-days year-1"
 UNIT_BIRTHS_PER_WOMAN: Final = "births per woman"
+UNIT_PERSONS_PER_DAY: Final = "persons day-1"
+UNIT_MINUTES: Final = "minutes"
+UNIT_SPACES: Final = "spaces"
+"""ED treatment spaces (a trolley or a bed in the ED)."""
+UNIT_AMBULANCES: Final = "ambulances"
+UNIT_EVENTS: Final = "events"
 
 UNIT_YEAR: Final = "1"
 """A calendar year (a label, not a duration; CF has no unit for it)."""

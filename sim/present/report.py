@@ -57,9 +57,8 @@ OLD_RESULTS = (
 
 # ------------------------------------------------------------------ data confidence
 INPUT_IDS: dict[str, tuple[str, ...]] = {
-    # the DES's variables are not in sim.base.catalogue yet, and the figures from a slice
-    # of a variable (chc_visits) or with a projection variable (gps_per_10000) keep their
-    # own inputs here
+    # the figures from a slice of a variable (chc_visits) or from variables of two
+    # producers (gps_per_10000) keep their own inputs here
     "population": catalogue.inputs("population"),
     "share_65plus": catalogue.inputs("share_65plus"),
     "births": catalogue.inputs("births"),
@@ -85,28 +84,15 @@ INPUT_IDS: dict[str, tuple[str, ...]] = {
     "bed_days": catalogue.inputs("bed_days"),
     "ed_space_gap": catalogue.inputs("ed_spaces", "ed_spaces_needed"),
     "ambulance_gap": catalogue.inputs("ambulances", "ambulances_needed_wait"),
-    "des_high_occupancy_days": (
-        "CAL-OCCUPANCY",
-        "CAP-POOL-SPLIT",
-        "LOS-CV",
-        "des.prof.discharge",
-    ),
-    "des_ed_boarding": ("ED-TREATMENT", "CAP-POOL-SPLIT", "LOS-CV"),
-    "des_elective_patients_deferred": ("CAP-POOL-SPLIT", "des.prof.elective"),
-    "des_elective_deferral_events": ("CAP-POOL-SPLIT", "des.prof.elective"),
-    "des_clinic_unmet": (
-        "CAP-GP-VISITS",
-        "des.prof.clinic",
-        "DES-CLINIC-ABANDON",
-    ),
-    "des_ambulance_within_target": (
-        "des.ambulance.target",
-        "DES-AMB-TRAVEL",
-        "CAP-AMB-JOB",
-    ),
+    "des_high_occupancy_days": catalogue.inputs("des_midnight_census"),
+    "des_ed_boarding": catalogue.inputs("des_ed_boarding_mean"),
+    "des_elective_patients_deferred": catalogue.inputs("des_elective_patients_deferred_year"),
+    "des_elective_deferral_events": catalogue.inputs("des_elective_deferral_events_year"),
+    "des_clinic_unmet": catalogue.inputs("des_clinic_unmet_year"),
+    "des_ambulance_within_target": catalogue.inputs("des_ambulance_within_target_year"),
 }
 """Key figure -> the row ids in sim/data/DATA.md of the main inputs behind it: for a
-figure read from expected-level variables, those of their catalogue entries
+figure read from one or two variables, those of their catalogue entries
 (:func:`sim.base.catalogue.inputs`). Their grades are DATA.md's (:func:`input_grades`)."""
 
 

@@ -91,7 +91,7 @@ UNLIMITED = math.inf
 DES_DAILY_KEEP = ("bed_capacity", "midnight_census", "occupancy_daily_peak", "ed_boarders_midnight")
 """Daily DES series kept in batch results (the rest are summarised by year)."""
 
-DES_PREFIX = "des_"
+DES_PREFIX = catalogue.DES_PREFIX
 """Prefix of the DES's variables in a replicate's Dataset (beside the expected level's)."""
 
 
