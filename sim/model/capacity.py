@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from sim.base import names
 from sim.data.service_tables import POOLS
-from sim.scenario import path_at
+from sim.scenario import YearPath, number, path_at
 from sim.scenario.capacity import CapacitySection
 
 __all__ = [
@@ -134,7 +134,7 @@ def bed_changes(section: CapacitySection, base: BaseCapacity) -> list[BedChange]
     p25 = section.projects_2025
     if not p25.in_base and p25.beds > 0:
         changes += _split_changes(
-            date_of_decimal_year(float(p25.opening)),
+            date_of_decimal_year(number(p25.opening)),
             p25.beds,
             POOLS,
             pools,
@@ -142,7 +142,7 @@ def bed_changes(section: CapacitySection, base: BaseCapacity) -> list[BedChange]
         )
     tcm = section.second_tcm
     if tcm.enabled:
-        when = date_of_decimal_year(float(tcm.opening))
+        when = date_of_decimal_year(number(tcm.opening))
         if tcm.acute_beds:
             changes += _split_changes(
                 when, tcm.acute_beds, TCM_ACUTE_POOLS, pools, "Second TCM Hospital, medical beds"
@@ -216,9 +216,7 @@ def _daily_beds(base: BaseCapacity, changes: Sequence[BedChange], years: list[in
     return beds
 
 
-def _by_year(
-    value: float | dict[str, float] | None, default: float, years: list[int]
-) -> FloatArray:
+def _by_year(value: YearPath | None, default: float, years: list[int]) -> FloatArray:
     """A scenario path (or constant) at each year; ``default`` everywhere when unset."""
     if value is None:
         return np.full(len(years), default)
@@ -254,7 +252,7 @@ def _bed_variables(beds: FloatArray, years: list[int]) -> _Variables:
 def _gp_variables(section: CapacitySection, base: BaseCapacity, years: list[int]) -> _Variables:
     """GPs in post, their visits per year and the productivity multiplier, by year."""
     gp = section.gp
-    visits_per_gp = base.visits_per_gp if gp.visits_per_gp is None else float(gp.visits_per_gp)
+    visits_per_gp = base.visits_per_gp if gp.visits_per_gp is None else number(gp.visits_per_gp)
     Y = names.YEAR
     return {
         "gps": (

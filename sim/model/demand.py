@@ -52,7 +52,7 @@ from sim.base.errors import ScenarioError
 from sim.base.los import LosDistribution, LosFamily
 from sim.base.names import FERTILE_AGES, N_AGES, SEXES, days_in_year
 from sim.data.service_tables import ACUITIES, POOLS, ROUTES, ServiceTables
-from sim.scenario import path_at
+from sim.scenario import YearPath, number, path_at
 from sim.scenario.demand import DemandCalibration, DemandSection
 
 __all__ = [
@@ -114,7 +114,7 @@ _EMERGENCY, _ELECTIVE = 0, 1
 _DEFAULT_PERIOD = 365
 
 
-def growth_factor(path: float | dict[str, float], base_year: int, year: int) -> float:
+def growth_factor(path: YearPath, base_year: int, year: int) -> float:
     """Compounded growth from ``base_year`` to ``year``: Π (1 + g(t)) over t in
     (base_year, year], or its inverse before the base year. ``path`` is a resolved
     year path of annual rates."""
@@ -154,7 +154,7 @@ def year_inputs(section: DemandSection, year: int) -> YearInputs:
     base = section.calibration.year
     r = section.reforms
 
-    def at(value: float | dict[str, float]) -> float:
+    def at(value: YearPath) -> float:
         return float(path_at(value, year))
 
     return YearInputs(
@@ -341,7 +341,7 @@ class DemandModel:
         scale = calibration.los_scale if calibration else 1.0
         ages = np.arange(N_AGES)
         older = ages >= OLDER_AGE
-        ed_shape = tables.shapes["ed"] * np.where(older, float(section.ed_older_rr), 1.0)
+        ed_shape = tables.shapes["ed"] * np.where(older, number(section.ed_older_rr), 1.0)
         self.rates = {
             "chc": level["chc"] * tables.shapes["chc"],
             "outpatient": level["outpatient"] * tables.shapes["outpatient"],
@@ -373,7 +373,7 @@ class DemandModel:
         mean = np.array(
             [[[tables.los[(p, r, band[a])].mean_days for a in ages] for r in ROUTES] for p in POOLS]
         )
-        self.los_base = scale * mean * np.where(older, float(section.los_older_multiplier), 1.0)
+        self.los_base = scale * mean * np.where(older, number(section.los_older_multiplier), 1.0)
         self.ed_band = tables.ed_band_of_age()
         # the ED tables by single year of age [age, acuity], looked up once, not per year
         self._ed_share = tables.ed_share[self.ed_band]
@@ -428,8 +428,8 @@ class DemandModel:
         # only the mothers' LOS band matters: spread over women 15-49 by their number
         n_ages = last + 1 - first
         mothers[first : last + 1] = women / women.sum() if women.sum() > 0 else 1.0 / n_ages
-        per_age[_POOL["obstetrics"]] = births * float(m.obstetric_per_birth) * mothers
-        per_age[_POOL["neonatal"], 0] = births * float(m.neonatal_per_birth)
+        per_age[_POOL["obstetrics"]] = births * number(m.obstetric_per_birth) * mothers
+        per_age[_POOL["neonatal"], 0] = births * number(m.neonatal_per_birth)
         adm = np.stack(
             [
                 per_age * self.emergency_share[:, None],
@@ -462,7 +462,7 @@ class DemandModel:
         surg, med = _POOL["surgery"], _POOL["medicine"]
         # day surgery: a share s of elective surgical cases, with a stay of f × the mean,
         # leaves the wards; the remaining cases' mean rises to L (1 − s f) / (1 − s)
-        s, f = inp.day_surgery, float(self.section.reforms.day_case_stay_fraction)
+        s, f = inp.day_surgery, number(self.section.reforms.day_case_stay_fraction)
         day_cases_res = float(s * adm_res[surg, _ELECTIVE].sum())
         adm_res[surg, _ELECTIVE] *= 1.0 - s
         los[surg, _ELECTIVE] *= (1.0 - s * f) / (1.0 - s)
@@ -534,7 +534,7 @@ class DemandModel:
         E[(S − T)+] on average, in an elderly-care bed."""
         if transfer <= 0.0:
             return 0.0, 0.0
-        after = float(self.section.reforms.elderly_care_after_days)
+        after = number(self.section.reforms.elderly_care_after_days)
         moved = patients = 0.0
         for r in range(len(ROUTES)):
             for dist, n, transferable in self._groups(adm, los, _POOL["medicine"], r, transfer):
@@ -547,7 +547,7 @@ class DemandModel:
     def icu_step_down(self) -> tuple[str, float]:
         """(ward pool, share of an ICU episode's stay spent there after the ICU)."""
         step = self.section.icu_step_down
-        return str(step.pool), float(step.share)
+        return str(step.pool), number(step.share)
 
     def components(self, demand: YearDemand, transfer: float) -> tuple[AdmissionComponent, ...]:
         """Served admissions of a year grouped by LOS distribution, for the occupancy
@@ -560,7 +560,7 @@ class DemandModel:
         * an ICU group's bed-days split between the ICU and the step-down ward in
           proportion 1 − s : s (``demand.icu_step_down``, the same share for every stay).
         """
-        after = float(self.section.reforms.elderly_care_after_days)
+        after = number(self.section.reforms.elderly_care_after_days)
         step_pool, step_share = self.icu_step_down()
         out: list[AdmissionComponent] = []
         for p, pool in enumerate(POOLS):
@@ -584,7 +584,7 @@ def _served_admissions(
     """Steps 1-3 up to the residents' admissions: ``beds`` (beds), ``bed_days_served``
     (bed-days per year), ``admissions_served`` and ``admissions_resident`` (per year)."""
     days = days_in_year(cal.year)
-    occupancy, alos = float(cal.occupancy), float(cal.alos_days)
+    occupancy, alos = number(cal.occupancy), number(cal.alos_days)
     beds = float(beds_per_1000) * pop_end_total / 1000.0
     served_bed_days = beds * occupancy * days
     served_adm = served_bed_days / alos
@@ -619,9 +619,9 @@ def _admission_level(resident_adm: float, raw: YearDemand) -> tuple[float, float
 
 def _served_visits(cal: DemandCalibration) -> dict[str, float]:
     """Step 6, served visits per year: all, hospital, ED and outpatient."""
-    all_visits = float(cal.chc_visits) / float(cal.chc_share)
-    hospital = all_visits - float(cal.chc_visits)
-    ed_served = float(cal.ed_share_of_hospital_visits) * hospital
+    all_visits = number(cal.chc_visits) / number(cal.chc_share)
+    hospital = all_visits - number(cal.chc_visits)
+    ed_served = number(cal.ed_share_of_hospital_visits) * hospital
     return {
         "all_visits_served": all_visits,
         "hospital_visits_served": hospital,
@@ -643,10 +643,10 @@ def _visit_levels(
     raw_v = raw.visits_resident
     op_served, ed_served = served["outpatient_visits_served"], served["ed_visits_served"]
     return {
-        "chc": float(cal.chc_visits) / raw_v[0],
+        "chc": number(cal.chc_visits) / raw_v[0],
         "outpatient": op_served / _served_factor(inp.flows, "outpatient") / raw_v[1],
         "ed": ed_served / _served_factor(inp.flows, "ed") / raw_v[2],
-        "ambulance": float(cal.ambulance_per_1000) * residents / 1000.0 / raw.ambulance,
+        "ambulance": number(cal.ambulance_per_1000) * residents / 1000.0 / raw.ambulance,
     }
 
 
@@ -672,7 +672,7 @@ def calibrate(
         ScenarioError: inputs that leave no room for the population-driven admissions.
     """
     cal = section.calibration
-    occupancy, alos = float(cal.occupancy), float(cal.alos_days)
+    occupancy, alos = number(cal.occupancy), number(cal.alos_days)
     inp = base_inputs(section)
     served = _served_admissions(cal, inp, pop_end_total, beds_per_1000)
     beds, resident_adm = served["beds"], served["admissions_resident"]
@@ -692,7 +692,7 @@ def calibrate(
         "resident_admissions_per_100": 100.0 * resident_adm / residents,
         **visits,
         "visits_per_resident_served": visits["all_visits_served"] / residents,
-        "ambulance_dispatches": float(cal.ambulance_per_1000) * residents / 1000.0,
+        "ambulance_dispatches": number(cal.ambulance_per_1000) * residents / 1000.0,
         "los_scale": los_scale,
     }
     return Calibration(cal.year, level, los_scale, beds, pool_bed_days, occupancy, alos, figures)

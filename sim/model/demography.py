@@ -40,7 +40,7 @@ from scipy.optimize import brentq
 
 from sim.base import catalogue, names
 from sim.data import DemographicTables
-from sim.scenario import Scenario, path_at
+from sim.scenario import Scenario, number, path_at
 
 EXTENDED_AGE = 130
 """Life tables run to this age (the standard's 100+ rate continued) before closing."""
@@ -346,7 +346,7 @@ def inputs_for(sc: Scenario, tables: DemographicTables, net_before: float) -> Pr
     d = sc.demography
     years, lengths = _steps(sc.run.end_year)
     cal_year = sc.calibration.year if sc.calibration.enabled else years[0]
-    e0 = path_at(d.e0, years) + d.e0_extra_gain * np.maximum(0, years - cal_year)
+    e0 = path_at(d.e0, years) + number(d.e0_extra_gain) * np.maximum(0, years - cal_year)
     net_after = None if sc.migration.net_total is None else path_at(sc.migration.net_total, years)
     return ProjectionInputs(
         base_population=tables.base_population,
@@ -354,7 +354,7 @@ def inputs_for(sc: Scenario, tables: DemographicTables, net_before: float) -> Pr
         period_length=lengths,
         tfr=path_at(d.tfr, years),
         fertility_share=tables.fertility_share,
-        srb=np.full(len(years), float(d.srb)),
+        srb=np.full(len(years), number(d.srb)),
         e0=e0,
         infant_mortality=path_at(d.infant_mortality, years),
         mortality_std_lx=np.stack([standard_lx(tables.mortality_standard[s]) for s in range(2)]),
@@ -373,7 +373,7 @@ def calibrate_net_migration(sc: Scenario, tables: DemographicTables) -> float:
     idx = cal.year - int(names.CENSUS_DATE[:4])
     p0 = cohort_component(inputs_for(trimmed, tables, 0.0)).population[idx].sum()
     p1 = cohort_component(inputs_for(trimmed, tables, 10_000.0)).population[idx].sum()
-    return float(10_000.0 * (float(cal.population) - p0) / (p1 - p0))
+    return float(10_000.0 * (number(cal.population) - p0) / (p1 - p0))
 
 
 def project(sc: Scenario, tables: DemographicTables) -> xr.Dataset:
@@ -381,7 +381,7 @@ def project(sc: Scenario, tables: DemographicTables) -> xr.Dataset:
     if sc.calibration.enabled:
         net_before = calibrate_net_migration(sc, tables)
     else:
-        net_before = float(sc.calibration.default_net_migration)
+        net_before = number(sc.calibration.default_net_migration)
     inp = inputs_for(sc, tables, net_before)
     out = cohort_component(inp)
     return to_dataset(inp, out, net_before, sc)

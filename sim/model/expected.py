@@ -70,7 +70,7 @@ from sim.model.demand import (
     year_inputs,
 )
 from sim.model.demography import project
-from sim.scenario import Scenario, draw, path_at
+from sim.scenario import Scenario, draw, number, path_at
 from sim.scenario.capacity import Targets
 
 __all__ = [
@@ -323,7 +323,7 @@ def prepare_expected(
         births_base,
         tables,
         sc.demand,
-        float(sc.capacity.beds_per_1000),
+        number(sc.capacity.beds_per_1000),
     )
     model = DemandModel(tables, sc.demand, cal)
     inputs_base = base_inputs(sc.demand)
@@ -428,7 +428,7 @@ def _fill_year(
     res.pooled[i] = _pooled_beds(sc, y, occ, d, episodes, row["wait"])
     rate, hours = _ed_peak_load(d, y, state.shapes)
     res.ed[i] = (rate, hours, _ed_spaces_needed(rate, hours, targets))
-    job_hours = float(sc.capacity.ambulance_job_hours)
+    job_hours = number(sc.capacity.ambulance_job_hours)
     amb_rate = _peak_hour_rate(d.ambulance, AMBULANCE_DISPATCH, y, state.shapes)
     res.amb[i] = (
         amb_rate,
@@ -500,7 +500,7 @@ def _size_pools(
         alos = float(d.bed_days[p] / episodes[p]) if episodes[p] > 0 else 1.0
         row["mean"][p] = mean_occ
         row["design"][p] = design
-        row["occ"][p] = float(analytic.beds_for_occupancy(mean_occ, float(targets.occupancy)))
+        row["occ"][p] = float(analytic.beds_for_occupancy(mean_occ, number(targets.occupancy)))
         row["wait"][p], row["block"][p] = _beds_for_wait_and_blocking(design, alos, targets)
         row["sqrt"][p] = _sqrt_staffing(design, beta)
         row["alos"][p] = alos
@@ -597,7 +597,7 @@ def _long_name_fields(targets: Targets) -> dict[str, Any]:
     }
     return {
         **fields,
-        "occupancy": float(targets.occupancy),
+        "occupancy": number(targets.occupancy),
         "design_day_quantile": DESIGN_DAY_QUANTILE,
     }
 

@@ -83,7 +83,7 @@ from sim.model.demand import SERVICES, AdmissionComponent
 from sim.model.demography import project
 from sim.model.expected import ExpectedState, expected_level, prepare_expected
 from sim.runs.memory import keep_freed_memory
-from sim.scenario import Scenario, path_at
+from sim.scenario import Scenario, number, path_at
 
 MATERNITY_POOLS = ("obstetrics", "neonatal")
 UNLIMITED = math.inf
@@ -434,7 +434,7 @@ def _emergency_department(
     arrivals = _ed_arrivals(state, days)
     dispositions, pool_share = _ed_dispositions(sc, state, adm.via_ed)
     first = state.demands[state.years[0]]
-    treat_cv = float(sc.des.ed.treatment_cv)
+    treat_cv = number(sc.des.ed.treatment_cv)
     return EmergencyDepartment(
         spaces=_whole_capacity(_yearly_output(expected, "ed_spaces"), unlimited=unlimited),
         arrivals=arrivals,
@@ -466,7 +466,7 @@ def _clinics(
     chc = SERVICES.index("chc")
     visits = {y: float(state.demands[y].visits[chc]) for y in state.years}
     gp_cap = _yearly_output(expected, "gp_capacity")
-    weekday_weight = np.where(work, 1.0, float(cl.weekend_capacity))
+    weekday_weight = np.where(work, 1.0, number(cl.weekend_capacity))
     capacity = np.zeros(days.n_days)
     for y, k, n in days.spans:
         day_w = weekday_weight[k : k + n]
@@ -481,9 +481,9 @@ def _clinics(
             f"group_{g + 1:02d}",
             tuple(demand.tolist()),
             _whole(capacity),
-            float(cl.p_abandon),
-            float(cl.p_divert_ed),
-            float(cl.p_divert_outpatient),
+            number(cl.p_abandon),
+            number(cl.p_divert_ed),
+            number(cl.p_divert_outpatient),
             ed_diverted_acuity,
             days.profiles[ED_WALK_IN].hourly,
         )
@@ -501,8 +501,10 @@ def _ambulance(
     return AmbulanceService(
         dispatches=days.rate(days.series(dispatches, AMBULANCE_DISPATCH), AMBULANCE_DISPATCH),
         fleet=_whole_capacity(_yearly_output(expected, "ambulances"), unlimited=unlimited),
-        travel=_lognormal(float(amb.travel_minutes), float(amb.travel_cv), "minutes"),
-        job=_lognormal(float(sc.capacity.ambulance_job_hours) * 60.0, float(amb.job_cv), "minutes"),
+        travel=_lognormal(number(amb.travel_minutes), number(amb.travel_cv), "minutes"),
+        job=_lognormal(
+            number(sc.capacity.ambulance_job_hours) * 60.0, number(amb.job_cv), "minutes"
+        ),
     )
 
 
@@ -514,7 +516,7 @@ def _pooling(sc: Scenario, days: _Days, *, unlimited: bool) -> WholeHospitalPool
         reform[k : k + n] = float(path_at(sc.capacity.bed_pool.share, y))
     if reform.max() > 0 and not unlimited:
         return WholeHospitalPooling(
-            float(sc.des.pooling_los_multiplier),
+            number(sc.des.pooling_los_multiplier),
             pools=tuple(sc.capacity.bed_pool.pools),
             share=tuple(reform.tolist()),
         )
@@ -577,7 +579,7 @@ def plan_target_variables(sc: Scenario) -> xr.Dataset:
             names.UNIT_YEARS,
             "plan: life expectancy at birth, both sexes, at least",
         ),
-        names.TARGET_OCCUPANCY: (float(tg.occupancy), frac, "target bed occupancy (bed need)"),
+        names.TARGET_OCCUPANCY: (number(tg.occupancy), frac, "target bed occupancy (bed need)"),
         names.TARGET_BED_WAIT: (tg.bed_wait_probability, frac, "largest P(wait for a bed)"),
         names.TARGET_ED_WAIT_HOURS: (tg.ed_wait_hours, names.UNIT_HOURS, "ED wait target"),
         names.TARGET_ED_WAIT: (tg.ed_wait_probability, frac, "largest P(ED wait > target)"),

@@ -11,7 +11,7 @@ from sim.base.errors import ScenarioError
 from sim.scenario.draw import resolve_model, uncertain_keys
 from sim.scenario.load import load, load_dict, read_layers
 from sim.scenario.model import Scenario
-from sim.scenario.types import path_at, path_points
+from sim.scenario.types import YearPath, number, path_at, path_points
 
 
 def draw(scenario: Scenario, replicate: int, seed: int | None = None) -> Scenario:
@@ -27,9 +27,11 @@ def draw(scenario: Scenario, replicate: int, seed: int | None = None) -> Scenari
 __all__ = [
     "Scenario",
     "ScenarioError",
+    "YearPath",
     "draw",
     "load",
     "load_dict",
+    "number",
     "path_at",
     "path_points",
     "read_layers",

@@ -16,7 +16,15 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from sim.base.names import POOLS
-from sim.scenario.types import Strict, Triangular, cross_error, uncertain, year_path
+from sim.scenario.types import (
+    Bounds,
+    PathBounds,
+    Strict,
+    Triangular,
+    Uncertain,
+    YearPath,
+    cross_error,
+)
 
 __all__ = [
     "BedAddition",
@@ -54,7 +62,7 @@ class Projects2025(Strict):
 
     beds: int = Field(2510, ge=0, le=20_000)
     """Beds added; 0-20,000 (CAP-PROJECTS-2025: 2,510, grade B)."""
-    opening: uncertain(2025.0, 2035.0, "decimal year") = 2026.0  # type: ignore[valid-type]
+    opening: Annotated[Uncertain, Bounds(2025.0, 2035.0, "decimal year")] = 2026.0
     """When they open; 2025-2035 (CAP-PROJECTS-2025-OPENING: 1 January 2026, assumption:
     'striving to finish by the end of 2025')."""
     in_base: bool = False
@@ -72,7 +80,7 @@ class SecondTcm(Strict):
     beds; 0-5,000 (CAP-TCM2: 500, grade A)."""
     elderly_care_beds: int = Field(500, ge=0, le=5000)
     """Elderly-care (养老) beds; 0-5,000 (CAP-TCM2: 500, grade A)."""
-    opening: uncertain(2026.0, 2040.0, "decimal year") = Field(  # type: ignore[valid-type]
+    opening: Annotated[Uncertain, Bounds(2026.0, 2040.0, "decimal year")] = Field(
         default_factory=lambda: _tri(2027.5, 2028.5, 2030.0)
     )
     """When it opens; 2026-2040 (CAP-TCM2-OPENING: mid-2028, 2027.5-2030, assumption)."""
@@ -123,7 +131,7 @@ class BedPoolReform(Strict):
 
     pools: list[PoolName] = Field(default_factory=lambda: list(_DEFAULT_SHARED_POOLS))
     """Pools that lend beds to each other (CAP-BED-POOL)."""
-    share: year_path(0.0, 1.0, "fraction of the pools' beds") = 0.0  # type: ignore[valid-type]
+    share: Annotated[YearPath, PathBounds(0.0, 1.0, "fraction of the pools' beds")] = 0.0
     """Share of those beds in the common pool; 0-1 (CAP-BED-POOL: 0 = reform off)."""
 
     @model_validator(mode="after")
@@ -136,15 +144,17 @@ class BedPoolReform(Strict):
 class GpCapacity(Strict):
     """General practitioners of the community centres."""
 
-    count: year_path(0.0, 100_000.0, "GPs") = 2528.0  # type: ignore[valid-type]
+    count: Annotated[YearPath, PathBounds(0.0, 100_000.0, "GPs")] = 2528.0
     """GPs in post during each year; 0-100,000 (CAP-GP-2025: 2,528 at the end of 2025,
     grade A; default held constant). 0 in the calibration year needs ``visits_per_gp``
     (the observed ratio is undefined); with 0 GPs the GP capacity is 0 and its
     utilisation NaN (undefined)."""
-    visits_per_gp: uncertain(1.0, 100_000.0, "visits per GP per year") | None = None  # type: ignore[valid-type]
+    visits_per_gp: Annotated[Uncertain, Bounds(1.0, 100_000.0, "visits per GP per year")] | None = (
+        None
+    )
     """Community-centre visits one GP provides per year; None = the calibration year's
     observed ratio (CAP-GP-VISITS: 10,137,700 / 2,528 ≈ 4,010, grade D)."""
-    productivity: year_path(0.5, 3.0, "times") = 1.0  # type: ignore[valid-type]
+    productivity: Annotated[YearPath, PathBounds(0.5, 3.0, "times")] = 1.0
     """Multiplier of visits per GP, e.g. AI family-doctor assistance; 0.5-3
     (CAP-GP-PRODUCTIVITY: 1.0 = no change; plausible 1.0-1.2, assumption)."""
 
@@ -152,11 +162,11 @@ class GpCapacity(Strict):
 class Workforce(Strict):
     """Physicians and registered nurses per 1,000 residents (no district figure found)."""
 
-    physicians_per_1000: year_path(0.0, 20.0, "per 1000 residents") = Field(  # type: ignore[valid-type]
+    physicians_per_1000: Annotated[YearPath, PathBounds(0.0, 20.0, "per 1000 residents")] = Field(
         default_factory=lambda: _tri(2.2, 2.6, 3.0)
     )
     """0-20 (CAP-WF-PHYS: 2.6, 2.2-3.0, assumption below the plan's 2030 target of 3.0)."""
-    nurses_per_1000: year_path(0.0, 20.0, "per 1000 residents") = Field(  # type: ignore[valid-type]
+    nurses_per_1000: Annotated[YearPath, PathBounds(0.0, 20.0, "per 1000 residents")] = Field(
         default_factory=lambda: _tri(2.4, 2.9, 3.3)
     )
     """0-20 (CAP-WF-NURSE: 2.9, 2.4-3.3, assumption below the plan's 2030 target of 3.3)."""
@@ -165,7 +175,7 @@ class Workforce(Strict):
 class Targets(Strict):
     """Planning targets and norms that needs and gaps are computed against."""
 
-    occupancy: uncertain(0.5, 1.0, "fraction") = 0.85  # type: ignore[valid-type]
+    occupancy: Annotated[Uncertain, Bounds(0.5, 1.0, "fraction")] = 0.85
     """Target bed occupancy of the bed-need formula; 0.5-1 (CAP-TARGET-OCC: 85%, grade C;
     sensitivity 0.80-0.93)."""
     bed_wait_probability: float = Field(0.10, gt=0.0, lt=1.0)
@@ -201,7 +211,7 @@ class Targets(Strict):
 class CapacitySection(Strict):
     """Capacity by date: the base year's resources plus dated changes."""
 
-    beds_per_1000: uncertain(0.5, 20.0, "beds per 1000 residents") = 4.32  # type: ignore[valid-type]
+    beds_per_1000: Annotated[Uncertain, Bounds(0.5, 20.0, "beds per 1000 residents")] = 4.32
     """Hospital beds per 1,000 residents at the end of the calibration year; 0.5-20
     (CAP-BEDS-PER-1000-2025: 4.32, grade A). Split over pools by the calibration
     (CAP-POOL-SPLIT)."""
@@ -212,15 +222,15 @@ class CapacitySection(Strict):
     """Extra dated bed changes by pool (``[[capacity.additions]]``)."""
     bed_pool: BedPoolReform = Field(default_factory=BedPoolReform)
     gp: GpCapacity = Field(default_factory=GpCapacity)
-    chc_centres: year_path(1.0, 2000.0, "centres") = 190.0  # type: ignore[valid-type]
+    chc_centres: Annotated[YearPath, PathBounds(1.0, 2000.0, "centres")] = 190.0
     """Community health centres (社康机构) in each year; 1-2,000 (CAP-CHC-2025: 190, grade A)."""
-    ed_spaces: year_path(1.0, 5000.0, "treatment spaces") | None = None  # type: ignore[valid-type]
+    ed_spaces: Annotated[YearPath, PathBounds(1.0, 5000.0, "treatment spaces")] | None = None
     """ED treatment spaces in each year; None = sized to the calibration year's peak-hour
     demand at the ED wait target and held (CAP-ED-SPACES: not found, assumption)."""
-    ambulances: year_path(1.0, 5000.0, "ambulances") | None = None  # type: ignore[valid-type]
+    ambulances: Annotated[YearPath, PathBounds(1.0, 5000.0, "ambulances")] | None = None
     """Ambulances in service in each year; None = the national norm at the calibration
     year's population, held (CAP-AMB-NORM; Longgang's fleet was not found)."""
-    ambulance_job_hours: uncertain(0.25, 6.0, "hours") = Field(  # type: ignore[valid-type]
+    ambulance_job_hours: Annotated[Uncertain, Bounds(0.25, 6.0, "hours")] = Field(
         default_factory=lambda: _tri(0.75, 1.0, 1.5)
     )
     """Mean time an ambulance is busy per dispatch; 0.25-6 hours (CAP-AMB-JOB, assumption)."""

@@ -6,11 +6,11 @@ None of these figures was found for Longgang; each is a labelled assumption
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.scenario.types import Strict, cross_error, uncertain
+from sim.scenario.types import Bounds, Strict, Uncertain, cross_error
 
 
 class ClinicAssumptions(Strict):
@@ -19,16 +19,16 @@ class ClinicAssumptions(Strict):
     groups: int = Field(11, ge=1, le=200)
     """Appointment books the district's demand and GP capacity are split over evenly
     (DES-CLINIC-GROUPS: 11 sub-districts, 街道; their populations were not found)."""
-    weekend_capacity: uncertain(0.0, 1.0, "fraction of a working day") = 0.5  # type: ignore[valid-type]
+    weekend_capacity: Annotated[Uncertain, Bounds(0.0, 1.0, "fraction of a working day")] = 0.5
     """Appointments on a weekend or public holiday relative to a working day
     (DES-CLINIC-WEEKEND: 0.5, range 0.3-0.7, assumption)."""
-    p_abandon: uncertain(0.0, 1.0, "per unmet request per day") = 0.3  # type: ignore[valid-type]
+    p_abandon: Annotated[Uncertain, Bounds(0.0, 1.0, "per unmet request per day")] = 0.3
     """Share of requests still unmet at the end of a day that give up
     (DES-CLINIC-ABANDON: 0.3, range 0.1-0.5, assumption)."""
-    p_divert_ed: uncertain(0.0, 1.0, "per unmet request per day") = 0.02  # type: ignore[valid-type]
+    p_divert_ed: Annotated[Uncertain, Bounds(0.0, 1.0, "per unmet request per day")] = 0.02
     """Share that go to a hospital emergency department instead
     (DES-CLINIC-DIVERT-ED: 0.02, range 0.01-0.05, assumption)."""
-    p_divert_outpatient: uncertain(0.0, 1.0, "per unmet request per day") = 0.15  # type: ignore[valid-type]
+    p_divert_outpatient: Annotated[Uncertain, Bounds(0.0, 1.0, "per unmet request per day")] = 0.15
     """Share that go to hospital outpatients instead (DES-CLINIC-DIVERT-OP: 0.15, range
     0.05-0.3, assumption)."""
 
@@ -54,7 +54,7 @@ class ClinicAssumptions(Strict):
 class EdAssumptions(Strict):
     """Emergency department treatment and disposition."""
 
-    treatment_cv: uncertain(0.1, 3.0, "coefficient of variation") = 0.8  # type: ignore[valid-type]
+    treatment_cv: Annotated[Uncertain, Bounds(0.1, 3.0, "coefficient of variation")] = 0.8
     """Spread of the time in a treatment space (lognormal; the means by triage level are in
     ed_acuity.csv) (DES-ED-TREAT-CV: 0.8, range 0.5-1.2, assumption)."""
     admit_weights: list[float] = Field(
@@ -80,12 +80,12 @@ class EdAssumptions(Strict):
 class AmbulanceAssumptions(Strict):
     """Travel to the scene; the job time is ``capacity.ambulance_job_hours``."""
 
-    travel_minutes: uncertain(1.0, 60.0, "minutes") = 10.0  # type: ignore[valid-type]
+    travel_minutes: Annotated[Uncertain, Bounds(1.0, 60.0, "minutes")] = 10.0
     """Mean travel time from dispatch to the scene (DES-AMB-TRAVEL: 10 minutes, range 7-14;
     Shanghai's mean response was 12.4 minutes in 2019, DATA_NOTES §2c)."""
-    travel_cv: uncertain(0.1, 2.0, "coefficient of variation") = 0.5  # type: ignore[valid-type]
+    travel_cv: Annotated[Uncertain, Bounds(0.1, 2.0, "coefficient of variation")] = 0.5
     """Spread of travel times (lognormal) (DES-AMB-TRAVEL, assumption)."""
-    job_cv: uncertain(0.1, 2.0, "coefficient of variation") = 0.5  # type: ignore[valid-type]
+    job_cv: Annotated[Uncertain, Bounds(0.1, 2.0, "coefficient of variation")] = 0.5
     """Spread of job times (lognormal) (DES-AMB-JOB-CV, assumption)."""
 
 
@@ -98,7 +98,7 @@ class DesSection(Strict):
     discharge: Literal["daytime", "exact"] = "daytime"
     """"daytime": patients leave during the day (des.prof.discharge profile), keeping the
     midnight census of exact stays; "exact": at admission + length of stay."""
-    pooling_los_multiplier: uncertain(1.0, 2.0, "times") = 1.1  # type: ignore[valid-type]
+    pooling_los_multiplier: Annotated[Uncertain, Bounds(1.0, 2.0, "times")] = 1.1
     """Length-of-stay penalty of a patient placed in another pool's bed under the one-bed-pool
     reform (capacity.bed_pool) (DES-POOL-PENALTY: 1.1, range 1.0-1.3, assumption)."""
     elective_retry_hour: float = Field(8.0, ge=0.0, lt=24.0)

@@ -17,18 +17,19 @@ from sim.scenario.des import DesSection
 from sim.scenario.types import (
     FIRST_YEAR,
     LAST_YEAR,
+    Bounds,
     Interval80,
+    PathBounds,
     Strict,
     Uncertain,
+    YearPath,
     central,
     cross_error,
     path_at,
-    uncertain,
-    year_path,
 )
 
-_IMR = year_path(0.0, 0.1, "probability of dying before age 1")
-_NET = year_path(-500_000, 500_000, "persons per year")
+_IMR = Annotated[YearPath, PathBounds(0.0, 0.1, "probability of dying before age 1")]
+_NET = Annotated[YearPath, PathBounds(-500_000, 500_000, "persons per year")]
 
 MIN_YEAR = FIRST_YEAR
 MAX_END_YEAR = LAST_YEAR
@@ -100,23 +101,31 @@ class DataSection(Strict):
     """Age-sex shape of net migration (columns sex, age, all, labour, elderly)."""
 
 
+def _default_tfr() -> dict[str, Uncertain]:
+    """Births per woman by year (a function: each scenario gets its own table)."""
+    return {"2021": 1.2, "2023": 1.0, "2030": 1.0}
+
+
+def _default_e0() -> dict[str, Uncertain]:
+    """Years of life expectancy at birth by year (a function, as :func:`_default_tfr`)."""
+    return {"2021": 83.73, "2030": 85.63}
+
+
 class DemographySection(Strict):
     """Fertility and mortality assumptions of the cohort-component projection."""
 
-    tfr: year_path(0.0, 8.0, "births per woman") = Field(  # type: ignore[valid-type]
-        default_factory=lambda: {"2021": 1.2, "2023": 1.0, "2030": 1.0}
+    tfr: Annotated[YearPath, PathBounds(0.0, 8.0, "births per woman")] = Field(
+        default_factory=_default_tfr
     )
     """Total fertility rate by year (DATA.md TFR-2021, TFR-2030-CENTRAL)."""
-    srb: uncertain(1.0, 1.3, "male births per female birth") = 1.10  # type: ignore[valid-type]
+    srb: Annotated[Uncertain, Bounds(1.0, 1.3, "male births per female birth")] = 1.10
     """Sex ratio at birth (DATA.md SRB)."""
-    e0: year_path(60.0, 95.0, "years") = Field(  # type: ignore[valid-type]
-        default_factory=lambda: {"2021": 83.73, "2030": 85.63}
-    )
+    e0: Annotated[YearPath, PathBounds(60.0, 95.0, "years")] = Field(default_factory=_default_e0)
     """Life expectancy at birth, both sexes, by year (DATA.md E0-2021, E0-2030)."""
-    e0_extra_gain: uncertain(-0.5, 1.0, "years of e0 per year") = 0.0  # type: ignore[valid-type]
+    e0_extra_gain: Annotated[Uncertain, Bounds(-0.5, 1.0, "years of e0 per year")] = 0.0
     """Ageing lever: extra gain in e0 each year after the calibration year, on top of
     the e0 path."""
-    infant_mortality: _IMR = 0.0011  # type: ignore[valid-type]
+    infant_mortality: _IMR = 0.0011
     """1q0, set on its own; the rest of the life table is solved to keep e0 on target
     (DATA.md IMR)."""
 
@@ -128,13 +137,13 @@ class MigrationSection(Strict):
     the projection reaches the calibration population (see CalibrationSection).
     """
 
-    net_total: _NET | None = None  # type: ignore[valid-type]
+    net_total: _NET | None = None
     """Net migrants per year after the calibration year; by default the calibrated
     level continues."""
-    elderly_parents: year_path(-200_000, 200_000, "persons per year") = 0.0  # type: ignore[valid-type]
+    elderly_parents: Annotated[YearPath, PathBounds(-200_000, 200_000, "persons per year")] = 0.0
     """Ageing lever: extra net inflow of older parents (随迁老人), shaped by the
     'elderly' profile."""
-    young_workers: year_path(-500_000, 500_000, "persons per year") = 0.0  # type: ignore[valid-type]
+    young_workers: Annotated[YearPath, PathBounds(-500_000, 500_000, "persons per year")] = 0.0
     """Ageing lever: change in net inflow of young workers (negative: less inflow or more outflow),
     shaped by the 'labour' profile."""
 
@@ -146,11 +155,11 @@ class CalibrationSection(Strict):
     """Solve net migration up to ``year`` so the projection reaches ``population``."""
     year: int = Field(2025, ge=2021, le=MAX_END_YEAR)
     """Calendar year whose end (31 December) the target refers to."""
-    population: uncertain(1e5, 1e8, "persons") = Field(  # type: ignore[valid-type]
+    population: Annotated[Uncertain, Bounds(1e5, 1e8, "persons")] = Field(
         default_factory=lambda: Interval80(low=4_100_000, high=4_130_000)
     )
     """Resident population at the end of ``year``."""
-    default_net_migration: uncertain(-500_000, 500_000, "persons per year") = 0.0  # type: ignore[valid-type]
+    default_net_migration: Annotated[Uncertain, Bounds(-500_000, 500_000, "persons per year")] = 0.0
     """Net migrants per year up to ``year`` when calibration is disabled (DATA.md MIG-NET)."""
 
 

@@ -25,19 +25,21 @@ fertility rate.
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
     Tag,
     model_validator,
 )
+from pydantic_core import core_schema
 from scipy import stats
 
 Z80 = float(stats.norm.ppf(0.9))
@@ -210,7 +212,9 @@ Uncertain = Annotated[
     Discriminator(_uncertain_tag),
     BeforeValidator(_check_shape),
 ]
-"""A number, or a distribution of it (see the module docstring)."""
+"""A number, or a distribution of it (see the module docstring); its range is a
+:class:`Bounds`: ``Annotated[Uncertain, Bounds(0.5, 1.0, "fraction")]``."""
+_UNCERTAIN_SHAPE = typing.get_args(Uncertain)[0]
 
 
 def _path_tag(v: Any) -> str:
@@ -244,6 +248,15 @@ class Bounds:
 
     def contains(self, x: float) -> bool:
         return self.low <= x <= self.high
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """As metadata, ``Annotated[Uncertain, Bounds(low, high, unit)]``: the input's own
+        schema, then :meth:`check` (pydantic's ``AfterValidator(self.check)``, written once)."""
+        if source != _UNCERTAIN_SHAPE:
+            raise TypeError(f"Bounds annotates an Uncertain, not {source!r}")
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
 
     def check(self, value: Uncertain) -> Uncertain:
         """Reject a value, or a distribution whose central value or stated limits,
@@ -290,44 +303,68 @@ def _year_key(key: str) -> int:
     return year
 
 
-def uncertain(low: float = -math.inf, high: float = math.inf, unit: str = "") -> Any:
-    """Type of an uncertain input limited to ``[low, high]``."""
-    bounds = Bounds(low, high, unit)
-    return Annotated[Uncertain, bounds, AfterValidator(bounds.check)]
-
-
-def year_path(low: float = -math.inf, high: float = math.inf, unit: str = "") -> Any:
-    """Type of an input that changes over time: a single (uncertain) value, or a table
-    ``{2021 = 1.2, 2030 = 1.0}`` of values at given years, linearly interpolated
-    between them and held constant before the first and after the last year."""
-    bounds = Bounds(low, high, unit)
-
-    def check(value: Any) -> Any:
-        if isinstance(value, dict):
-            if not value:
-                raise ValueError("a year table needs at least one year")
-            years = [_year_key(k) for k in value]
-            if years != sorted(years) or len(set(years)) != len(years):
-                raise ValueError("years must be listed in ascending order, each once")
-        return value
-
-    bounded = Annotated[Uncertain, AfterValidator(bounds.check)]
-    inner = Annotated[
-        Annotated[bounded, Tag("value")] | Annotated[dict[str, bounded], Tag("years")],
-        Discriminator(_path_tag),
-    ]
-    return Annotated[inner, bounds, AfterValidator(check)]
-
-
-def path_points(value: float | dict[str, float]) -> tuple[list[int], list[float]]:
-    """Years and values of a *resolved* year path (a number is a flat path)."""
+def _check_years(value: Any) -> Any:
+    """A year path's table: at least one year, years of the model's span, ascending."""
     if isinstance(value, dict):
-        return [int(k) for k in value], [float(v) for v in value.values()]
-    return [0], [float(value)]
+        if not value:
+            raise ValueError("a year table needs at least one year")
+        years = [_year_key(k) for k in value]
+        if years != sorted(years) or len(set(years)) != len(years):
+            raise ValueError("years must be listed in ascending order, each once")
+    return value
 
 
-def path_at(value: float | dict[str, float], years: Any) -> Any:
-    """Value of a resolved year path at the given year(s), by linear interpolation."""
+@dataclass(frozen=True)
+class PathBounds(Bounds):
+    """Allowed range of every value of a year path: ``Annotated[YearPath, PathBounds(low,
+    high, unit)]``. Each value is checked where it stands, so that an error names its year
+    (``demography.tfr.2030``), and then the table's years are checked."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        if source != _YEAR_PATH_SHAPE:
+            raise TypeError(f"PathBounds annotates a YearPath, not {source!r}")
+        bounded = Annotated[Uncertain, Bounds(self.low, self.high, self.unit)]
+        path = Annotated[
+            Annotated[bounded, Tag("value")] | Annotated[dict[str, bounded], Tag("years")],
+            Discriminator(_path_tag),
+        ]
+        return core_schema.no_info_after_validator_function(
+            _check_years, handler.generate_schema(path)
+        )
+
+
+YearPath = Annotated[
+    Annotated[Uncertain, Tag("value")] | Annotated[dict[str, Uncertain], Tag("years")],
+    Discriminator(_path_tag),
+]
+"""An input that changes over time: a single (uncertain) value, or a table ``{2021 = 1.2,
+2030 = 1.0}`` of values at given years, linearly interpolated between them and held
+constant before the first and after the last year. Its range is a :class:`PathBounds`."""
+_YEAR_PATH_SHAPE = typing.get_args(YearPath)[0]
+
+
+def number(value: Uncertain) -> float:
+    """The number of an uncertain input of a *drawn* scenario (:func:`sim.scenario.draw`),
+    in the input's own unit. A distribution is refused: it means the scenario was not
+    drawn, and no model may read a distribution as a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"a distribution where a drawn number is needed ({value!r}): draw first")
+
+
+def path_points(value: YearPath) -> tuple[list[int], list[float]]:
+    """Years and values of a year path of a *drawn* scenario (a number is a flat path);
+    a distribution in it is refused as by :func:`number`."""
+    if isinstance(value, dict):
+        return [int(k) for k in value], [number(v) for v in value.values()]
+    return [0], [number(value)]
+
+
+def path_at(value: YearPath, years: Any) -> Any:
+    """Value of a drawn year path at the given year(s), by linear interpolation, in the
+    path's unit (an array shaped like ``years``)."""
     import numpy as np
 
     xs, ys = path_points(value)
