@@ -65,10 +65,12 @@ class LifeTable:
 
     @property
     def Tx(self) -> np.ndarray:  # noqa: N802 (the life-table symbol T(x))
-        return np.cumsum(self.Lx[::-1])[::-1]
+        tx: np.ndarray = np.cumsum(self.Lx[::-1])[::-1]
+        return tx
 
     def ex(self) -> np.ndarray:
-        return self.Tx / self.lx
+        ex: np.ndarray = self.Tx / self.lx
+        return ex
 
     def projection_survival(self) -> tuple[float, np.ndarray]:
         """(births surviving to the end of their year, survival of ages 0..100+ over a year).
@@ -86,7 +88,8 @@ class LifeTable:
     def hazard(self) -> np.ndarray:
         """Central death rates m(x) = deaths / person-years, ages 0..EXTENDED_AGE."""
         d = -np.diff(np.append(self.lx, 0.0))
-        return d / self.Lx
+        mx: np.ndarray = d / self.Lx
+        return mx
 
 
 def standard_lx(mx: np.ndarray) -> np.ndarray:
@@ -261,7 +264,9 @@ def _step_births(inp: ProjectionInputs, k: int, start: np.ndarray, end: np.ndarr
     f = float(inp.period_length[k])
     # exposure = mean of women at the start and at the end of the step
     women = 0.5 * (start[female] + end[female])
-    return f * inp.tfr[k] * float(inp.fertility_share[a_lo : a_hi + 1] @ women[a_lo : a_hi + 1])
+    return (
+        f * float(inp.tfr[k]) * float(inp.fertility_share[a_lo : a_hi + 1] @ women[a_lo : a_hi + 1])
+    )
 
 
 def _birth_survival(lt: LifeTable, f: float) -> float:
@@ -333,11 +338,12 @@ def _migration(
     total = np.where(after, net_before if net_after is None else net_after, net_before) * lengths
     elderly = np.where(after, path_at(sc.migration.elderly_parents, years), 0.0) * lengths
     young = np.where(after, path_at(sc.migration.young_workers, years), 0.0) * lengths
-    return (
+    net: np.ndarray = (
         total[:, None, None] * tables.migration_all
         + elderly[:, None, None] * tables.migration_elderly
         + young[:, None, None] * tables.migration_labour
     )
+    return net
 
 
 def inputs_for(sc: Scenario, tables: DemographicTables, net_before: float) -> ProjectionInputs:

@@ -153,7 +153,8 @@ def _ratio(numerator: Any, denominator: Any) -> FloatArray:
     num = np.asarray(numerator, dtype=float)
     den = np.asarray(denominator, dtype=float)
     out = np.full(np.broadcast(num, den).shape, math.nan)
-    return np.divide(num, den, out=out, where=den != 0)
+    quotient: FloatArray = np.divide(num, den, out=out, where=den != 0)
+    return quotient
 
 
 def _design(values: FloatArray) -> float:
@@ -476,7 +477,7 @@ def _episodes(model: DemandModel, d: YearDemand) -> FloatArray:
     """Stays begun in each pool in a year: admissions, plus the elderly-care transfers
     and the ICU step-down stays on the ward that takes them."""
     adm_pool = d.admissions.sum(axis=(1, 2))
-    episodes = adm_pool.copy()
+    episodes: FloatArray = adm_pool.copy()
     episodes[POOLS.index("elderly_care")] += d.transfers
     step_pool, step_share = model.icu_step_down()
     if step_share > 0.0:  # every ICU stay ends with a step-down stay on a ward

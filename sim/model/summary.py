@@ -31,7 +31,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -106,7 +106,10 @@ def central(da: xr.DataArray) -> xr.DataArray:
     return _quiet(lambda: da.median(dim, skipna=True))
 
 
-def _quiet(fn: Callable[[], Any]) -> Any:
+_T = TypeVar("_T")
+
+
+def _quiet(fn: Callable[[], _T]) -> _T:
     """Reductions over all-NaN slices (years before the start year) give NaN, silently."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)

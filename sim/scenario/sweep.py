@@ -91,7 +91,8 @@ def _sample(method: str, params: dict[str, Any], n: int, gen: np.random.Generato
     highs = np.array([p["high"] for p in params.values()], dtype=float)
     if method == "lhs":
         unit = qmc.LatinHypercube(d=d, seed=gen).random(n)
-        return lows + unit * (highs - lows)
+        points: np.ndarray = lows + unit * (highs - lows)
+        return points
     problem = {
         "num_vars": d,
         "names": list(params),
