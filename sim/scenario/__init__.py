@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from sim.base.errors import ScenarioError
-from sim.scenario.draw import resolve_model, uncertain_keys
-from sim.scenario.load import load, load_dict, read_layers
+from sim.scenario.draw import check_drawn, resolve_model, uncertain_keys
+from sim.scenario.load import load, load_dict, load_drawn, read_layers
 from sim.scenario.model import Scenario
 from sim.scenario.types import YearPath, number, path_at, path_points
 
@@ -28,9 +28,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "YearPath",
+    "check_drawn",
     "draw",
     "load",
     "load_dict",
+    "load_drawn",
     "number",
     "path_at",
     "path_points",

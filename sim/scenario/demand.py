@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from sim.scenario.capacity import PoolName
 from sim.scenario.types import (
@@ -26,6 +26,7 @@ from sim.scenario.types import (
     Uncertain,
     YearPath,
     central,
+    checks_central_values,
     cross_error,
     path_at,
 )
@@ -259,7 +260,9 @@ class DemandSection(Strict):
     """Part of each ICU episode spent in a ward bed after the ICU (LOS-ICU-STEP-DOWN)."""
 
     @model_validator(mode="after")
-    def _reforms_start_at_zero(self) -> DemandSection:
+    def _reforms_start_at_zero(self, info: ValidationInfo) -> DemandSection:
+        if not checks_central_values(info):
+            return self
         year = self.calibration.year
         for name in REFORM_LEVERS:
             value = getattr(self.reforms, name)

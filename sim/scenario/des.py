@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from sim.scenario.types import Bounds, Strict, Uncertain, cross_error
+from sim.scenario.types import (
+    Bounds,
+    Strict,
+    Uncertain,
+    central,
+    checks_central_values,
+    cross_error,
+)
 
 
 class ClinicAssumptions(Strict):
@@ -33,16 +40,10 @@ class ClinicAssumptions(Strict):
     0.05-0.3, assumption)."""
 
     @model_validator(mode="after")
-    def _sum(self) -> ClinicAssumptions:
-        total = sum(
-            float(
-                getattr(self, k).central()
-                if hasattr(getattr(self, k), "central")
-                else getattr(self, k)
-            )
-            for k in ("p_abandon", "p_divert_ed", "p_divert_outpatient")
-        )
-        if total > 1.0:
+    def _sum(self, info: ValidationInfo) -> ClinicAssumptions:
+        keys = ("p_abandon", "p_divert_ed", "p_divert_outpatient")
+        total = sum(central(getattr(self, k)) for k in keys)
+        if total > 1.0 and checks_central_values(info):
             raise cross_error(
                 "p_abandon",
                 self.p_abandon,

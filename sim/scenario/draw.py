@@ -80,16 +80,29 @@ def resolve_model(
     return model.model_copy(update=updates) if updates else model
 
 
-def uncertain_keys(model: BaseModel, prefix: str = "") -> list[str]:
-    """Dotted keys of every input given as a distribution (for sweeps and reports)."""
-    keys: list[str] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        key = prefix + name
-        if isinstance(value, _DISTRIBUTIONS):
-            keys.append(key)
-        elif isinstance(value, BaseModel):
-            keys += uncertain_keys(value, key + ".")
-        elif isinstance(value, dict):
-            keys += [f"{key}.{k}" for k, v in value.items() if isinstance(v, _DISTRIBUTIONS)]
-    return keys
+def uncertain_keys(value: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of every input given as a distribution, anywhere in ``value`` (a model,
+    or a table or list inside one; a list item's key is ``key[i]``), for sweeps, reports
+    and :func:`check_drawn`."""
+    if isinstance(value, _DISTRIBUTIONS):
+        return [prefix]
+    if isinstance(value, BaseModel):
+        items = [
+            (f"{prefix}.{k}" if prefix else k, getattr(value, k)) for k in type(value).model_fields
+        ]
+    elif isinstance(value, dict):
+        items = [(f"{prefix}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"{prefix}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return []
+    return [key for name, v in items for key in uncertain_keys(v, name)]
+
+
+def check_drawn(model: BaseModel) -> None:
+    """Raise TypeError if a distribution is left anywhere in ``model``: a drawn scenario
+    (:func:`sim.scenario.draw`) holds only numbers, and a model reading a distribution as
+    one would compute with the wrong thing."""
+    left = uncertain_keys(model)
+    if left:
+        raise TypeError(f"a drawn scenario holds distributions at {', '.join(left)}")

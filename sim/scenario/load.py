@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.base.errors import ScenarioError, read_user_text, resolved
+from sim.scenario.draw import check_drawn
 from sim.scenario.model import Scenario
-from sim.scenario.types import UNION_TAGS
+from sim.scenario.types import DRAWN_CONTEXT, UNION_TAGS
 
 TABLE_KEYS = ("data",)
 """Sections whose string values name tables; paths in them are relative to their file."""
@@ -209,3 +211,23 @@ def load_dict(raw: dict[str, Any], *, file: str = "<dict>") -> Scenario:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         raise translate(exc, raw, {}, Path(file)) from None
+
+
+def load_drawn(text: str, *, file: str = "<drawn scenario>") -> Scenario:
+    """The frozen drawn scenario saved as JSON (``Scenario.model_dump_json`` of
+    :func:`sim.scenario.draw`'s result), validated again: every key and range, but not
+    the checks of central values, which judge a scenario as written and not its draws
+    (:func:`sim.scenario.types.checks_central_values`). Raises :class:`ScenarioError` for
+    text that is no such scenario, TypeError if it holds a distribution."""
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        raise ScenarioError(file, None, None, f"not a drawn scenario in JSON: {exc}") from None
+    try:
+        scenario = Scenario.model_validate(raw, context=DRAWN_CONTEXT)
+    except ValidationError as exc:
+        raise translate(exc, raw, {}, Path(file)) from None
+    check_drawn(scenario)
+    return scenario

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from sim.scenario.capacity import CapacitySection
 from sim.scenario.demand import DemandSection
@@ -24,6 +24,7 @@ from sim.scenario.types import (
     Uncertain,
     YearPath,
     central,
+    checks_central_values,
     cross_error,
     path_at,
 )
@@ -182,14 +183,15 @@ class Scenario(Strict):
     des: DesSection = Field(default_factory=DesSection)
 
     @model_validator(mode="after")
-    def _cross(self) -> Scenario:
+    def _cross(self, info: ValidationInfo) -> Scenario:
         if self.calibration.enabled and self.calibration.year > self.run.end_year:
             raise cross_error(
                 "calibration.year",
                 self.calibration.year,
                 f"must not be after run.end_year ({self.run.end_year})",
             )
-        self._gps_in_calibration_year()
+        if checks_central_values(info):
+            self._gps_in_calibration_year()
         return self
 
     def _gps_in_calibration_year(self) -> None:

@@ -37,6 +37,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     Tag,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import core_schema
@@ -369,6 +370,18 @@ def path_at(value: YearPath, years: Any) -> Any:
 
     xs, ys = path_points(value)
     return np.interp(np.asarray(years, dtype=float), xs, ys)
+
+
+_DRAWN = "drawn"
+DRAWN_CONTEXT = {_DRAWN: True}
+"""Validation context of a drawn scenario read back (:func:`sim.scenario.draw.drawn_from_json`)."""
+
+
+def checks_central_values(info: ValidationInfo) -> bool:
+    """Whether a cross-field check of central values applies: to a scenario as written
+    (its distributions at their central values), not to a drawn scenario read back, whose
+    draws may lie elsewhere (e.g. two drawn shares that sum to more than the central ones)."""
+    return not (info.context or {}).get(_DRAWN, False)
 
 
 def cross_error(key: str, value: Any, message: str) -> Exception:
