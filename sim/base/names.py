@@ -114,6 +114,11 @@ TARGET_VARIABLES: Final[tuple[str, ...]] = (
 task's scenario, point and replicate): the targets and norms of its drawn scenario that
 results are judged against. Batches written before they were stored lack them."""
 
+RESOLVED_SCENARIO: Final = "resolved_scenario"
+"""Every task's Dataset holds its drawn scenario as JSON text in this variable (no
+dimension of its own, as the targets); ``sim.runs.store.resolved_scenario`` reads it
+back. Batches written before it was stored lack it."""
+
 
 COORDINATE_ATTRS: Final[dict[str, dict[str, str]]] = {
     SCENARIO: {"long_name": "scenario name (file stem)"},

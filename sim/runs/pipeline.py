@@ -83,7 +83,7 @@ from sim.model.demand import SERVICES, AdmissionComponent
 from sim.model.demography import project
 from sim.model.expected import ExpectedState, expected_level, prepare_expected
 from sim.runs.memory import keep_freed_memory
-from sim.scenario import Scenario, number, path_at
+from sim.scenario import Scenario, check_drawn, number, path_at
 
 MATERNITY_POOLS = ("obstetrics", "neonatal")
 UNLIMITED = math.inf
@@ -593,6 +593,22 @@ def plan_target_variables(sc: Scenario) -> xr.Dataset:
     return xr.Dataset({k: xr.DataArray(v[0], attrs=attrs[k]) for k, v in values.items()})
 
 
+def resolved_scenario_variable(sc: Scenario) -> xr.Dataset:
+    """The drawn scenario a task runs with, as the JSON text of its every key
+    (``model_dump_json``, about 3 kB) in the scalar variable
+    :data:`sim.base.names.RESOLVED_SCENARIO`; a batch gives it the task's scenario, point
+    and replicate, and ``sim.runs.store.resolved_scenario`` turns it into the Scenario."""
+    text = xr.DataArray(
+        sc.model_dump_json(),
+        attrs={
+            "long_name": "the drawn scenario the task ran with, as JSON",
+            # text has no unit; "1" because every variable of the results states one
+            "units": "1",
+        },
+    )
+    return xr.Dataset({names.RESOLVED_SCENARIO: text})
+
+
 # ------------------------------------------------------------------ one replicate
 ENGINES: tuple[str, ...] = ("compiled", "reference")
 """The DES engines ``run_replicate_all`` can use (``sim.des.engine.run_replicate``)."""
@@ -623,11 +639,14 @@ def run_replicate_all(
     engine: str = DEFAULT_ENGINE,
 ) -> xr.Dataset:
     """Projection, expected level and (optionally) DES of a *resolved* scenario replicate,
-    merged into one Dataset with the scenario's targets (:func:`plan_target_variables`;
-    projection variables that clash are renamed; DES variables carry the prefix ``des_``
-    and a ``date`` dimension). ``engine`` is the DES engine
+    merged into one Dataset with the scenario's targets (:func:`plan_target_variables`)
+    and the scenario itself (:func:`resolved_scenario_variable`); projection variables
+    that clash are renamed; DES variables carry the prefix ``des_`` and a ``date``
+    dimension. A distribution left in ``sc`` is refused before any work
+    (:func:`sim.scenario.check_drawn`). ``engine`` is the DES engine
     (:data:`ENGINES`): ``"compiled"`` (numba) or ``"reference"`` (SimPy); both give the
     same numbers (``sim/des/RULES.md``)."""
+    check_drawn(sc)
     inputs = inputs or base_inputs(sc)
     projection = project(sc, inputs.demographic)
     state = prepare_expected(sc, projection, inputs.service, inputs.profiles, inputs.calendar)
@@ -638,6 +657,7 @@ def run_replicate_all(
         projection.rename(catalogue.PROJECTION_RENAMES),
         expected.rename({"day": "day_of_year"}),
         plan_target_variables(sc),
+        resolved_scenario_variable(sc),
     ]
     if des:
         keep_freed_memory()  # the DES's large arrays: see sim.runs.memory

@@ -1,8 +1,9 @@
 """Save and open results: netCDF (h5netcdf) written atomically, with provenance.
 
-Each result folder holds ``<name>.nc`` and ``manifest.json``: the resolved
-scenarios, seeds, code version, library versions, command line and time. The
-netCDF opens with plain ``xarray.open_dataset`` and needs nothing of this project.
+Each result folder holds ``<name>.nc`` and ``manifest.json``: the validated scenarios
+(as written, before the draw), seeds, code version, library versions, command line and
+time. The netCDF opens with plain ``xarray.open_dataset`` and needs nothing of this
+project; each task's drawn scenario is in it as JSON (:func:`resolved_scenario`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import xarray as xr
 
 from sim.base import names
 from sim.base.errors import ScenarioError
+from sim.scenario import Scenario, load_drawn
 
 LIBRARIES = (
     "numpy",
@@ -262,3 +264,30 @@ def open_results(path: str | Path) -> xr.Dataset:
     if not p.exists():
         raise ScenarioError(p, None, None, "no such results file")
     return xr.load_dataset(p, engine="h5netcdf")
+
+
+def resolved_scenario(
+    ds: xr.Dataset, scenario: str, replicate: int, point: int | None = None
+) -> Scenario:
+    """The frozen drawn scenario that task (``scenario``, ``replicate`` and, in a sweep's
+    results, ``point``) ran with, from the results' :data:`sim.base.names.RESOLVED_SCENARIO`
+    (:func:`sim.scenario.load_drawn`). Raises :class:`ScenarioError` for results without
+    it (written before it was stored), with no such task, or whose task file was written
+    before it was stored (a resumed batch: the text is then empty)."""
+    if names.RESOLVED_SCENARIO not in ds:
+        raise ScenarioError(
+            None, names.RESOLVED_SCENARIO, None, "not in these results (written before it was)"
+        )
+    where: dict[str, Any] = {names.SCENARIO: scenario, names.REPLICATE: replicate}
+    if point is not None:
+        where["point"] = point
+    try:
+        cell = ds[names.RESOLVED_SCENARIO].sel(where)
+    except (KeyError, ValueError) as exc:
+        raise ScenarioError(None, "task", where, f"no such task in the results: {exc}") from None
+    if cell.ndim:
+        raise ScenarioError(None, "task", where, f"names {cell.size} tasks: give the sweep point")
+    text = cell.values[()]
+    if not isinstance(text, str) or not text:  # a resumed batch's task file from before
+        raise ScenarioError(None, "task", where, "its drawn scenario was not stored with it")
+    return load_drawn(text, file=f"{scenario} replicate {replicate}")
