@@ -16,16 +16,22 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.base import rng
-from sim.scenario.types import Bounds, Distribution, Interval80, Normal, Triangular, Uniform
+from sim.scenario.types import (
+    Bounds,
+    Distribution,
+    Interval80,
+    Normal,
+    Triangular,
+    Uniform,
+    field_bounds,
+)
 
 _DISTRIBUTIONS = (Normal, Triangular, Uniform, Interval80)
 
 
 def _bounds_of(field_info: Any) -> Bounds:
-    for meta in getattr(field_info, "metadata", ()):
-        if isinstance(meta, Bounds):
-            return meta
-    return Bounds()
+    """The field's range, an optional one's included (unbounded for other fields)."""
+    return field_bounds(field_info) or Bounds()
 
 
 def draw_value(dist: Distribution, bounds: Bounds, u: float) -> float:

@@ -285,6 +285,17 @@ class Bounds:
             )
 
 
+def field_bounds(info: Any) -> Bounds | None:
+    """The :class:`Bounds` of an uncertain input or year path field (None otherwise)."""
+    metas = list(info.metadata)
+    for arg in typing.get_args(info.annotation):  # an optional input: Annotated[...] | None
+        metas += list(getattr(arg, "__metadata__", ()))
+    for meta in metas:
+        if isinstance(meta, Bounds):
+            return meta
+    return None
+
+
 FIRST_YEAR = 2020
 """The census year: the projection starts at the census of 1 November 2020."""
 LAST_YEAR = 2050
