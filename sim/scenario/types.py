@@ -255,7 +255,7 @@ class Bounds:
     ) -> core_schema.CoreSchema:
         """As metadata, ``Annotated[Uncertain, Bounds(low, high, unit)]``: the input's own
         schema, then :meth:`check` (pydantic's ``AfterValidator(self.check)``, written once)."""
-        if source != _UNCERTAIN_SHAPE:
+        if source != _UNCERTAIN_SHAPE:  # on a year path it would check a table as a number
             raise TypeError(f"Bounds annotates an Uncertain, not {source!r}")
         return core_schema.no_info_after_validator_function(self.check, handler(source))
 
@@ -335,7 +335,7 @@ class PathBounds(Bounds):
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        if source != _YEAR_PATH_SHAPE:
+        if source != _YEAR_PATH_SHAPE:  # the schema below replaces the annotated type's
             raise TypeError(f"PathBounds annotates a YearPath, not {source!r}")
         bounded = Annotated[Uncertain, Bounds(self.low, self.high, self.unit)]
         path = Annotated[
@@ -385,7 +385,7 @@ def path_at(value: YearPath, years: Any) -> Any:
 
 _DRAWN = "drawn"
 DRAWN_CONTEXT = {_DRAWN: True}
-"""Validation context of a drawn scenario read back (:func:`sim.scenario.draw.drawn_from_json`)."""
+"""Validation context of a drawn scenario read back (:func:`sim.scenario.load.load_drawn`)."""
 
 
 def checks_central_values(info: ValidationInfo) -> bool:
