@@ -23,7 +23,7 @@ import xarray as xr
 from sim.app.api import default_batch_folder
 from sim.base import names
 from sim.base.errors import ScenarioError, printable
-from sim.data import load_demographic_tables
+from sim.data import DemographicTables, load_demographic_tables
 from sim.model.demography import project_replicates
 from sim.present.plots import plot_pyramid
 from sim.runs import batch
@@ -56,7 +56,8 @@ GiB, and a worker that keeps its freed heap for the next task (``sim.runs.memory
 1.4-1.5 GiB (``benchmarks/bench_memory.py``, README, Performance)."""
 
 
-def _tables_for(sc: Scenario):  # type: ignore[no-untyped-def]
+def _tables_for(sc: Scenario) -> DemographicTables:
+    """The demographic tables the scenario's ``[data]`` names (checked)."""
     return load_demographic_tables(sc.data.model_dump())
 
 

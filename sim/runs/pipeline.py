@@ -75,6 +75,7 @@ from sim.des.config import (
     EDArrivalStream,
     ElectiveBooking,
     EmergencyDepartment,
+    Route,
     WholeHospitalPooling,
 )
 from sim.des.engine import run_replicate
@@ -162,7 +163,7 @@ class _Mixture:
         return LosDistribution("lognormal", mean, cv)
 
 
-_StreamKey = tuple[str, str, LosDistribution, str, tuple[tuple[str, float], ...]]
+_StreamKey = tuple[str, Route, LosDistribution, str, tuple[tuple[str, float], ...]]
 """(pool, kind, length of stay, arrival profile, onward stages) of an admission stream."""
 
 
@@ -280,7 +281,7 @@ class _Admissions:
         profile = line.elective_profile if c.route == "elective" else line.emergency_profile
         shape = days.shapes(profile, y)[:n]
         f_ed = 0.0 if c.route == "elective" else line.via_ed_share
-        kind = (
+        kind: Route = (
             "elective"
             if c.route == "elective"
             else ("maternity" if c.pool in MATERNITY_POOLS else "direct")
@@ -321,7 +322,7 @@ def _admission_streams(
         AdmissionStream(
             f"{pool}.{kind}.{i}",
             pool,
-            kind,  # type: ignore[arg-type]
+            kind,
             days.rate(daily, profile),
             Duration(los),
             onward=onward,
