@@ -49,6 +49,14 @@ PROCESS_TESTS = frozenset(
 run one after another on one xdist worker, so that no two of them share the cores."""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="accept the numbers of tests/test_golden_batch.py as the new golden ones",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Before xdist starts its workers, compile the DES once (or load numba's cache),
     so that the workers load the cache instead of each compiling it (85 s of one core
