@@ -4,7 +4,6 @@ the suite is shared between pytest-xdist's worker processes."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,10 +67,73 @@ def pytest_configure(config: pytest.Config) -> None:
     prepare_engine("compiled")
 
 
+TIERS: dict[str, tuple[str, ...]] = {
+    # one function, table or rule against values worked out by hand, exactly or from an
+    # independent reference; small inputs
+    "unit": (
+        "test_analytic.py",
+        "test_capacity.py",
+        "test_data_tables.py",
+        "test_demand.py",
+        "test_demography.py",
+        "test_demography_properties.py",
+        "test_des_arrivals.py",
+        "test_des_compiled.py",
+        "test_des_reference.py",
+        "test_los.py",
+        "test_scenario_roundtrip.py",
+        "test_summary.py",
+        "test_tiers.py",
+    ),
+    # what the model does when an input changes, the rules its engines obey, and how it
+    # answers bad or extreme input: directions, invariants, one-line refusals
+    "behaviour": (
+        "test_des_engine.py",
+        "test_des_equivalence.py",
+        "test_expected.py",
+        "test_fuzz_inputs.py",
+        "test_key_ranges.py",
+        "test_pipeline_stages.py",
+        "test_scenario_errors.py",
+    ),
+    # simulated against queueing theory and the expected level, within sampling error
+    "statistical": (
+        "test_des_queueing.py",
+        "test_pipeline.py",
+    ),
+    # the program as a user or CI meets it: batches of processes, the command line, the
+    # figures and report, and the repository's own checks (layers, lint, generated docs)
+    "system": (
+        "test_architecture.py",
+        "test_batch.py",
+        "test_batch_disk.py",
+        "test_batch_kills.py",
+        "test_batch_signals.py",
+        "test_cli.py",
+        "test_plots.py",
+        "test_quality.py",
+        "test_report.py",
+        "test_scenario_reference.py",
+    ),
+    # stored numbers a change must not move unless someone accepts it (README, Tests)
+    "regression": ("test_golden_batch.py",),
+}
+"""The tier of every test file, the one place it is written: the collection hook marks each
+test with its file's tier (``-m unit`` etc.), and ``tests/test_tiers.py`` fails if a file
+on disk is in no tier or in two. ``slow`` is apart from the tiers and cuts across them."""
+
+
+def tiers_of(name: str) -> list[str]:
+    """The tiers whose files include the test file ``name`` (one, when the table is right)."""
+    return [tier for tier, files in TIERS.items() if name in files]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Each test file is one xdist group (its module fixtures are made once), the files of
-    :data:`PROCESS_TESTS` together one."""
+    :data:`PROCESS_TESTS` together one; each test carries its file's tier (:data:`TIERS`)."""
     for item in items:
-        name = Path(str(item.fspath)).name
+        name = item.path.name
         group = "processes" if name in PROCESS_TESTS else name
         item.add_marker(pytest.mark.xdist_group(group))
+        for tier in tiers_of(name):
+            item.add_marker(tier)
