@@ -3,6 +3,7 @@ confidence intervals, exceedance probabilities and key figures against the plan.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -15,9 +16,15 @@ from sim.base.rng import generator
 from sim.model import summary
 from sim.scenario import draw, load_dict
 from tests.data.report_batch import DES_REPLICATES, REPLICATES, small_batch
+from tests.data.report_batch import scenarios as batch_scenarios
 from tests.target_batch import DEFAULT, MOVED, MOVED_YEAR, OCCUPANCY, scenarios, target_batch
 from tests.target_batch import REPLICATES as TARGET_REPLICATES
 from tests.target_batch import SEED as TARGET_SEED
+
+BATCH_RUN = batch_scenarios()[0].run
+"""Years of the small batch (its scenarios share them): the key figures' year is its last."""
+BATCH_TARGETS = draw(batch_scenarios()[0], 0).capacity
+"""The batch's baseline keeps the schema's plan targets."""
 
 
 def _da(values: np.ndarray, years: list[int] | None = None) -> xr.DataArray:
@@ -208,7 +215,9 @@ def test_a_scenario_moving_its_target_year_does_not_move_the_others(targets_ds):
     beds = {k.scenario: k for k in figures if k.key == "beds"}
     assert beds[MOVED].target is not None and beds[DEFAULT].target is not None
     end = targets_ds.sel(replicate=0)["beds_end"].sum("pool")
-    assert beds[DEFAULT].central == pytest.approx(float(end.sel(scenario=DEFAULT, year=2030)))
+    assert beds[DEFAULT].central == pytest.approx(
+        float(end.sel(scenario=DEFAULT, year=default_year))
+    )
     shorter = targets_ds.sel(year=slice(None, default_year - 1))
     assert summary.figure_years(shorter) == {MOVED: MOVED_YEAR, DEFAULT: default_year - 1}
 
@@ -216,20 +225,23 @@ def test_a_scenario_moving_its_target_year_does_not_move_the_others(targets_ds):
 def test_key_figures_of_a_real_batch(batch):
     figures = summary.key_figures(batch)
     by = {(k.key, k.scenario): k for k in figures}
-    assert {k.year for k in figures} == {2027}, "the batch ends before 2030: its last year"
+    last, plan = BATCH_RUN.end_year, BATCH_TARGETS.plan_target
+    assert plan.year > last, "the batch ends before the plan's year"
+    assert {k.year for k in figures} == {last}, "so the key figures are of its last year"
     beds = by[("beds", "baseline")]
-    central = float(batch["beds_end"].sel(scenario="baseline", replicate=0, year=2027).sum())
+    central = float(batch["beds_end"].sel(scenario="baseline", replicate=0, year=last).sum())
     assert beds.central == pytest.approx(central)
     assert beds.n == REPLICATES - 1, "expected level: the drawn replicates"
-    assert beds.target is None, "the 23,000 beds are a 2030 target, not a 2027 one"
+    assert beds.target is None, "the plan's beds are a target of its year, not of the last"
     occ = by[("occupancy", "baseline")]
-    assert occ.target == 85.0 and occ.p_meets is not None and 0.0 <= occ.p_meets <= 1.0
+    assert occ.target == pytest.approx(BATCH_TARGETS.targets.occupancy * 100.0)
+    assert occ.p_meets is not None and 0.0 <= occ.p_meets <= 1.0
     des = by[("des_high_occupancy_days", "reform")]
     assert des.n == DES_REPLICATES, "DES figures: the replicates that ran the DES"
     assert by[("bed_days", "baseline")].diff_mean is None, "no difference of the baseline"
     cut = by[("bed_days", "reform")]
     assert cut.diff_mean is not None and cut.diff_low is not None and cut.diff_high is not None
-    per_rep = batch["bed_days"].sel(year=2027, replicate=[1, 2]).sum("pool") * 1e-3
+    per_rep = batch["bed_days"].sel(year=last, replicate=[1, 2]).sum("pool") * 1e-3
     paired = per_rep.sel(scenario="reform") - per_rep.sel(scenario="baseline")
     assert bool((paired < 0).all()), "day surgery cuts bed-days in every replicate"
     assert cut.diff_mean == pytest.approx(float(paired.mean()))
@@ -240,7 +252,7 @@ def test_key_figures_of_a_real_batch(batch):
 def test_key_figures_take_the_target_year_when_reached(batch):
     moved = batch.assign(
         {
-            names.TARGET_YEAR: xr.full_like(batch[names.TARGET_YEAR], 2027),
+            names.TARGET_YEAR: xr.full_like(batch[names.TARGET_YEAR], BATCH_RUN.end_year),
             names.TARGET_BEDS: xr.full_like(batch[names.TARGET_BEDS], 1_000.0),
         }
     )
@@ -252,12 +264,15 @@ def test_key_figures_take_the_target_year_when_reached(batch):
 
 def test_district_high_occupancy_is_the_share_of_days_at_or_above_85_percent(batch):
     share = summary.district_high_occupancy(batch)
+    # the function's own default threshold, the 85% of the test's name
+    threshold = inspect.signature(summary.district_high_occupancy).parameters["threshold"]
     r = batch.sel(scenario="reform", replicate=0)
     census = r["des_midnight_census"].sum("pool")
     beds = r["des_bed_capacity"].sum("pool")
-    days = census["date"].dt.year == 2026
-    expected = float((census >= 0.85 * beds).where(days, drop=True).mean())
-    assert float(share.sel(scenario="reform", replicate=0, year=2026)) == pytest.approx(expected)
+    year = BATCH_RUN.start_year + 1  # one of the batch's years, not the first
+    days = census["date"].dt.year == year
+    expected = float((census >= threshold.default * beds).where(days, drop=True).mean())
+    assert float(share.sel(scenario="reform", replicate=0, year=year)) == pytest.approx(expected)
     assert bool(share.sel(replicate=REPLICATES - 1).isnull().all()), "no DES -> NaN"
 
 
@@ -265,7 +280,10 @@ def test_batch_facts(batch):
     assert summary.has_des(batch)
     assert summary.des_replicates(batch) == list(range(DES_REPLICATES))
     assert summary.baseline_scenario(batch) == "baseline"
-    assert summary.base_year(batch) == 2025 and summary.end_year(batch) == 2027
+    assert (summary.base_year(batch), summary.end_year(batch)) == (
+        BATCH_RUN.start_year,
+        BATCH_RUN.end_year,
+    )
     assert summary.scenario_labels(batch)["baseline"] == "Baseline"
 
 
@@ -330,7 +348,7 @@ def test_des_key_figures_of_a_real_batch_have_ranges_and_differences(batch, figu
     assert {"des_elective_patients_deferred", "des_elective_deferral_events"} <= set(specs)
     reps = list(range(DES_REPLICATES))  # fewer than two drawn: every replicate with the DES
     for key, spec in specs.items():
-        values = summary.key_figure_in_year(batch, spec, 2027).sel(replicate=reps)
+        values = summary.key_figure_in_year(batch, spec, BATCH_RUN.end_year).sel(replicate=reps)
         for sc in ("baseline", "reform"):
             kf = figures[(key, sc)]
             expected = np.quantile(values.sel(scenario=sc).values, [0.05, 0.5, 0.95])
@@ -348,7 +366,7 @@ def test_deferred_electives_are_persons_and_events_apart(batch, figures):
     events = figures[("des_elective_deferral_events", "baseline")]
     assert (persons.unit, events.unit) == ("persons_per_year", "events_per_year")
     patients = batch["des_elective_patients_deferred_year"].sel(
-        scenario="baseline", replicate=0, year=2027
+        scenario="baseline", replicate=0, year=BATCH_RUN.end_year
     )
     assert persons.central == pytest.approx(float(patients.sum()))
     assert events.central >= persons.central, "a patient is deferred at least once"
