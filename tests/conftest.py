@@ -115,7 +115,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_report.py",
         "test_scenario_reference.py",
     ),
-    # stored numbers a change must not move unless someone accepts it (README, Tests)
+    # stored numbers a change must not move unless someone accepts it (README, Golden numbers)
     "regression": ("test_golden_batch.py",),
 }
 """The tier of every test file, the one place it is written: the collection hook marks each
