@@ -81,6 +81,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_des_compiled.py",
         "test_des_reference.py",
         "test_los.py",
+        "test_scenario_draw.py",
         "test_scenario_roundtrip.py",
         "test_summary.py",
         "test_tiers.py",
@@ -88,12 +89,14 @@ TIERS: dict[str, tuple[str, ...]] = {
     # what the model does when an input changes, the rules its engines obey, and how it
     # answers bad or extreme input: directions, invariants, one-line refusals
     "behaviour": (
+        "test_catalogue.py",
         "test_des_engine.py",
         "test_des_equivalence.py",
         "test_expected.py",
         "test_fuzz_inputs.py",
         "test_key_ranges.py",
         "test_pipeline_stages.py",
+        "test_resolved_scenario.py",
         "test_scenario_errors.py",
     ),
     # simulated against queueing theory and the expected level, within sampling error
@@ -110,6 +113,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_batch_kills.py",
         "test_batch_signals.py",
         "test_cli.py",
+        "test_memory.py",
         "test_plots.py",
         "test_quality.py",
         "test_report.py",
