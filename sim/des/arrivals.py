@@ -245,26 +245,45 @@ def _hour_table(hourly: Any) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]
     return shares, cum, hour_lookup(cum)
 
 
-def ppf_days(duration: Duration, u: FloatArray) -> FloatArray:
+def ppf_days(duration: Duration, u: FloatArray, out: FloatArray | None = None) -> FloatArray:
     """``duration.ppf_days(u)``, the very same numbers, without scipy's per-call checks:
     the lognormal as ``exp(sigma * ndtri(u)) * scale``, the gamma as ``gammaincinv``
-    (what ``scipy.stats`` computes for u in [0, 1))."""
+    (what ``scipy.stats`` computes for u in [0, 1)). Days; into ``out`` if given
+    (u's size; u itself will do), which saves a fresh array of a run's size."""
     dist = duration.dist
     factor = _UNIT_DAYS[duration.unit]
     if dist.family == "lognormal":
         mu, sigma = lognormal_params(dist.mean_days, dist.cv)
-        out: FloatArray = np.asarray(special.ndtri(u), dtype=np.float64)
+        out = _into(special.ndtri, (u,), out)
         out *= np.float64(sigma)
         np.exp(out, out=out)
         out *= math.exp(mu)
     elif dist.family in ("gamma", "exponential"):  # as LosDistribution: a gamma
         shape, scale = gamma_params(dist.mean_days, dist.cv)
-        out = np.asarray(special.gammaincinv(shape, u), dtype=np.float64)
+        out = _into(special.gammaincinv, (shape, u), out)
         out *= scale
     else:
-        return duration.ppf_days(u)
+        days = duration.ppf_days(u)
+        if out is None:
+            return days
+        out[...] = days
+        return out
     out *= factor
     return out
+
+
+def _into(ufunc: Any, args: tuple[Any, ...], out: FloatArray | None) -> FloatArray:
+    """``ufunc(*args)`` as float64, into ``out`` if given."""
+    if out is None:
+        return np.asarray(ufunc(*args), dtype=np.float64)
+    ufunc(*args, out=out)
+    return out
+
+
+def _ppf_in_place(duration: Duration, u: FloatArray) -> FloatArray:
+    """:func:`ppf_days` written over the probabilities u (a fresh draw no one else
+    reads), which saves an array of the run's size."""
+    return ppf_days(duration, u, out=u)
 
 
 def _rate_series(rate: ArrivalRate, config: DesConfig) -> FloatArray:
@@ -280,7 +299,7 @@ def _gather(cat: Any, offsets: Any, order: Any) -> tuple[Any, Any, Any]:
     for r in range(offsets.size - 1):
         run_in[offsets[r] : offsets[r + 1]] = r
     merged = np.empty(cat.size)
-    pos = np.empty(cat.size, np.int64)
+    pos = np.empty(cat.size, np.int32)  # half of int64 (a replicate has < 2**31 rows)
     run_of = np.empty(cat.size, np.int32)
     for m in range(order.size):
         i = order[m]
@@ -290,7 +309,7 @@ def _gather(cat: Any, offsets: Any, order: Any) -> tuple[Any, Any, Any]:
     return merged, pos, run_of
 
 
-def _merge(times: list[FloatArray]) -> tuple[FloatArray, IntArray, NDArray[np.int64]]:
+def _merge(times: list[FloatArray]) -> tuple[FloatArray, IntArray, IntArray]:
     """Stable merge of the sorted runs ``times``: by time, equal times by run, within
     a run in order. Returns the merged times (read-only), the run of each merged row
     and the merged row of each input element (the runs concatenated).
@@ -327,7 +346,7 @@ def _draw_beds(config: DesConfig, seed: int, rep: int) -> BedDraws:
         n = run.size
         place_beds(
             pos[at : at + n],
-            ppf_days(s.los, generator(seed, rep, f"des.los.{s.name}").random(n)),
+            _ppf_in_place(s.los, generator(seed, rep, f"des.los.{s.name}").random(n)),
             generator(seed, rep, f"des.discharge_hour.{s.name}").random(n),
             hours,
             (los, hour),
@@ -399,7 +418,7 @@ def _treatment_days(
     treatment = np.empty(u.size)
     for a, dur in ed.treatment:
         if levels.size == 1 and levels[0] == a:
-            return ppf_days(dur, u)
+            return _ppf_in_place(dur, u)
         if a in levels:
             sel = acuity == a
             treatment[sel] = ppf_days(dur, u[sel])
@@ -437,7 +456,7 @@ def _place_ed_run(
     ed: EmergencyDepartment,
     draw: tuple[int, int],
     run: _EDRun,
-    rows: NDArray[np.int64],
+    rows: IntArray,
     out: dict[str, NDArray[Any]],
 ) -> None:
     """Draw the attributes of one run's patients into the merged columns at ``rows``."""
@@ -518,8 +537,8 @@ def _draw_ambulance(config: DesConfig, seed: int, rep: int) -> AmbulanceDraws | 
         -float(config.warmup_days),
     )
     n = times.size
-    travel = ppf_days(amb.travel, generator(seed, rep, "des.ambulance.travel").random(n))
-    job = ppf_days(amb.job, generator(seed, rep, "des.ambulance.job").random(n))
+    travel = _ppf_in_place(amb.travel, generator(seed, rep, "des.ambulance.travel").random(n))
+    job = _ppf_in_place(amb.job, generator(seed, rep, "des.ambulance.job").random(n))
     return AmbulanceDraws(frozen(times), frozen(travel), frozen(job))
 
 
@@ -539,7 +558,7 @@ def compile_draws() -> None:
     piecewise_uniform_ppf(one, np.full(24, 1.0 / 24.0))
     count_le(one, np.array([0.0, 1.0]))
     hours = _hour_table(np.full(24, 1.0 / 24.0))
-    rows = np.zeros(1, np.int64)
+    rows = np.zeros(1, np.int32)
     place_beds(rows, one, one, hours, (one.copy(), one.copy()))
     acuity = np.ones(1, np.int8)
     place_ed(
