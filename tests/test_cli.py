@@ -228,16 +228,13 @@ def test_too_little_disk_space_is_reported_before_work(tmp_path):
 
 
 def test_main_help_states_the_defaults_it_uses(capsys):
-    from sim.app.cli import FULL_REPLICATES, MAIN_DES_REPLICATES, MAIN_REPLICATES
+    from sim.app.cli import FULL_REPLICATES, MAIN_REPLICATES
 
     with pytest.raises(SystemExit):
         main(["main", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"default {MAIN_REPLICATES} ({FULL_REPLICATES} with --full)" in text
-    assert (
-        f"run the DES on replicates 0..K-1 only (default: {MAIN_DES_REPLICATES}; "
-        "every replicate with --full)" in text
-    )
+    assert "run the DES on replicates 0..K-1 only (default: every replicate)" in text
     assert "--engine compiled|reference" in text and "default compiled" in text
 
 
@@ -257,9 +254,9 @@ def _planned(monkeypatch, argv: list[str]):
 
 @pytest.mark.parametrize(
     ("extra", "replicates", "des"),
-    [([], 20, 5), (["--full"], 30, 30), (["--des-replicates", "3"], 20, 3)],
+    [([], 20, 20), (["--full"], 30, 30), (["--des-replicates", "3"], 20, 3)],
 )
-def test_main_job_runs_the_des_on_5_replicates_and_the_full_batch_on_every_one(
+def test_main_job_and_the_full_batch_run_the_des_on_every_replicate(
     tmp_path, capsys, monkeypatch, extra, replicates, des
 ):
     from sim.runs.batch import runs_des
