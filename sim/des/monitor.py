@@ -331,11 +331,13 @@ def _sorted(values: FloatArray) -> FloatArray:
     (at most one move per element on average, none by more than 4096 places), else by
     numpy's sort (the same array either way). Insertion is not tried when more than
     5% of the neighbours are out of order among the first 2**16 (e.g. exits: it would
-    give up, late)."""
+    give up, late). The values are positive and finite (times in (0, n_days)), so
+    their bits read as int64 are in the same order: numpy sorts those about 10% faster
+    than float64 (no NaN to place)."""
     head = values[: 2**16]
     nearly = _descents(head) <= 0.05 * head.size
     if not (nearly and _insertion_sort(values, values.size, 4096)):
-        values.sort()
+        values.view(np.int64).sort()
     return values
 
 
