@@ -74,9 +74,11 @@ from sim.des.arrivals import (
 from sim.des.clinics import ClinicOutcome
 from sim.des.config import ROUTES, AmbulanceService, DesConfig
 from sim.des.monitor import (
+    COUNTING,
     Census,
     Grouped,
     LevelStats,
+    Tally,
     census,
     census_add,
     census_days,
@@ -85,7 +87,10 @@ from sim.des.monitor import (
     grouped_stats,
     level_stats,
     level_stats_by_group,
+    new_tally,
     readonly,
+    tallied_stats,
+    tally_add,
     weighted_quantile_from_hist,
 )
 from sim.des.policies import MostFreeBeds, StrictTriage
@@ -326,9 +331,21 @@ def compile_kernels() -> float:
     simulate_ambulance(AmbulanceDraws(one, one, one), np.ones(2), 0.0)
     zero = readonly(np.zeros(1, np.int32), np.int32)
     route, lost = readonly(np.zeros(1, np.int8), np.int8), readonly(np.zeros(1, np.bool_), np.bool_)
-    _flow_counts(zero, zero, one, one, one, zero, route, lost, zero, zero, one, one, 1, 2)
-    _system_pass(one, one, lost, zero, 1, 2)
-    _ed_pass(one, one, one, one, readonly(np.zeros(1, np.int16), np.int16), zero, 2, 2)
+    tally = np.zeros((6, 1, 4))
+    _stage_flows(zero, zero, one, one, one, zero, route, lost, tally)
+    waits = new_tally(1, np.zeros(2, np.int64), 1, 1)
+    beds = (route, lost, zero, zero, one, one, one)
+    _patient_flows(beds, tally, np.zeros((4, 1, 4)), np.zeros((5, 1)), waits)
+    _midnights(tally)
+    ed = (
+        one,
+        one,
+        one,
+        one,
+        readonly(np.zeros(1, np.int16), np.int16),
+        readonly(np.ones(1, np.int8), np.int8),
+    )
+    _ed_pass(ed, 2, np.zeros((4, 2, 4)), np.zeros((6, 2)), np.zeros(5), (waits, waits))
     _var((DAY,), np.ones(1), UNIT_DAYS, "warm-up")
     return time.perf_counter() - start
 
@@ -396,13 +413,15 @@ def _stats(
 # ------------------------------------------------------------------ beds
 def _bed_outputs(log: HospitalLog, w: int, ax: _Axes, data: Data) -> None:
     cap = log.capacity[:, w:]
+    n_pools = cap.shape[0]
     _occupancy_outputs(log, cap, ax, data)
-    _flow_outputs(log, cap.shape[0], ax, data)
-    _wait_outputs(log, cap.shape[0], ax, data)
+    tallies = _bed_tallies(log, n_pools, ax)
+    _flow_outputs(tallies, data)
+    _wait_outputs(tallies.by_route, n_pools, data)
     later = _later(log)
-    _stepdown_outputs(log, later, cap.shape[0], ax, data)
-    _deferral_outputs(log, cap.shape[0], ax, data)
-    _little_outputs(log, later, cap.shape[0], ax, data)
+    _stepdown_outputs(log, later, n_pools, ax, data)
+    _deferral_outputs(log, n_pools, ax, data)
+    _little_outputs(log, later, tallies, n_pools, ax, data)
 
 
 def _occupancy_outputs(log: HospitalLog, cap: FloatArray, ax: _Axes, data: Data) -> None:
@@ -516,7 +535,7 @@ def _day_of(t: float, t_end: float) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _flow_counts(  # noqa: C901 - one compiled pass over the log; parts would each pass again
+def _stage_flows(
     patient: Any,
     s_pool: Any,
     s_request: Any,
@@ -525,23 +544,13 @@ def _flow_counts(  # noqa: C901 - one compiled pass over the log; parts would ea
     s_bed_pool: Any,
     route: Any,
     lost: Any,
-    home: Any,
-    bed_pool: Any,
-    request: Any,
-    bed_start: Any,
-    n_pools: int,
-    n_days: int,
-) -> Any:
-    """The flow outputs by (pool, day), in one pass over the stages and one over the
-    patients, with no per-row array: midnight counts of the emergency-class queue
-    (first stages that are not electives and not turned away, and every later stage,
-    by the pool waited for) and of the elective waiting list (by home pool); and per
-    day: admissions and outlying admissions (by home pool), discharges (last stages,
-    by the pool of the bed) and patients turned away (by home pool).
-
-    Tallied in one array: two rows of steps, four of counts (as floats, exact)."""
-    t_end = float(n_days)
-    tally = np.zeros((6, n_pools, n_days + 2))
+    tally: Any,
+) -> None:
+    """The stages' part of the flows of :func:`_bed_tallies` (rows of ``tally``: 0 the
+    steps of the emergency-class queue's midnight count, by the pool waited for, of
+    first stages that are not electives and not turned away and of every later stage;
+    4 the discharges per day (last stages), by the pool of the bed)."""
+    t_end = float(tally.shape[2] - 2)
     n = patient.size
     for r in range(n):
         b = patient[r]
@@ -555,23 +564,68 @@ def _flow_counts(  # noqa: C901 - one compiled pass over the log; parts would ea
             d = _day_of(s_end[r], t_end)
             if s_bed_pool[r] >= 0 and d >= 0:
                 tally[4, s_bed_pool[r], d] += 1.0
+
+
+@numba.njit(**COUNTING)
+def _patient_flows(
+    beds: tuple[Any, Any, Any, Any, Any, Any, Any],
+    tally: Any,
+    system: Any,
+    flows: Any,
+    waits: Any,
+) -> int:
+    """The patients' part of :func:`_bed_tallies`, in one pass over ``beds`` (route,
+    lost, home pool, first bed's pool, request, bed start, bed end): rows of ``tally``
+    1 (the steps of the waiting list's midnight count, by home pool), 2 and 3
+    (admissions and outlying admissions per day), 5 (turned away per day); the census
+    tally (:func:`sim.des.monitor.census_add`) and the flows (5, n_pools) of the
+    patients in the system, from the request to the departure (the discharge; the
+    request itself when turned away): requests in the run, present at its start,
+    departures in the run, and the count and total time in the system of those who
+    came and left in the run; and the waits for the first bed (hours) in ``waits``
+    (:func:`sim.des.monitor.tally_add`, by ``route * n_pools + home``); returns the
+    number of non-zero waits."""
+    route, lost, home, bed_pool, request, bed_start, bed_end = beds
+    n_pools = tally.shape[1]
+    t_end = float(tally.shape[2] - 2)
+    n_nz = 0
     for b in range(home.size):
-        h = home[b]
+        h, r = home[b], request[b]
+        d = r if lost[b] else bed_end[b]
+        census_add(system, h, r, d)
+        came = r >= 0.0 and r < t_end
+        flows[0, h] += came
+        flows[1, h] += r < 0.0 and not d < 0.0
+        flows[2, h] += d >= 0.0 and d < t_end
+        if came and d < t_end:
+            flows[3, h] += 1.0
+            flows[4, h] += d - r
+        start = bed_start[b]
+        g = int(route[b]) * n_pools + h
+        n_nz = tally_add(waits, n_nz, (start - r) * HOURS_PER_DAY, g, start)
         if h < 0:
             continue
         if route[b] == ELECTIVE:
-            up, down = _step_columns(request[b], bed_start[b], t_end)
+            up, down = _step_columns(r, start, t_end)
             if up >= 0:
                 tally[1, h, up] += 1.0
                 tally[1, h, down] -= 1.0
-        d = _day_of(bed_start[b], t_end)
-        if d >= 0:
-            tally[2, h, d] += 1.0
+        day = _day_of(start, t_end)
+        if day >= 0:
+            tally[2, h, day] += 1.0
             if bed_pool[b] != h and bed_pool[b] >= 0:  # outlying
-                tally[3, h, d] += 1.0
-        d = _day_of(request[b], t_end)
-        if lost[b] and d >= 0:
-            tally[5, h, d] += 1.0
+                tally[3, h, day] += 1.0
+        day = _day_of(r, t_end)
+        if lost[b] and day >= 0:
+            tally[5, h, day] += 1.0
+    return n_nz
+
+
+@numba.njit(cache=True, nogil=True)
+def _midnights(tally: Any) -> Any:
+    """The midnight counts (2, n_pools, n_days) of the steps in rows 0 and 1 of
+    ``tally`` (column d + 1: the steps of day d; column 0: those before the run)."""
+    n_pools, n_days = tally.shape[1], tally.shape[2] - 2
     midnight = np.empty((2, n_pools, n_days))
     for g in range(n_pools):
         q = tally[0, g, 0]
@@ -581,12 +635,34 @@ def _flow_counts(  # noqa: C901 - one compiled pass over the log; parts would ea
             w += tally[1, g, d + 1]
             midnight[0, g, d] = q
             midnight[1, g, d] = w
-    return midnight, tally[2:, :, :n_days].copy()
+    return midnight
 
 
-def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+@dataclass(frozen=True, eq=False)
+class _BedTallies:
+    """What one pass over the stages and one over the bed patients count
+    (:func:`_bed_tallies`)."""
+
+    midnight: FloatArray
+    """Midnight counts (2, n_pools, n_days): the emergency-class queue by the pool
+    waited for, the elective waiting list by home pool."""
+    counts: FloatArray
+    """Per (4, n_pools, n_days): admissions and outlying admissions (home pool),
+    discharges (pool of the bed), turned away (home pool)."""
+    system_mean: FloatArray
+    """Patients in the bed system by (home pool, day), time-averaged."""
+    flows: FloatArray
+    """The flows of :func:`_patient_flows` (5, n_pools)."""
+    by_route: Grouped
+    """Waits for the first bed (hours) by the groups of :func:`_waits_tally`."""
+
+
+def _bed_tallies(log: HospitalLog, n_pools: int, ax: _Axes) -> _BedTallies:
+    """The bed outputs' counts, with no per-row array: :func:`_stage_flows` and
+    :func:`_patient_flows` (counts as floats, exact)."""
     b, st = log.beds, log.stages
-    midnight, counts = _flow_counts(
+    tally = np.zeros((6, n_pools, ax.n + 2))
+    _stage_flows(
         readonly(st.patient, np.int32),
         readonly(st.pool, np.int32),
         readonly(st.request),
@@ -595,15 +671,49 @@ def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
         readonly(st.bed_pool, np.int32),
         readonly(b.route, np.int8),
         readonly(b.lost, np.bool_),
+        tally,
+    )
+    system = np.zeros((4, n_pools, ax.n + 2))
+    flows = np.zeros((5, n_pools))
+    waits = _waits_tally(n_pools, ax, b.home_pool.size)
+    n_nz = _patient_flows(_patient_columns(log), tally, system, flows, waits)
+    return _BedTallies(
+        midnight=_midnights(tally),
+        counts=tally[2:, :, : ax.n].copy(),
+        system_mean=census_days(system)[0],
+        flows=flows,
+        by_route=tallied_stats(waits, n_nz, WAIT_QUANTILE),
+    )
+
+
+def _patient_columns(log: HospitalLog) -> tuple[NDArray[Any], ...]:
+    """The bed patients' columns :func:`_patient_flows` reads, as its kernel types."""
+    b = log.beds
+    return (
+        readonly(b.route, np.int8),
+        readonly(b.lost, np.bool_),
         readonly(b.home_pool, np.int32),
         readonly(b.bed_pool, np.int32),
         readonly(b.request),
         readonly(b.bed_start),
-        n_pools,
-        ax.n,
+        readonly(b.bed_end),
     )
-    queue_midnight, waitlist_midnight = midnight
-    admissions, outlying, discharges, turned = counts
+
+
+def _waits_tally(n_pools: int, ax: _Axes, size: int) -> Tally:
+    """The tally of the waits for the first bed (hours) by (route, home pool) and year
+    of the start, in groups ``route * n_pools + pool``; then, in the ``n_pools`` groups
+    after those, the emergency class by pool (the routes but the electives, merged in
+    the same pass)."""
+    emergency_class = np.tile(np.arange(n_pools, dtype=np.int32), 4)
+    emergency_class[ELECTIVE * n_pools : (ELECTIVE + 1) * n_pools] = -1
+    return new_tally(4 * n_pools, ax.year_of_day, ax.ny, size, emergency_class)
+
+
+def _flow_outputs(tallies: _BedTallies, data: Data) -> None:
+    """The midnight queues and the daily flows of the beds (:func:`_bed_tallies`)."""
+    queue_midnight, waitlist_midnight = tallies.midnight
+    admissions, outlying, discharges, turned = tallies.counts
     d2 = (POOL, DAY)
     data["bed_queue_midnight"] = _var(
         d2,
@@ -641,40 +751,17 @@ def _flow_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None
     )
 
 
-def _wait_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
+def _wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
     """Waits for the first bed, by home pool and year of the start: the emergency class
-    together, then by route (hours; electives in days)."""
-    by_route = _waits_by_route(log, n_pools, ax)
+    together, then by route (hours; electives in days); ``by_route``: groups ``route *
+    n_pools + pool``, then the emergency class by pool (:func:`_waits_tally`)."""
     _emergency_wait_outputs(by_route, n_pools, data)
     _route_wait_outputs(by_route, n_pools, data)
 
 
-def _waits_by_route(log: HospitalLog, n_pools: int, ax: _Axes) -> Grouped:
-    """Waits for the first bed (hours) by (route, home pool) and year of the start, in
-    groups ``route * n_pools + pool``; then, in the ``n_pools`` groups after those, the
-    emergency class by pool (the routes but the electives, merged in the same pass)."""
-    b = log.beds
-    route_pool = np.multiply(b.route, n_pools, dtype=np.int32)
-    np.add(route_pool, b.home_pool, out=route_pool, casting="unsafe")
-    emergency_class = np.tile(np.arange(n_pools, dtype=np.int32), 4)
-    emergency_class[ELECTIVE * n_pools : (ELECTIVE + 1) * n_pools] = -1
-    return grouped_stats(
-        b.bed_start,
-        b.bed_start,
-        route_pool,
-        4 * n_pools,
-        ax.year_of_day,
-        ax.ny,
-        WAIT_QUANTILE,
-        since=b.request,
-        scale=HOURS_PER_DAY,  # waits in hours, on the fly
-        merged=emergency_class,
-    )
-
-
 def _emergency_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
     """The emergency class's waits for a bed (hours; the share who waited, a fraction),
-    from the merged groups of :func:`_waits_by_route`."""
+    from the merged groups of :func:`_waits_tally`."""
     rows = slice(4 * n_pools, None)  # the merged groups: the emergency class by pool
     em = Grouped(
         by_route.mean[rows],
@@ -701,7 +788,7 @@ def _emergency_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None
 
 
 def _route_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
-    """Waits for a bed by route, from the route groups of :func:`_waits_by_route`:
+    """Waits for a bed by route, from the route groups of :func:`_waits_tally`:
     hours, but days for the electives (booked date to admission)."""
     dy = (POOL, YEAR)
     texts = {
@@ -804,53 +891,20 @@ def _deferral_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> 
     )
 
 
-@numba.njit(cache=True, nogil=True)
-def _system_pass(
-    request: Any, bed_end: Any, lost: Any, home: Any, n_pools: int, n_days: int
-) -> tuple[Any, Any]:
-    """One pass over the bed patients, each in the system from the request to the
-    departure (the discharge; the request itself when turned away), by home pool: the
-    census tally (:func:`sim.des.monitor.census_add`), and the flows (5, n_pools):
-    requests in the run, present at its start, departures in the run, and the count
-    and total time in the system of those who came and left in the run."""
-    t_end = float(n_days)
-    tally = np.zeros((4, n_pools, n_days + 2))
-    flows = np.zeros((5, n_pools))
-    for i in range(request.size):
-        r, k = request[i], home[i]
-        d = r if lost[i] else bed_end[i]
-        census_add(tally, k, r, d)
-        came = r >= 0.0 and r < t_end
-        flows[0, k] += came
-        flows[1, k] += r < 0.0 and not d < 0.0
-        flows[2, k] += d >= 0.0 and d < t_end
-        if came and d < t_end:
-            flows[3, k] += 1.0
-            flows[4, k] += d - r
-    return tally, flows
-
-
-def _little_outputs(log: HospitalLog, later: IntArray, n_pools: int, ax: _Axes, data: Data) -> None:
+def _little_outputs(
+    log: HospitalLog, later: IntArray, tallies: _BedTallies, n_pools: int, ax: _Axes, data: Data
+) -> None:
     """Conservation and Little's law, by home pool (``later``: the rows of the stages
     that are not a patient's first)."""
-    b = log.beds
-    tally, flows = _system_pass(
-        readonly(b.request),
-        readonly(b.bed_end),
-        readonly(b.lost, np.bool_),
-        readonly(b.home_pool, np.int32),
-        n_pools,
-        ax.n,
-    )
-    _conservation_outputs(log, later, flows, n_pools, ax, data)
-    _little_law_outputs(census_days(tally)[0], flows, ax, data)
+    _conservation_outputs(log, later, tallies.flows, n_pools, ax, data)
+    _little_law_outputs(tallies.system_mean, tallies.flows, ax, data)
 
 
 def _conservation_outputs(
     log: HospitalLog, later: IntArray, flows: FloatArray, n_pools: int, ax: _Axes, data: Data
 ) -> None:
     """Patients (persons) in the bed system at the start and the end of the run, and
-    its arrivals and departures, by home pool (``flows``: of :func:`_system_pass`)."""
+    its arrivals and departures, by home pool (``flows``: of :func:`_patient_flows`)."""
     arrivals, in_start, left = flows[0], flows[1], flows[2]
     dp = (POOL,)
     data["bed_arrivals"] = _var(
@@ -889,7 +943,7 @@ def _conservation_outputs(
 
 def _little_law_outputs(system_mean: FloatArray, flows: FloatArray, ax: _Axes, data: Data) -> None:
     """Little's L (persons, from ``system_mean``: in the system by (pool, day)), lambda
-    (per day) and W (days), by home pool (``flows``: of :func:`_system_pass`)."""
+    (per day) and W (days), by home pool (``flows``: of :func:`_patient_flows`)."""
     arrivals, n_done, w_sum = flows[0], flows[3], flows[4]
     with np.errstate(invalid="ignore", divide="ignore"):
         w_mean = w_sum / n_done
@@ -926,38 +980,48 @@ class _EdTallies:
     arrivals: FloatArray
     """Arrivals per (acuity index, day)."""
     flows: FloatArray
-    """The flows of :func:`_system_pass`, of the ED (arrival to leaving)."""
+    """The flows of :func:`_patient_flows`, of the ED (arrival to leaving)."""
+    space_wait: Grouped
+    """Waits for a treatment space (hours) by acuity index and year of the start."""
+    boarding_time: Grouped
+    """Boarding times (hours, one group) by year of the end of boarding."""
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**COUNTING)
 def _ed_pass(
-    arrival: Any,
-    space_start: Any,
-    treated: Any,
-    space_end: Any,
-    disposition: Any,
-    acuity: Any,
+    ed: tuple[Any, Any, Any, Any, Any, Any],
     n_ends: int,
-    n_days: int,
-) -> tuple[Any, Any, Any]:
-    """One pass over the ED patients (times in days): the census tally
+    tally: Any,
+    counts: Any,
+    flows: Any,
+    waits: tuple[Any, Any],
+) -> tuple[int, int]:
+    """One pass over the ED patients (``ed``: arrival, space start, treated, space end
+    (days), disposition, triage level): the census tally
     (:func:`sim.des.monitor.census_add`) of the boarders (group 0) and of the queue
-    (group 1); the ends of treatment per day by disposition (rows 0..n_ends-1) and the
-    arrivals per day by acuity index (rows after); the flows of :func:`_system_pass`."""
-    t_end = float(n_days)
-    tally = np.zeros((4, 2, n_days + 2))
-    counts = np.zeros((n_ends + len(ACUITIES), n_days))
-    flows = np.zeros(5)
+    (group 1); the ends of treatment per day by disposition (rows 0..n_ends-1 of
+    ``counts``) and the arrivals per day by acuity index (rows after); the flows of
+    :func:`_patient_flows`; the waits for a space by acuity and the boarding times
+    (hours) in the two tallies ``waits`` (:func:`sim.des.monitor.tally_add`). Returns
+    the number of non-zero values of each tally (the flows are written in ``flows``)."""
+    arrival, space_start, treated, space_end, disposition, level = ed
+    wait, boarding = waits
+    t_end = float(counts.shape[1])
+    n_wait = n_board = 0
     for i in range(arrival.size):
-        r, t, d = arrival[i], treated[i], space_end[i]
-        census_add(tally, 0 if disposition[i] >= FIRST_POOL_DISPOSITION else -1, t, d)
-        census_add(tally, 1, r, space_start[i])
+        r, s, t, d = arrival[i], space_start[i], treated[i], space_end[i]
+        boarder = 0 if disposition[i] >= FIRST_POOL_DISPOSITION else -1
+        acuity = int(level[i]) - ACUITIES[0]
+        census_add(tally, boarder, t, d)
+        census_add(tally, 1, r, s)
+        n_wait = tally_add(wait, n_wait, (s - r) * HOURS_PER_DAY, acuity, s)
+        n_board = tally_add(boarding, n_board, (d - t) * HOURS_PER_DAY, boarder, d)
         day = _day_of(t, t_end)
         if day >= 0 and disposition[i] >= 0:
             counts[disposition[i], day] += 1.0
         day = _day_of(r, t_end)
-        if day >= 0 and acuity[i] >= 0:
-            counts[n_ends + acuity[i], day] += 1.0
+        if day >= 0 and acuity >= 0:
+            counts[n_ends + acuity, day] += 1.0
         came = r >= 0.0 and r < t_end
         flows[0] += came
         flows[1] += r < 0.0 and not d < 0.0
@@ -965,22 +1029,31 @@ def _ed_pass(
         if came and d < t_end:
             flows[3] += 1.0
             flows[4] += d - r
-    return tally, counts, flows
+    return n_wait, n_board
 
 
 def _ed_tallies(
-    ed: EDLog, disposition: NDArray[np.int16], acuity: NDArray[np.int32], n_ends: int, n: int
+    ed: EDLog, disposition: NDArray[np.int16], level: NDArray[np.int8], n_ends: int, ax: _Axes
 ) -> _EdTallies:
-    """The counts of :func:`_ed_pass` over n days, ``n_ends`` dispositions."""
-    tally, counts, flows = _ed_pass(
-        readonly(ed.arrival),
-        readonly(ed.space_start),
-        readonly(ed.treated),
-        readonly(ed.space_end),
-        readonly(disposition, np.int16),
-        readonly(acuity, np.int32),
+    """The counts of :func:`_ed_pass` over the days of ``ax``, ``n_ends`` dispositions."""
+    n = ed.arrival.size
+    tally = np.zeros((4, 2, ax.n + 2))
+    counts = np.zeros((n_ends + len(ACUITIES), ax.n))
+    wait = new_tally(len(ACUITIES), ax.year_of_day, ax.ny, n)
+    boarding = new_tally(1, ax.year_of_day, ax.ny, n)
+    columns = (ed.arrival, ed.space_start, ed.treated, ed.space_end)
+    flows = np.zeros(5)
+    n_wait, n_board = _ed_pass(
+        (
+            *(readonly(c) for c in columns),
+            readonly(disposition, np.int16),
+            readonly(level, np.int8),
+        ),
         n_ends,
-        n,
+        tally,
+        counts,
+        flows,
+        (wait, boarding),
     )
     mean, midnight, at_start = census_days(tally)
     return _EdTallies(
@@ -989,6 +1062,8 @@ def _ed_tallies(
         ends=counts[:n_ends],
         arrivals=counts[n_ends:],
         flows=flows,
+        space_wait=tallied_stats(wait, n_wait, WAIT_QUANTILE),
+        boarding_time=tallied_stats(boarding, n_board, WAIT_QUANTILE),
     )
 
 
@@ -1002,14 +1077,11 @@ def _ed_outputs(
 ) -> None:
     ed = log.ed
     assert ed is not None
-    boarding = np.subtract(disposition >= FIRST_POOL_DISPOSITION, 1, dtype=np.int32)  # 0 or -1
-    acuity = np.subtract(acuity_level, ACUITIES[0], dtype=np.int32)
-    tallies = _ed_tallies(
-        ed, disposition, acuity, FIRST_POOL_DISPOSITION + log.capacity.shape[0], ax.n
-    )
+    n_ends = FIRST_POOL_DISPOSITION + log.capacity.shape[0]
+    tallies = _ed_tallies(ed, disposition, acuity_level, n_ends, ax)
     occupied = _ed_levels(log, tallies, w, ax, data)
     _ed_counts(tallies, ax, data)
-    _ed_waits(log, boarding, acuity, ax, data)
+    _ed_waits(tallies, data)
     _ed_little(log, tallies, occupied, ax, data)
 
 
@@ -1067,19 +1139,9 @@ def _ed_counts(tallies: _EdTallies, ax: _Axes, data: Data) -> None:
     )
 
 
-def _ed_waits(
-    log: HospitalLog,
-    boarding: NDArray[np.int32],
-    acuity: NDArray[np.int32],
-    ax: _Axes,
-    data: Data,
-) -> None:
-    """Waits for a treatment space by triage level, and boarding, by year."""
-    ed = log.ed
-    assert ed is not None
-    n_ac = len(ACUITIES)
-    wait = _stats(ed.space_start, ed.space_start, acuity, n_ac, ax, ed.arrival, HOURS_PER_DAY)
-    board = _stats(ed.space_end, ed.space_end, boarding, 1, ax, ed.treated, HOURS_PER_DAY)
+def _ed_waits(tallies: _EdTallies, data: Data) -> None:
+    """Waits for a treatment space by triage level, and boarding, by year (hours)."""
+    wait, board = tallies.space_wait, tallies.boarding_time
     data["ed_boarding_mean"] = _var(
         (YEAR,),
         board.mean[0],

@@ -26,16 +26,18 @@ Two paths:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "COUNTING",
     "Census",
     "Grouped",
     "LevelStats",
+    "Tally",
     "census",
     "census_add",
     "census_days",
@@ -44,11 +46,19 @@ __all__ = [
     "grouped_stats",
     "level_stats",
     "level_stats_by_group",
+    "new_tally",
     "readonly",
+    "tallied_stats",
+    "tally_add",
     "weighted_quantile_from_hist",
 ]
 
 FloatArray = NDArray[np.float64]
+COUNTING: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
+"""numba's options of a counting pass that allocates nothing and reads a :class:`Tally`
+(``_nrt``, numba's private switch for its reference-counting runtime, through a dict:
+it is not in numba's type stubs). With the runtime on, each read of a tally's array
+in the loop counted a reference: :func:`grouped_stats` then took 20 times as long."""
 _ABOVE_TOL = 1e-9
 """Slack of ``count >= f * capacity`` (a full pool at f = 1 is never missed by rounding)."""
 
@@ -463,51 +473,77 @@ def _value(values: Any, since: Any, scale: float, k: int) -> float:
     return values[k] * scale
 
 
-@numba.njit(cache=True, nogil=True)
-def _tally(
-    values: Any,
-    since: Any,
-    scale: float,
-    when: Any,
-    group: Any,
-    merged: Any,
-    year_of_day: Any,
+class Tally(NamedTuple):
+    """The arrays of one counting pass of :func:`grouped_stats` (:func:`tally_add`),
+    from numpy (huge pages: see :func:`_split`): by key ``group * n_years + year`` (and
+    the merged groups' keys after the groups') the count, the zeros, the negatives and
+    the positives (``counts``, int64 (4, n_keys)) and the total (``total``); the
+    non-zero values with their own key compacted into ``nz_val`` and ``nz_key``."""
+
+    counts: NDArray[np.int64]
+    total: FloatArray
+    nz_key: NDArray[np.int32]
+    nz_val: FloatArray
+    merged: NDArray[np.int32]
+    """The merged group of each group (-1: none; see :func:`grouped_stats`)."""
+    year_of_day: NDArray[np.int64]
+    n_years: int
+
+
+def new_tally(
+    n_groups: int,
+    year_of_day: NDArray[np.int64],
     n_years: int,
-    counts: Any,
-    total: Any,
-    nz_key: Any,
-    nz_val: Any,
-) -> int:
-    """One pass: by key ``group * n_years + year of when`` (and, for a group g with
-    ``merged[g]`` = m >= 0, the key of group ``n_groups + m`` besides, n_groups =
-    ``merged.size``) the count, the zeros, the negatives and the positives
-    (``counts``, (4, n_keys)) and the total; the non-zero values with their own key
-    compacted into ``nz_val`` and ``nz_key`` (their number returned: the zeros, most
-    waits, are only counted). The output arrays come from numpy (huge pages: see
-    :func:`_split`)."""
-    n_groups = merged.size
+    size: int,
+    merged: NDArray[np.integer] | None = None,
+) -> Tally:
+    """Empty tally arrays for at most ``size`` values of ``n_groups`` groups by year."""
+    m = readonly(np.full(n_groups, -1) if merged is None else merged, np.int32)
+    n_keys = (m.size + int(m.max(initial=-1)) + 1) * n_years
+    return Tally(
+        np.zeros((4, n_keys), np.int64),
+        np.zeros(n_keys),
+        np.empty(size, np.int32),
+        np.empty(size),
+        m,
+        readonly(year_of_day, np.int64),
+        n_years,
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def tally_add(tally: Any, n_nz: int, v: float, g: int, t: float) -> int:
+    """Count the value v of group g (< 0: left out) at time t (days; outside the run or
+    NaN: left out; NaN v: left out) in ``tally`` (:class:`Tally`), whose first
+    ``n_nz`` non-zero values are written; returns their number now."""
+    year_of_day = tally.year_of_day
+    if g < 0 or not (t >= 0.0 and t < year_of_day.size) or np.isnan(v):
+        return n_nz
+    counts, total, merged, n_years = tally.counts, tally.total, tally.merged, tally.n_years
+    y = year_of_day[int(t)]
+    sign = 1 + (v != 0.0) + (v > 0.0)  # the row of counts: 1 zero, 2 negative, 3 positive
+    c = g * n_years + y
+    counts[0, c] += 1
+    counts[sign, c] += 1
+    total[c] += v
+    if merged[g] >= 0:
+        c_m = (merged.size + merged[g]) * n_years + y
+        counts[0, c_m] += 1
+        counts[sign, c_m] += 1
+        total[c_m] += v
+    tally.nz_key[n_nz] = c  # kept only if non-zero (overwritten otherwise)
+    tally.nz_val[n_nz] = v
+    return n_nz + (v != 0.0)
+
+
+@numba.njit(**COUNTING)
+def _tally(values: Any, since: Any, scale: float, when: Any, group: Any, tally: Any) -> int:
+    """One pass of :func:`tally_add` over ``values`` (``(values - since) * scale``) by
+    ``group`` and year of ``when``; returns the number of non-zero values (the zeros,
+    most waits, are only counted)."""
     n_nz = 0
-    n_days = year_of_day.size
     for k in range(values.size):
-        g = group[k]
-        t = when[k]
-        v = _value(values, since, scale, k)
-        if g < 0 or not (t >= 0.0 and t < n_days) or np.isnan(v):
-            continue
-        y = year_of_day[int(t)]
-        sign = 1 + (v != 0.0) + (v > 0.0)  # the row of counts: 1 zero, 2 negative, 3 positive
-        c = g * n_years + y
-        counts[0, c] += 1
-        counts[sign, c] += 1
-        total[c] += v
-        if merged[g] >= 0:
-            c_m = (n_groups + merged[g]) * n_years + y
-            counts[0, c_m] += 1
-            counts[sign, c_m] += 1
-            total[c_m] += v
-        nz_key[n_nz] = c  # kept only if non-zero (overwritten otherwise)
-        nz_val[n_nz] = v
-        n_nz += v != 0.0
+        n_nz = tally_add(tally, n_nz, _value(values, since, scale, k), group[k], when[k])
     return n_nz
 
 
@@ -563,49 +599,16 @@ def _lerp(a: float, b: float, t: float) -> float:
     return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
-def _grouped(
-    values: FloatArray,
-    since: FloatArray,
-    scale: float,
-    when: FloatArray,
-    group: NDArray[np.int32],
-    merged: NDArray[np.int32],
-    year_of_day: NDArray[np.int64],
-    n_years: int,
-    q: float,
-) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int64]]:
-    """Counts and sums by key in one pass (:func:`_tally`), the non-zero values
-    bucketed by key, quantiles by selection in place in each bucket."""
-    n_keys = (merged.size + int(merged.max(initial=-1)) + 1) * n_years
-    counts = np.zeros((4, n_keys), np.int64)
-    total = np.zeros(n_keys)
-    nz_key = np.empty(values.size, np.int32)
-    nz_val = np.empty(values.size)
-    n_nz = _tally(
-        values,
-        since,
-        scale,
-        when,
-        group,
-        merged,
-        year_of_day,
-        n_years,
-        counts,
-        total,
-        nz_key,
-        nz_val,
-    )
+def _quantiles(tally: Tally, n_nz: int, q: float) -> FloatArray:
+    """The ``q``-quantile of each key of ``tally``: its non-zero values bucketed by key,
+    then by selection in place in each bucket (NaN: no value)."""
+    counts = tally.counts
     at = np.concatenate([[0], np.cumsum(counts[0] - counts[1])])
     bucket = np.empty(int(at[-1]))
-    _buckets(
-        readonly(nz_key[:n_nz], np.int32), readonly(nz_val[:n_nz]), merged, n_years, at, bucket
-    )
-    del nz_key, nz_val
+    nz_key = readonly(tally.nz_key[:n_nz], np.int32)
+    _buckets(nz_key, readonly(tally.nz_val[:n_nz]), tally.merged, tally.n_years, at, bucket)
     count = counts[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-        share = np.where(count > 0, counts[3] / count, np.nan)
-    quant = np.full(n_keys, np.nan)
+    quant = np.full(count.size, np.nan)
     for c in np.flatnonzero(count):
         m = int(count[c])
         idx = q * (m - 1)
@@ -613,7 +616,7 @@ def _grouped(
         mine = bucket[at[c] : at[c + 1]]
         x_lo, x_hi = _kth_two(mine, int(counts[2, c]), int(counts[1, c]), lo, m)
         quant[c] = _lerp(x_lo, x_hi, idx - lo)
-    return mean, quant, share, count
+    return quant
 
 
 @dataclass(frozen=True, eq=False)
@@ -651,18 +654,28 @@ def grouped_stats(
     With ``merged`` (one per group: m >= 0, or -1), the values of group g are also
     summarised in group ``n_groups + m`` (e.g. the routes of a pool together), in the
     same pass: the arrays have ``n_groups + max(merged) + 1`` rows."""
-    mean, quant, share, count = _grouped(
+    tally = new_tally(n_groups, year_of_day, n_years, np.size(values), merged)
+    n_nz = _tally(
         readonly(values),
         readonly(np.empty(0) if since is None else since),
         float(scale),
         readonly(when),
         _groups(group),
-        readonly(np.full(n_groups, -1) if merged is None else merged, np.int32),
-        readonly(year_of_day, np.int64),
-        n_years,
-        q,
+        tally,
     )
-    shape = (count.size // max(n_years, 1), n_years)
+    return tallied_stats(tally, n_nz, q)
+
+
+def tallied_stats(tally: Tally, n_nz: int, q: float = 0.9) -> Grouped:
+    """:func:`grouped_stats` from its counting pass (``tally``, with ``n_nz`` non-zero
+    values written; e.g. by :func:`tally_add` in a caller's own pass)."""
+    quant = _quantiles(tally, n_nz, q)
+    counts = tally.counts
+    count = counts[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, tally.total / count, np.nan)
+        share = np.where(count > 0, counts[3] / count, np.nan)
+    shape = (count.size // max(tally.n_years, 1), tally.n_years)
     return Grouped(
         mean.reshape(shape), quant.reshape(shape), share.reshape(shape), count.reshape(shape)
     )
