@@ -1,13 +1,16 @@
 """Benchmark of the discrete-event model: the compiled engine against the SimPy reference.
 
-Run: ``.venv/bin/python benchmarks/bench_des.py [--district] [--reference-days N]``
+Run: ``.venv/bin/python benchmarks/bench_des.py [--district] [--reference-days N] [--repeats N]``
 
 Prints, on one core:
 
 1. the compiled engine's first-run compile (or cache load) time, never counted in a run;
 2. one whole replicate on the compiled engine, as ``run_replicate`` runs it: the CPU
    seconds of each phase (drawing, clinic and ambulance outputs, workload, engine,
-   ``finish_log``, outputs) and the process's peak resident memory after each;
+   ``finish_log``, outputs) and the process's peak resident memory after each; with
+   ``--repeats N``, N times in the same process (the first run's phases include the
+   first touch of fresh memory, the later ones are the steady state of a worker that
+   runs replicate after replicate);
 3. compiled against reference on the very same workload of the first
    ``--reference-days`` days (default 365: the reference takes minutes for six years),
    their times, the ratio, and whether the two patient logs are identical.
@@ -138,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--district", action="store_true", help="the shipped baseline scenario")
     parser.add_argument("--reference-days", type=int, default=365)
+    parser.add_argument("--repeats", type=int, default=1, help="whole replicates, one by one")
     args = parser.parse_args()
     with open("/proc/cpuinfo", encoding="utf-8") as fh:
         cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
@@ -146,7 +150,8 @@ def main() -> None:
     print(f"compiled kernels ready in {ready:.1f} s (compile or cache load, never counted)")
     cfg = district_config() if args.district else synthetic_district()
     print(f"config: {cfg.n_days} days + {cfg.warmup_days} warm-up, {len(cfg.pools)} pools")
-    whole_replicate(cfg)
+    for _ in range(args.repeats):
+        whole_replicate(cfg)
     against_reference(cfg, args.reference_days)
 
 
