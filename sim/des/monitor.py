@@ -58,7 +58,8 @@ COUNTING: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
 """numba's options of a counting pass that allocates nothing and reads a :class:`Tally`
 (``_nrt``, numba's private switch for its reference-counting runtime, through a dict:
 it is not in numba's type stubs). With the runtime on, each read of a tally's array
-in the loop counted a reference: :func:`grouped_stats` then took 20 times as long."""
+in the loop counted a reference: the engine's ED pass then took 20 times as long
+(numba 0.68, measured)."""
 _ABOVE_TOL = 1e-9
 """Slack of ``count >= f * capacity`` (a full pool at f = 1 is never missed by rounding)."""
 
