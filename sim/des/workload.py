@@ -46,6 +46,12 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 
+_NO_REFCOUNT: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
+"""numba's options of the passes that allocate nothing (their arrays come from numpy):
+without its reference-counting runtime (``_nrt``, a private switch, not in numba's
+type stubs), which counted references to the four arrays of every inlined
+:func:`_cut_stage` and made that pass ten times as long (numba 0.68, measured)."""
+
 ROUTE_CODE: Final = {r: i for i, r in enumerate(ROUTES)}
 EMERGENCY: Final = ROUTE_CODE["emergency"]
 ELECTIVE: Final = ROUTE_CODE["elective"]
@@ -365,13 +371,14 @@ def _count_patients(
     return n, n_stages
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**_NO_REFCOUNT)
 def _fill_patients(
     beds: tuple[Any, Any, Any, Any],
     ed: tuple[Any, Any, Any],
     streams: tuple[Any, Any, Any],
     plans: tuple[Any, Any, Any, Any],
-) -> tuple[Any, ...]:
+    out: tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any],
+) -> None:
     """The bed patients' columns and stages: the non-ED patients (``beds``: stream,
     arrival time, length of stay, discharge hour), then the ED patients admitted
     (``ed``: disposition, length of stay, discharge hour) in ED order.
@@ -379,25 +386,19 @@ def _fill_patients(
     ``streams`` gives each stream's pool, route and loss rule; ``plans`` the stage
     tables of :func:`_plan_tables`. The first stage's length is ``los * first_share``
     of the patient's plan (multiplying by 1.0 when it has no onward stage is exact).
-    Returns arrival (NaN for ED admissions), home pool, route, loss rule, ED row (-1
-    for the non-ED streams), discharge hour, stage offsets, stage pools, stage
-    lengths (days).
+    Writes ``out`` (sized by :func:`_count_patients`): arrival (NaN for ED admissions,
+    as given), home pool, route (emergency, as given, for ED admissions), loss rule
+    (False, as given, for ED admissions), ED row (-1, as given, for the non-ED
+    streams), discharge hour, stage offsets, stage pools, stage lengths (days).
     """
     stream, time, los, hour = beds
     disposition, ed_los, ed_hour = ed
     stream_pool, stream_route, stream_lose = streams
     plan_start, plan_pool, plan_share, first_share = plans
-    nb, n_streams = stream.size, stream_pool.size
-    n, n_stages = _count_patients(stream, disposition, n_streams, plan_start)
-    arrival = np.full(n, np.nan)
-    home = np.empty(n, np.int32)
-    route = np.full(n, EMERGENCY, np.int8)
-    lose = np.zeros(n, np.bool_)
-    ed_index = np.full(n, -1, np.int32)
-    discharge_hour = np.empty(n)
-    offset = np.empty(n + 1, np.int64)
-    stage_pool = np.empty(n_stages, np.int32)
-    stage_los = np.empty(n_stages)
+    arrival, home, route, lose, ed_index, discharge_hour, offset, stage_pool, stage_los = out
+    nb = stream.size
+    n = home.size
+    n_streams = stream_pool.size
     b = 0
     r = 0
     for k in range(nb + disposition.size):
@@ -429,7 +430,6 @@ def _fill_patients(
             r += 1
         b += 1
     offset[n] = r
-    return arrival, home, route, lose, ed_index, discharge_hour, offset, stage_pool, stage_los
 
 
 def _bed_patients(
@@ -443,14 +443,32 @@ def _bed_patients(
         np.array([s.when_full == "lose" for s in config.admissions], dtype=np.bool_),
     )
     from_ed = (ed.disposition, ed.los, ed.discharge_hour) if ed is not None else _NO_ED
-    *columns, offset, stage_pool, stage_los = _fill_patients(
-        (beds.stream, beds.time, beds.los, beds.discharge_hour),
-        from_ed,
-        streams,
-        _plan_tables(config),
+    plans = _plan_tables(config)
+    out = _patient_arrays(*_count_patients(beds.stream, from_ed[0], streams[0].size, plans[0]))
+    _fill_patients(
+        (beds.stream, beds.time, beds.los, beds.discharge_hour), from_ed, streams, plans, out
     )
+    *columns, offset, stage_pool, stage_los = out
     names = ("arrival", "home_pool", "route", "lose", "ed_index", "discharge_hour")
     return dict(zip(names, columns, strict=True)), offset, stage_pool, stage_los
+
+
+def _patient_arrays(n: int, n_stages: int) -> tuple[np.ndarray, ...]:
+    """The arrays :func:`_fill_patients` writes, for n bed patients and ``n_stages``
+    stages, with the values it leaves as they are. From numpy, not numba: numpy asks
+    for huge pages (numba does not: a first touch of its large arrays costs twice as
+    much)."""
+    return (
+        np.full(n, np.nan),
+        np.empty(n, np.int32),
+        np.full(n, EMERGENCY, np.int8),
+        np.zeros(n, np.bool_),
+        np.full(n, -1, np.int32),
+        np.empty(n),
+        np.empty(n + 1, np.int64),
+        np.empty(n_stages, np.int32),
+        np.empty(n_stages),
+    )
 
 
 _NO_ED: Final = (frozen(np.empty(0, np.int32)), frozen(np.empty(0)), frozen(np.empty(0)))
@@ -532,21 +550,14 @@ def _cut_stage(request: Any, start: Any, end: Any, bed_pool: Any, r: int, t_end:
         end[r] = np.nan
 
 
-_CUTTING: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
-"""numba's options of the cutting passes, which allocate nothing: without its
-reference-counting runtime (``_nrt``, a private switch, not in numba's type stubs),
-which counted references to the four arrays of every inlined :func:`_cut_stage` and
-made a pass ten times as long (numba 0.68, measured)."""
-
-
-@numba.njit(**_CUTTING)
+@numba.njit(**_NO_REFCOUNT)
 def _cut_stages(request: Any, start: Any, end: Any, bed_pool: Any, t_end: float) -> None:
     """:func:`_cut_stage` of every stage row, in one pass."""
     for r in range(request.size):
         _cut_stage(request, start, end, bed_pool, r, t_end)
 
 
-@numba.njit(**_CUTTING)
+@numba.njit(**_NO_REFCOUNT)
 def _cut_per_patient(
     offset: Any,
     stages: tuple[Any, Any, Any, Any],
@@ -657,11 +668,15 @@ def compile_log() -> None:
         return out
 
     one = np.ones(1)
+    stream = ro([0], np.int32)
+    disposition = ro([FIRST_POOL_DISPOSITION], np.int32)
+    plans = (np.array([0, 0, 0], np.int64), np.empty(0, np.int32), np.empty(0), np.ones(2))
     _fill_patients(
-        (ro([0], np.int32), ro([0.5], np.float64), ro([1.0], np.float64), ro([0.5], np.float64)),
-        (ro([FIRST_POOL_DISPOSITION], np.int32), ro([1.0], np.float64), ro([0.5], np.float64)),
+        (stream, ro([0.5], np.float64), ro([1.0], np.float64), ro([0.5], np.float64)),
+        (disposition, ro([1.0], np.float64), ro([0.5], np.float64)),
         (np.zeros(1, np.int32), np.zeros(1, np.int8), np.zeros(1, np.bool_)),
-        (np.array([0, 0, 0], np.int64), np.empty(0, np.int32), np.empty(0), np.ones(2)),
+        plans,
+        _patient_arrays(*_count_patients(stream, disposition, 1, plans[0])),
     )
     _cut_in_place(one, 1.0)
     _cut_stages(one, one, one, np.zeros(1, np.int32), 1.0)
