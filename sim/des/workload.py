@@ -47,10 +47,11 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 
 _NO_REFCOUNT: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
-"""numba's options of the passes that allocate nothing (their arrays come from numpy):
+"""numba's options of a pass that allocates nothing (its arrays come from numpy):
 without its reference-counting runtime (``_nrt``, a private switch, not in numba's
-type stubs), which counted references to the four arrays of every inlined
-:func:`_cut_stage` and made that pass ten times as long (numba 0.68, measured)."""
+type stubs), which can count references to arrays on every row of a loop (an
+inlined helper given four arrays made a pass ten times as long, numba 0.68,
+measured)."""
 
 ROUTE_CODE: Final = {r: i for i, r in enumerate(ROUTES)}
 EMERGENCY: Final = ROUTE_CODE["emergency"]
@@ -536,50 +537,40 @@ def _cut_in_place(times: Any, t_end: float) -> None:
             times[k] = np.nan
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _cut_stage(request: Any, start: Any, end: Any, bed_pool: Any, r: int, t_end: float) -> None:
-    """Cut stage row r's times at ``t_end`` (days) in place: times at or after it become
-    NaN; a stage that did not start before it has no bed (pool -1)."""
-    if request[r] >= t_end:
-        request[r] = np.nan
-    if start[r] >= t_end:
-        start[r] = np.nan
-    if np.isnan(start[r]):
-        bed_pool[r] = -1
-    if end[r] >= t_end:
-        end[r] = np.nan
+@numba.njit(cache=True, nogil=True)
+def _cut_starts(start: Any, bed_pool: Any, t_end: float) -> None:
+    """Cut the stage starts at ``t_end`` (days) in place; a stage that did not start
+    before it has no bed (pool -1)."""
+    for k in range(start.size):
+        if start[k] >= t_end:
+            start[k] = np.nan
+        if np.isnan(start[k]):
+            bed_pool[k] = -1
 
 
-@numba.njit(**_NO_REFCOUNT)
-def _cut_stages(request: Any, start: Any, end: Any, bed_pool: Any, t_end: float) -> None:
-    """:func:`_cut_stage` of every stage row, in one pass."""
-    for r in range(request.size):
-        _cut_stage(request, start, end, bed_pool, r, t_end)
-
-
-@numba.njit(**_NO_REFCOUNT)
-def _cut_per_patient(
-    offset: Any,
-    stages: tuple[Any, Any, Any, Any],
-    t_end: float,
-    out: tuple[Any, Any, Any, Any, Any],
-) -> None:
-    """In one pass over the stage offsets: each stage cut (``stages``: request, start,
-    end, bed pool; :func:`_cut_stage`), and in ``out`` the bed-patient row of each
-    stage (int32) and by patient the first stage's request, start and bed pool and the
-    last stage's end (as cut)."""
-    request, start, end, bed_pool = stages
-    patient, b_request, b_start, b_end, b_pool = out
-    for b in range(offset.size - 1):
+@numba.njit(cache=True, nogil=True)
+def _per_patient(
+    offset: Any, request: Any, start: Any, end: Any, bed_pool: Any
+) -> tuple[Any, Any, Any, Any, Any]:
+    """In one pass over the stage offsets: the bed-patient row of each stage (int32),
+    and by patient the first stage's request, start and bed pool and the last
+    stage's end."""
+    n = offset.size - 1
+    patient = np.empty(offset[-1], np.int32)
+    b_request = np.empty(n)
+    b_start = np.empty(n)
+    b_end = np.empty(n)
+    b_pool = np.empty(n, np.int32)
+    for b in range(n):
         first = offset[b]
         stop = offset[b + 1]
         for r in range(first, stop):
-            _cut_stage(request, start, end, bed_pool, r, t_end)
             patient[r] = b
         b_request[b] = request[first]
         b_start[b] = start[first]
         b_pool[b] = bed_pool[first]
         b_end[b] = end[stop - 1]
+    return patient, b_request, b_start, b_end, b_pool
 
 
 def finish_log(work: Workload, raw: RawLog, config: DesConfig) -> HospitalLog:
@@ -625,18 +616,16 @@ def _stage_log(work: Workload, raw: RawLog) -> tuple[StageLog, tuple[np.ndarray,
     start = _owned(raw.stage_start, np.float64)
     stage_end = _owned(raw.stage_end, np.float64)
     bed_pool = _owned(raw.stage_bed_pool, np.int32)
+    _cut_in_place(request, t_end)
+    _cut_starts(start, bed_pool, t_end)
+    _cut_in_place(stage_end, t_end)
     n_stages = int(work.stage_offset[-1])
     if n_stages == work.n_patients:  # one stage each: stage rows are patient rows
-        _cut_stages(request, start, stage_end, bed_pool, t_end)
         patient = np.arange(n_stages, dtype=np.int32)
         per_patient: tuple[np.ndarray, ...] = (request, start, stage_end, bed_pool)
-    else:  # cut as the per-patient view is read: one pass over the stages, not two
-        n = work.n_patients
-        patient = np.empty(n_stages, np.int32)
-        per_patient = (np.empty(n), np.empty(n), np.empty(n), np.empty(n, np.int32))
-        _cut_per_patient(
-            work.stage_offset, (request, start, stage_end, bed_pool), t_end, (patient, *per_patient)
-        )
+    else:
+        patient, *rest = _per_patient(work.stage_offset, request, start, stage_end, bed_pool)
+        per_patient = tuple(rest)
     stages = StageLog(
         pool=work.stage_pool,
         request=request,
@@ -679,6 +668,5 @@ def compile_log() -> None:
         _patient_arrays(*_count_patients(stream, disposition, 1, plans[0])),
     )
     _cut_in_place(one, 1.0)
-    _cut_stages(one, one, one, np.zeros(1, np.int32), 1.0)
-    pool = np.zeros(1, np.int32)
-    _cut_per_patient(ro([0, 1], np.int64), (one, one, one, pool), 1.0, (pool, one, one, one, pool))
+    _cut_starts(one, np.zeros(1, np.int32), 1.0)
+    _per_patient(ro([0, 1], np.int64), one, one, one, np.zeros(1, np.int32))
