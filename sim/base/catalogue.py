@@ -784,6 +784,15 @@ def variable(name: str) -> Variable:
     return _BY_NAME[name]
 
 
+_DES_BY_NAME: Final[dict[str, Variable]] = {v.name: v for v in DES}
+
+
+def des_variable(name: str) -> Variable:
+    """The catalogue entry of the DES's variable ``name``, as the DES's own Dataset names
+    it (without :data:`DES_PREFIX`)."""
+    return _DES_BY_NAME[name]
+
+
 def inputs(*variables: str) -> tuple[str, ...]:
     """The DATA.md ids of the inputs of ``variables``, each once, in order (their grades:
     :func:`sim.data.data_grades`)."""

@@ -49,16 +49,13 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sim.base import catalogue
 from sim.base.names import (
     ACUITIES,
     ACUITY,
+    CLINIC,
     DAY,
     POOL,
-    UNIT_BEDS,
-    UNIT_DAYS,
-    UNIT_FRACTION,
-    UNIT_HOURS,
-    UNIT_PERSONS,
     YEAR,
 )
 from sim.des.ambulance import AmbulanceOutcome, simulate_ambulance
@@ -119,11 +116,8 @@ __all__ = [
     "simulate_hospital",
 ]
 
-CLINIC = "clinic"
 ENGINES: Final = ("compiled", "reference")
 """The hospital engines :func:`run` can use."""
-UNIT_MINUTES = "minutes"
-UNIT_PER_DAY = "persons day-1"
 HOURS_PER_DAY = 24.0
 OCCUPANCY_THRESHOLDS = (0.85, 0.95, 1.0)
 WAIT_QUANTILE = 0.9
@@ -346,7 +340,7 @@ def compile_kernels() -> float:
         readonly(np.ones(1, np.int8), np.int8),
     )
     _ed_pass(ed, 2, np.zeros((4, 2, 4)), np.zeros((6, 2)), np.zeros(5), (waits, waits))
-    _var((DAY,), np.ones(1), UNIT_DAYS, "warm-up")
+    _var("ed_spaces", np.ones(1))
     return time.perf_counter() - start
 
 
@@ -379,11 +373,18 @@ def _dataset(config: DesConfig, kept: _Kept, ax: _Axes, data: Data, engine: str)
 
 
 # ------------------------------------------------------------------ helpers
-def _var(dims: tuple[str, ...], data: Any, units: str, long_name: str) -> xr.Variable:
+def _var(name: str, data: Any) -> xr.Variable:
+    """DES variable ``name`` with its dims, units and long name from the catalogue
+    (:data:`sim.base.catalogue.DES`); a daily series is stored as float32."""
+    entry = catalogue.des_variable(name)
     values = np.asarray(data)
-    if DAY in dims:
+    if DAY in entry.dims:
         values = values.astype(np.float32)
-    return xr.Variable(dims, values, attrs={"units": units, "long_name": long_name})
+    return xr.Variable(entry.dims, values, {"units": entry.units, "long_name": entry.long_name})
+
+
+def _put(data: Data, name: str, values: Any) -> None:
+    data[name] = _var(name, values)
 
 
 def _stats(
@@ -440,20 +441,10 @@ def _occupancy_outputs(log: HospitalLog, cap: FloatArray, ax: _Axes, data: Data)
     )
     mean = np.array([o.daily_mean for o in occ]).reshape(n_pools, ax.n)
     peak = np.array([o.daily_peak for o in occ]).reshape(n_pools, ax.n)
-    d2 = (POOL, DAY)
-    data["bed_capacity"] = _var(d2, cap, UNIT_BEDS, "beds available")
-    data["midnight_census"] = _var(
-        d2,
-        np.array([o.midnight for o in occ]).reshape(n_pools, ax.n),
-        UNIT_BEDS,
-        "occupied beds at the midnight ending the day",
-    )
-    data["occupancy_daily_mean"] = _var(
-        d2, mean, UNIT_BEDS, "occupied beds, time-averaged over the day"
-    )
-    data["occupancy_daily_peak"] = _var(
-        d2, peak, UNIT_BEDS, "largest number of occupied beds in the day"
-    )
+    _put(data, "bed_capacity", cap)
+    _put(data, "midnight_census", np.array([o.midnight for o in occ]).reshape(n_pools, ax.n))
+    _put(data, "occupancy_daily_mean", mean)
+    _put(data, "occupancy_daily_peak", peak)
     _occupancy_years(occ, mean, peak, cap, ax, data)
 
 
@@ -482,28 +473,14 @@ def _occupancy_years(
             ).reshape(n_pools, ax.ny)
             for f in OCCUPANCY_THRESHOLDS
         }
-    dy = (POOL, YEAR)
-    data["occupancy_mean"] = _var(
-        dy, ax.per_year(mean, "mean"), UNIT_BEDS, "occupied beds, time-averaged over the year"
-    )
-    data["occupancy_p95"] = _var(
-        dy, p95, UNIT_BEDS, "95th percentile of occupied beds over the year's time"
-    )
-    data["occupancy_rate_mean"] = _var(
-        dy, rate, UNIT_FRACTION, "time-averaged occupied beds / beds available (NaN if unlimited)"
-    )
-    for f, name, text in (
-        (0.85, "p_occupancy_ge_85", "share of time with occupancy >= 85% of beds"),
-        (0.95, "p_occupancy_ge_95", "share of time with occupancy >= 95% of beds"),
-        (1.0, "p_full", "share of time with every bed occupied"),
+    _put(data, "occupancy_mean", ax.per_year(mean, "mean"))
+    _put(data, "occupancy_p95", p95)
+    _put(data, "occupancy_rate_mean", rate)
+    for f, name in zip(
+        OCCUPANCY_THRESHOLDS, ("p_occupancy_ge_85", "p_occupancy_ge_95", "p_full"), strict=True
     ):
-        data[name] = _var(dy, p[f], UNIT_FRACTION, text)
-    data["days_full"] = _var(
-        dy,
-        ax.per_year((peak >= cap).astype(float)),
-        UNIT_DAYS,
-        "days on which every bed was occupied at some moment",
-    )
+        _put(data, name, p[f])
+    _put(data, "days_full", ax.per_year((peak >= cap).astype(float)))
 
 
 def _later(log: HospitalLog) -> IntArray:
@@ -714,41 +691,12 @@ def _flow_outputs(tallies: _BedTallies, data: Data) -> None:
     """The midnight queues and the daily flows of the beds (:func:`_bed_tallies`)."""
     queue_midnight, waitlist_midnight = tallies.midnight
     admissions, outlying, discharges, turned = tallies.counts
-    d2 = (POOL, DAY)
-    data["bed_queue_midnight"] = _var(
-        d2,
-        queue_midnight,
-        UNIT_PERSONS,
-        "emergency-class patients waiting for a bed of the pool at midnight "
-        "(ED boarders, direct and maternity admissions, blocked step-downs)",
-    )
-    data["elective_waiting_list"] = _var(
-        d2, waitlist_midnight, UNIT_PERSONS, "deferred electives on the waiting list at midnight"
-    )
-    data["admissions"] = _var(
-        d2,
-        admissions,
-        UNIT_PER_DAY,
-        "patients of the pool taking a bed (any pool)",
-    )
-    data["admissions_outlying"] = _var(
-        d2,
-        outlying,
-        UNIT_PER_DAY,
-        "patients of the pool placed in another pool's bed",
-    )
-    data["discharges"] = _var(
-        d2,
-        discharges,
-        UNIT_PER_DAY,
-        "discharges from the pool's beds (end of the last stage of a stay)",
-    )
-    data["turned_away"] = _var(
-        d2,
-        turned,
-        UNIT_PER_DAY,
-        "admissions turned away because the pool was full",
-    )
+    _put(data, "bed_queue_midnight", queue_midnight)
+    _put(data, "elective_waiting_list", waitlist_midnight)
+    _put(data, "admissions", admissions)
+    _put(data, "admissions_outlying", outlying)
+    _put(data, "discharges", discharges)
+    _put(data, "turned_away", turned)
 
 
 def _wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
@@ -769,58 +717,22 @@ def _emergency_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None
         by_route.share_positive[rows],
         by_route.count[rows],
     )
-    dy = (POOL, YEAR)
-    data["emergency_bed_wait_mean"] = _var(
-        dy,
-        em.mean,
-        UNIT_HOURS,
-        "mean wait for a bed of emergency-class patients admitted in the year",
-    )
-    data["emergency_bed_wait_p90"] = _var(
-        dy, em.quantile, UNIT_HOURS, "90th percentile wait for a bed, emergency-class patients"
-    )
-    data["p_bed_wait"] = _var(
-        dy,
-        em.share_positive,
-        UNIT_FRACTION,
-        "share of emergency-class patients admitted in the year who waited for a bed",
-    )
+    _put(data, "emergency_bed_wait_mean", em.mean)
+    _put(data, "emergency_bed_wait_p90", em.quantile)
+    _put(data, "p_bed_wait", em.share_positive)
 
 
 def _route_wait_outputs(by_route: Grouped, n_pools: int, data: Data) -> None:
     """Waits for a bed by route, from the route groups of :func:`_waits_tally`:
     hours, but days for the electives (booked date to admission)."""
-    dy = (POOL, YEAR)
-    texts = {
-        EMERGENCY: "patients admitted through the ED (decision to admit -> bed)",
-        DIRECT: "direct admissions",
-        MATERNITY: "maternity admissions",
-    }
-    for route, text in texts.items():
+    for route in (EMERGENCY, DIRECT, MATERNITY):
         rows = slice(route * n_pools, (route + 1) * n_pools)
         name = ROUTES[route]
-        data[f"bed_wait_mean_{name}"] = _var(
-            dy,
-            by_route.mean[rows],
-            UNIT_HOURS,
-            f"mean wait for a bed, {text}, admitted in the year",
-        )
-        data[f"bed_wait_p90_{name}"] = _var(
-            dy, by_route.quantile[rows], UNIT_HOURS, f"90th percentile wait for a bed, {text}"
-        )
+        _put(data, f"bed_wait_mean_{name}", by_route.mean[rows])
+        _put(data, f"bed_wait_p90_{name}", by_route.quantile[rows])
     rows = slice(ELECTIVE * n_pools, (ELECTIVE + 1) * n_pools)
-    data["elective_wait_mean"] = _var(
-        dy,
-        by_route.mean[rows] / HOURS_PER_DAY,
-        UNIT_DAYS,
-        "mean days from booked date to admission, electives admitted in the year",
-    )
-    data["elective_wait_p90"] = _var(
-        dy,
-        by_route.quantile[rows] / HOURS_PER_DAY,
-        UNIT_DAYS,
-        "90th percentile days from booked date to admission, electives",
-    )
+    _put(data, "elective_wait_mean", by_route.mean[rows] / HOURS_PER_DAY)
+    _put(data, "elective_wait_p90", by_route.quantile[rows] / HOURS_PER_DAY)
 
 
 def _stepdown_outputs(
@@ -831,20 +743,8 @@ def _stepdown_outputs(
     request, start = st.request[later], st.start[later]
     wait = _stats((start - request) * HOURS_PER_DAY, start, st.pool[later], n_pools, ax)
     held = census(request, start, ax.n, st.bed_pool[later - 1], n_pools)
-    dy = (POOL, YEAR)
-    data["stepdown_wait_mean"] = _var(
-        dy,
-        wait.mean,
-        UNIT_HOURS,
-        "mean wait of a later stage of a stay (e.g. a ward after the ICU) for a bed of "
-        "the pool, from the end of the earlier stage; stages started in the year",
-    )
-    data["stepdown_blocked_bed_days"] = _var(
-        dy,
-        ax.per_year(held.daily_mean),
-        UNIT_DAYS,
-        "bed-days of the pool held by patients waiting for a later stage's bed elsewhere",
-    )
+    _put(data, "stepdown_wait_mean", wait.mean)
+    _put(data, "stepdown_blocked_bed_days", ax.per_year(held.daily_mean))
 
 
 def _deferral_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> None:
@@ -869,26 +769,9 @@ def _deferral_outputs(log: HospitalLog, n_pools: int, ax: _Axes, data: Data) -> 
     for k in range(n_pools):
         events[k] += np.bincount(session_day, weights=waiting[k, in_run], minlength=ax.n)
     persons = _stats(np.ones(deferred.size), request, pool, n_pools, ax).count
-    data["elective_deferrals"] = _var(
-        (POOL, DAY),
-        events,
-        UNIT_PER_DAY,
-        "elective deferral events: at booking when no bed is free, and at each booking "
-        "session a patient on the waiting list is still not admitted",
-    )
-    data["elective_deferral_events_year"] = _var(
-        (POOL, YEAR),
-        ax.per_year(events),
-        "events",
-        "elective deferral events in the year (at booking, and at each booking session "
-        "a patient on the waiting list is still not admitted), by the day they happen",
-    )
-    data["elective_patients_deferred_year"] = _var(
-        (POOL, YEAR),
-        persons.astype(np.float64),
-        UNIT_PERSONS,
-        "elective patients deferred at least once, by the year of their booking",
-    )
+    _put(data, "elective_deferrals", events)
+    _put(data, "elective_deferral_events_year", ax.per_year(events))
+    _put(data, "elective_patients_deferred_year", persons.astype(np.float64))
 
 
 def _little_outputs(
@@ -906,38 +789,20 @@ def _conservation_outputs(
     """Patients (persons) in the bed system at the start and the end of the run, and
     its arrivals and departures, by home pool (``flows``: of :func:`_patient_flows`)."""
     arrivals, in_start, left = flows[0], flows[1], flows[2]
-    dp = (POOL,)
-    data["bed_arrivals"] = _var(
-        dp,
-        arrivals,
-        UNIT_PERSONS,
-        "bed requests (incl. deferred electives) during the run, by home pool",
-    )
-    data["bed_in_system_start"] = _var(
-        dp,
-        in_start,
-        UNIT_PERSONS,
-        "patients waiting for or in a bed at the start (after warm-up)",
-    )
-    data["bed_departures"] = _var(
-        dp,
-        left,
-        UNIT_PERSONS,
-        "discharges and turned-away requests during the run, by home pool",
-    )
+    _put(data, "bed_arrivals", arrivals)
+    _put(data, "bed_in_system_start", in_start)
+    _put(data, "bed_departures", left)
     # A patient blocked in an earlier stage is in a bed (of their home pool's count)
     # and queued (for the pool they wait for): counted once, in the bed.
     st = log.stages
     blocked = later[(st.request[later] < ax.t_end) & np.isnan(st.start[later])]
-    data["bed_in_system_end"] = _var(
-        dp,
+    _put(
+        data,
+        "bed_in_system_end",
         log.end_in_bed
         + log.end_queued
         - np.bincount(st.pool[blocked], minlength=n_pools)
         + log.end_waitlist,
-        UNIT_PERSONS,
-        "patients in a bed, queued or on the waiting list at the end (engine counters; "
-        "a patient blocked in an earlier stage of the stay counted once, in the bed)",
     )
 
 
@@ -947,23 +812,9 @@ def _little_law_outputs(system_mean: FloatArray, flows: FloatArray, ax: _Axes, d
     arrivals, n_done, w_sum = flows[0], flows[3], flows[4]
     with np.errstate(invalid="ignore", divide="ignore"):
         w_mean = w_sum / n_done
-    dp = (POOL,)
-    data["bed_time_avg_in_system"] = _var(
-        dp,
-        system_mean.mean(axis=1),
-        UNIT_PERSONS,
-        "time-averaged patients waiting for or in a bed (Little's L)",
-    )
-    data["bed_throughput"] = _var(
-        dp, arrivals / ax.t_end, UNIT_PER_DAY, "bed requests per day (Little's lambda)"
-    )
-    data["bed_mean_time_in_system"] = _var(
-        dp,
-        w_mean,
-        UNIT_DAYS,
-        "mean time from request to departure, patients who arrived and left "
-        "during the run (Little's W)",
-    )
+    _put(data, "bed_time_avg_in_system", system_mean.mean(axis=1))
+    _put(data, "bed_throughput", arrivals / ax.t_end)
+    _put(data, "bed_mean_time_in_system", w_mean)
 
 
 # ------------------------------------------------------------------ ED
@@ -1092,74 +943,31 @@ def _ed_levels(log: HospitalLog, tallies: _EdTallies, w: int, ax: _Axes, data: D
     assert ed is not None
     occ = level_stats(ed.space_start, ed.space_end, ax.n)
     board, waiting = tallies.board, tallies.waiting
-    d1 = (DAY,)
-    data["ed_spaces"] = _var(d1, log.ed_spaces[w:], "spaces", "ED treatment spaces available")
-    data["ed_occupancy_daily_mean"] = _var(
-        d1,
-        occ.daily_mean,
-        "spaces",
-        "occupied ED spaces (treatment + boarding), time-averaged over the day",
-    )
-    data["ed_occupancy_daily_peak"] = _var(
-        d1, occ.daily_peak, "spaces", "largest number of occupied ED spaces"
-    )
-    data["ed_boarders_midnight"] = _var(
-        d1, board.midnight[0], UNIT_PERSONS, "admitted patients boarding in the ED at midnight"
-    )
-    data["ed_waiting_midnight"] = _var(
-        d1, waiting.midnight, UNIT_PERSONS, "patients waiting for an ED treatment space at midnight"
-    )
-    data["ed_boarding_total"] = _var(
-        (YEAR,),
-        ax.per_year(board.daily_mean[0]) * HOURS_PER_DAY,
-        UNIT_HOURS,
-        "patient-hours spent boarding in the ED in the year",
-    )
+    _put(data, "ed_spaces", log.ed_spaces[w:])
+    _put(data, "ed_occupancy_daily_mean", occ.daily_mean)
+    _put(data, "ed_occupancy_daily_peak", occ.daily_peak)
+    _put(data, "ed_boarders_midnight", board.midnight[0])
+    _put(data, "ed_waiting_midnight", waiting.midnight)
+    _put(data, "ed_boarding_total", ax.per_year(board.daily_mean[0]) * HOURS_PER_DAY)
     return occ.daily_mean
 
 
 def _ed_counts(tallies: _EdTallies, ax: _Axes, data: Data) -> None:
     """ED arrivals by triage level, and ends of treatment by disposition, per day."""
     ends = tallies.ends
-    d1 = (DAY,)
-    data["ed_arrivals"] = _var(
-        (ACUITY, DAY), tallies.arrivals, UNIT_PER_DAY, "ED arrivals by triage level"
-    )
-    data["ed_home"] = _var(
-        d1, ends[DISPOSITION_HOME], UNIT_PER_DAY, "ED patients sent home (by end of treatment)"
-    )
-    data["ed_transferred"] = _var(
-        d1,
-        ends[DISPOSITION_TRANSFER],
-        UNIT_PER_DAY,
-        "ED patients transferred out (by end of treatment)",
-    )
-    data["ed_admitted"] = _var(
-        (POOL, DAY), ends[FIRST_POOL_DISPOSITION:], UNIT_PER_DAY, "ED decisions to admit, by pool"
-    )
+    _put(data, "ed_arrivals", tallies.arrivals)
+    _put(data, "ed_home", ends[DISPOSITION_HOME])
+    _put(data, "ed_transferred", ends[DISPOSITION_TRANSFER])
+    _put(data, "ed_admitted", ends[FIRST_POOL_DISPOSITION:])
 
 
 def _ed_waits(tallies: _EdTallies, data: Data) -> None:
     """Waits for a treatment space by triage level, and boarding, by year (hours)."""
     wait, board = tallies.space_wait, tallies.boarding_time
-    data["ed_boarding_mean"] = _var(
-        (YEAR,),
-        board.mean[0],
-        UNIT_HOURS,
-        "mean boarding time (decision to admit -> bed), boarding ended in the year",
-    )
-    data["ed_boarding_p90"] = _var(
-        (YEAR,), board.quantile[0], UNIT_HOURS, "90th percentile boarding time"
-    )
-    data["ed_wait_mean"] = _var(
-        (ACUITY, YEAR),
-        wait.mean,
-        UNIT_HOURS,
-        "mean wait from arrival to a treatment space, by triage level (start in the year)",
-    )
-    data["ed_wait_p90"] = _var(
-        (ACUITY, YEAR), wait.quantile, UNIT_HOURS, "90th percentile wait for a treatment space"
-    )
+    _put(data, "ed_boarding_mean", board.mean[0])
+    _put(data, "ed_boarding_p90", board.quantile[0])
+    _put(data, "ed_wait_mean", wait.mean)
+    _put(data, "ed_wait_p90", wait.quantile)
 
 
 def _ed_little(
@@ -1171,33 +979,13 @@ def _ed_little(
     n_in, n_start, n_left, n_done = (int(c) for c in counts[:4])
     time_done = float(counts[4])
     n_end = n_start + n_in - n_left  # arrived before the end and not left before it
-    scalar = ()
-    data["ed_arrivals_total"] = _var(scalar, n_in, UNIT_PERSONS, "ED arrivals during the run")
-    data["ed_in_system_start"] = _var(
-        scalar, n_start, UNIT_PERSONS, "patients in the ED at the start (after warm-up)"
-    )
-    data["ed_departures"] = _var(
-        scalar, n_left, UNIT_PERSONS, "patients leaving the ED during the run"
-    )
-    data["ed_in_system_end"] = _var(
-        scalar,
-        log.end_in_ed if log.end_in_ed >= 0 else n_end,
-        UNIT_PERSONS,
-        "patients in the ED at the end (engine counters when event-driven)",
-    )
-    data["ed_time_avg_in_system"] = _var(
-        scalar,
-        (occupied.sum() + tallies.waiting.daily_mean.sum()) / t_end,
-        UNIT_PERSONS,
-        "time-averaged patients in the ED (Little's L)",
-    )
-    data["ed_throughput"] = _var(scalar, n_in / t_end, UNIT_PER_DAY, "ED arrivals per day")
-    data["ed_mean_time_in_system"] = _var(
-        scalar,
-        time_done / n_done if n_done else np.nan,
-        UNIT_DAYS,
-        "mean time in the ED, patients who arrived and left during the run",
-    )
+    _put(data, "ed_arrivals_total", n_in)
+    _put(data, "ed_in_system_start", n_start)
+    _put(data, "ed_departures", n_left)
+    _put(data, "ed_in_system_end", log.end_in_ed if log.end_in_ed >= 0 else n_end)
+    _put(data, "ed_time_avg_in_system", (occupied.sum() + tallies.waiting.daily_mean.sum()) / t_end)
+    _put(data, "ed_throughput", n_in / t_end)
+    _put(data, "ed_mean_time_in_system", time_done / n_done if n_done else np.nan)
 
 
 # ------------------------------------------------------------------ clinics, ambulances
@@ -1228,33 +1016,19 @@ def _clinic_daily_outputs(
     with np.errstate(invalid="ignore", divide="ignore"):
         util = served / capacity
         wait_mean = wait_sum / served
-    for name, values, units, text in (
-        ("clinic_demand", _stack(cs, "demand"), UNIT_PER_DAY, "new community-clinic requests"),
-        ("clinic_capacity", capacity, UNIT_PER_DAY, "community-clinic appointments available"),
-        ("clinic_served", served, UNIT_PER_DAY, "requests served"),
-        (
-            "clinic_waiting",
-            _stack(cs, "waiting_end"),
-            UNIT_PERSONS,
-            "requests carried over at the end of the day",
-        ),
-        (
-            "clinic_diverted_ed",
-            _stack(cs, "diverted_ed"),
-            UNIT_PER_DAY,
-            "unmet requests diverted to the ED",
-        ),
-        (
-            "clinic_diverted_outpatient",
-            _stack(cs, "diverted_outpatient"),
-            UNIT_PER_DAY,
-            "unmet requests diverted to hospital outpatients",
-        ),
-        ("clinic_abandoned", _stack(cs, "abandoned"), UNIT_PER_DAY, "unmet requests abandoned"),
-        ("clinic_utilisation", util, UNIT_FRACTION, "appointments used / available"),
-        ("clinic_wait_mean", wait_mean, UNIT_DAYS, "mean wait of the requests served that day"),
-    ):
-        data[name] = _var((CLINIC, DAY), values, units, text)
+    daily = {
+        "clinic_demand": _stack(cs, "demand"),
+        "clinic_capacity": capacity,
+        "clinic_served": served,
+        "clinic_waiting": _stack(cs, "waiting_end"),
+        "clinic_diverted_ed": _stack(cs, "diverted_ed"),
+        "clinic_diverted_outpatient": _stack(cs, "diverted_outpatient"),
+        "clinic_abandoned": _stack(cs, "abandoned"),
+        "clinic_utilisation": util,
+        "clinic_wait_mean": wait_mean,
+    }
+    for name, values in daily.items():
+        _put(data, name, values)
 
 
 def _clinic_year_outputs(
@@ -1280,25 +1054,11 @@ def _clinic_year_outputs(
             for c in cs
         ]
     )
-    dy = (CLINIC, YEAR)
-    data["clinic_unmet_year"] = _var(
-        dy, ax.per_year(unmet), UNIT_PERSONS, "requests diverted or abandoned in the year"
-    )
-    data["clinic_wait_mean_year"] = _var(
-        dy, wait_y, UNIT_DAYS, "mean wait of requests served in the year"
-    )
-    data["clinic_wait_p90_year"] = _var(
-        dy, p90, UNIT_DAYS, "90th percentile wait of requests served in the year"
-    )
-    data["clinic_utilisation_year"] = _var(
-        dy, util_y, UNIT_FRACTION, "appointments used / available in the year"
-    )
-    data["clinic_waiting_start"] = _var(
-        (CLINIC,),
-        [c.waiting_start for c in cs],
-        UNIT_PERSONS,
-        "requests waiting at the start (after warm-up)",
-    )
+    _put(data, "clinic_unmet_year", ax.per_year(unmet))
+    _put(data, "clinic_wait_mean_year", wait_y)
+    _put(data, "clinic_wait_p90_year", p90)
+    _put(data, "clinic_utilisation_year", util_y)
+    _put(data, "clinic_waiting_start", [c.waiting_start for c in cs])
 
 
 def _ambulance_outputs(
@@ -1319,27 +1079,11 @@ def _ambulance_outputs(
         util_y = ax.per_year(busy) / ax.per_year(fleet)
     delay = _stats(delay_min, t[run_], np.zeros(day.size, np.int32), 1, ax)
     met_y = _stats(met, t[run_], np.zeros(day.size, np.int32), 1, ax).mean[0]
-    d1 = (DAY,)
-    data["ambulance_fleet"] = _var(d1, fleet, "ambulances", "ambulances in service")
-    data["ambulance_dispatches"] = _var(d1, count, UNIT_PER_DAY, "ambulance dispatches")
-    data["ambulance_delay_mean"] = _var(
-        d1, delay_mean, UNIT_MINUTES, "mean wait for a free ambulance"
-    )
-    data["ambulance_within_target"] = _var(
-        d1, met_share, UNIT_FRACTION, "share of calls reached within the response target"
-    )
-    data["ambulance_delay_mean_year"] = _var(
-        (YEAR,), delay.mean[0], UNIT_MINUTES, "mean wait for a free ambulance"
-    )
-    data["ambulance_delay_p90_year"] = _var(
-        (YEAR,), delay.quantile[0], UNIT_MINUTES, "90th percentile wait for a free ambulance"
-    )
-    data["ambulance_within_target_year"] = _var(
-        (YEAR,), met_y, UNIT_FRACTION, "share of calls reached within the response target"
-    )
-    data["ambulance_utilisation_year"] = _var(
-        (YEAR,),
-        util_y,
-        UNIT_FRACTION,
-        "ambulance busy time / fleet time (busy time by day of the call)",
-    )
+    _put(data, "ambulance_fleet", fleet)
+    _put(data, "ambulance_dispatches", count)
+    _put(data, "ambulance_delay_mean", delay_mean)
+    _put(data, "ambulance_within_target", met_share)
+    _put(data, "ambulance_delay_mean_year", delay.mean[0])
+    _put(data, "ambulance_delay_p90_year", delay.quantile[0])
+    _put(data, "ambulance_within_target_year", met_y)
+    _put(data, "ambulance_utilisation_year", util_y)
