@@ -4,9 +4,10 @@ A district DES replicate allocates and frees about 1 GiB of arrays of 5–6 M el
 glibc serves each array over 32 MiB from its own ``mmap`` and gives it back to the
 kernel when freed, so every task of a long-lived worker page-faults its whole working
 set in again. Serving them from the heap and keeping freed memory for the next task
-removes that: a replicate took 3.2 s of CPU in steady state, against 2.5 s with the heap
-kept (2 December 2026, AMD EPYC, 2 cores, ``benchmarks/bench_memory.py``), at the price
-of a resident size that stays near the tasks' peak: 1.4-1.5 GiB against 1.05 GiB.
+removes that: a replicate took 2.44 s of CPU in steady state against 2.33 s with the heap
+kept on a quiet machine, and 3.2 s against 2.5 s with other processes on its two cores
+(2 December 2026, AMD EPYC, ``benchmarks/bench_memory.py``), at the price of a resident
+size that stays near the tasks' peak: 1.3-1.5 GiB against 1.05 GiB.
 Other C libraries, and other systems, are left as they are.
 """
 
