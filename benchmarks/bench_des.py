@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.des import compiled, hospital
-from sim.des.arrivals import draw_inputs
+from sim.des.arrivals import draw_inputs, run_clinics
 from sim.des.builder import slice_days, synthetic_district
 from sim.des.config import DesConfig
 from sim.des.engine import _keep, _outputs, _side_outputs, _slim, compile_kernels
@@ -91,9 +91,10 @@ def whole_replicate(cfg: DesConfig) -> None:
         phases.append((name, now - clock, _peak_gib()))
         clock = now
 
-    inputs = draw_inputs(cfg, SEED, 1)
+    clinics = run_clinics(cfg, SEED, 1)  # the clinics' day book: their diversions join the ED
+    inputs = draw_inputs(cfg, SEED, 1, clinics)
     done("draw")
-    side = _side_outputs(cfg, inputs)  # clinics and ambulances: part of the outputs
+    side = _side_outputs(cfg, inputs, clinics)  # clinics and ambulances: part of the outputs
     kept = _keep(inputs)
     done("side outputs")
     work = build_workload(cfg, inputs)

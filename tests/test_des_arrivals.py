@@ -232,3 +232,22 @@ def test_ppf_days_into_the_probabilities_gives_the_very_same_days() -> None:
         np.testing.assert_allclose(fresh, duration.ppf_days(u), rtol=1e-12)
         assert ppf_days(duration, u, out=u) is u
         np.testing.assert_array_equal(u.view(np.int64), fresh.view(np.int64))
+
+
+def test_draws_keep_no_clinic_outcome_and_the_day_book_runs_once() -> None:
+    """The clinics' day book is a simulation, not a draw: RandomInputs holds none of its
+    outcomes, and handing the day book in gives the very same draws."""
+    from dataclasses import fields
+
+    from sim.des.arrivals import RandomInputs, run_clinics
+    from sim.des.builder import small_district
+
+    cfg = small_district()
+    assert "clinics" not in {f.name for f in fields(RandomInputs)}
+    given = draw_inputs(cfg, 3, 1, run_clinics(cfg, 3, 1))
+    alone = draw_inputs(cfg, 3, 1)
+    assert given.ed is not None and alone.ed is not None and cfg.ed is not None
+    for name in ("time", "source", "acuity", "treatment", "disposition"):
+        assert np.array_equal(getattr(given.ed, name), getattr(alone.ed, name)), name
+    diverted = given.ed.source >= len(cfg.ed.arrivals)
+    assert diverted.any(), "the clinics' diversions join the ED's arrivals"

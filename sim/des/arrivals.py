@@ -37,8 +37,9 @@ and keeps common random numbers: raising a rate slightly moves arrivals
 slightly and adds a few, instead of redrawing them all.
 
 The community-clinic model is aggregated by day and meets no capacity shared
-with the rest of the system, so it is run here (:func:`sim.des.clinics.simulate`)
-and the requests it diverts to the ED join the pre-drawn ED arrays.
+with the rest of the system, so it runs before the ED's draw (:func:`run_clinics`)
+and the requests it diverts to the ED join the pre-drawn ED arrays; its outcomes
+are outputs, handed to the engine's outputs beside the draws, not kept in them.
 """
 
 from __future__ import annotations
@@ -163,7 +164,6 @@ class RandomInputs:
     replicate: int
     beds: BedDraws
     ed: EDDraws | None
-    clinics: tuple[ClinicOutcome, ...]
     ambulance: AmbulanceDraws | None
 
 
@@ -576,12 +576,12 @@ def compile_draws() -> None:
     compile_clinics()
 
 
-def draw_inputs(config: DesConfig, root_seed: int, replicate: int) -> RandomInputs:
-    """Draw all random input of replicate ``replicate`` (see the module doc).
-
-    Same ``(config, root_seed, replicate)`` ⇒ identical arrays, bit for bit.
-    """
-    clinics = tuple(
+def run_clinics(config: DesConfig, root_seed: int, replicate: int) -> tuple[ClinicOutcome, ...]:
+    """The community clinics' day book of a replicate, one outcome per clinic group: a
+    simulation on its own random streams, not a draw. It runs before the ED's draw
+    because its diversions are ED arrivals; its outcomes are the clinics' outputs
+    (:mod:`sim.des.engine`) and are not kept with the draws."""
+    return tuple(
         simulate_clinic(
             group,
             extend_for_warmup(
@@ -596,11 +596,26 @@ def draw_inputs(config: DesConfig, root_seed: int, replicate: int) -> RandomInpu
         )
         for group in config.clinics
     )
+
+
+def draw_inputs(
+    config: DesConfig,
+    root_seed: int,
+    replicate: int,
+    clinics: tuple[ClinicOutcome, ...] | None = None,
+) -> RandomInputs:
+    """Draw all random input of replicate ``replicate`` (see the module doc). The ED's
+    arrivals include the clinics' diversions: ``clinics`` is the replicate's day book
+    (:func:`run_clinics`), run here when not given.
+
+    Same ``(config, root_seed, replicate)`` ⇒ identical arrays, bit for bit.
+    """
+    if clinics is None:
+        clinics = run_clinics(config, root_seed, replicate)
     return RandomInputs(
         root_seed=root_seed,
         replicate=replicate,
         beds=_draw_beds(config, root_seed, replicate),
         ed=_draw_ed(config, root_seed, replicate, clinics),
-        clinics=clinics,
         ambulance=_draw_ambulance(config, root_seed, replicate),
     )

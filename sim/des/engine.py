@@ -67,6 +67,7 @@ from sim.des.arrivals import (
     RandomInputs,
     compile_draws,
     draw_inputs,
+    run_clinics,
 )
 from sim.des.clinics import ClinicOutcome
 from sim.des.config import ROUTES, AmbulanceService, DesConfig
@@ -204,8 +205,10 @@ def run_replicate(
         ValueError: ``engine`` is not one of :data:`ENGINES`.
     """
     _check_engine(engine)
-    inputs = draw_inputs(config, root_seed, replicate)
-    side = _side_outputs(config, inputs)  # before the engine, and let go
+    clinics = run_clinics(config, root_seed, replicate)
+    inputs = draw_inputs(config, root_seed, replicate, clinics)
+    side = _side_outputs(config, inputs, clinics)  # before the engine, and let go
+    del clinics
     kept = _keep(inputs)
     work = [build_workload(config, inputs)]
     del inputs
@@ -219,7 +222,7 @@ def run(config: DesConfig, inputs: RandomInputs, engine: str = "compiled") -> xr
         ValueError: ``engine`` is not one of :data:`ENGINES`.
     """
     _check_engine(engine)
-    side = _side_outputs(config, inputs)
+    side = _side_outputs(config, inputs, run_clinics(config, inputs.root_seed, inputs.replicate))
     return _run(config, [build_workload(config, inputs)], _keep(inputs), side, engine)
 
 
@@ -279,7 +282,8 @@ def outputs(
     """The outputs (see the module doc) of a replicate's cut patient log; ``engine``
     only names the engine that wrote it (``attrs["des_engine"]``)."""
     _check_engine(engine)
-    return _outputs(config, _keep(inputs), [log], _side_outputs(config, inputs), engine)
+    clinics = run_clinics(config, inputs.root_seed, inputs.replicate)
+    return _outputs(config, _keep(inputs), [log], _side_outputs(config, inputs, clinics), engine)
 
 
 def _outputs(
@@ -296,13 +300,16 @@ def _outputs(
     return _dataset(config, kept, ax, data, engine)
 
 
-def _side_outputs(config: DesConfig, inputs: RandomInputs) -> Data:
-    """The outputs of the clinics and the ambulances (they share nothing with the
-    hospital, so they are done before it, and their arrays let go)."""
+def _side_outputs(
+    config: DesConfig, inputs: RandomInputs, clinics: tuple[ClinicOutcome, ...]
+) -> Data:
+    """The outputs of the clinics (``clinics``: their day book, :func:`run_clinics`) and
+    the ambulances (they share nothing with the hospital, so they are done before it,
+    and their arrays let go)."""
     ax = _axes(config)
     data: Data = {}
     if config.clinics:
-        _clinic_outputs(inputs.clinics, ax, data)
+        _clinic_outputs(clinics, ax, data)
     if config.ambulance is not None and inputs.ambulance is not None:
         w = config.warmup_days
         fleet = config.ambulance.fleet.by_day(config.start, ax.n)
