@@ -72,7 +72,6 @@ TIERS: dict[str, tuple[str, ...]] = {
     # independent reference; small inputs
     "unit": (
         "test_analytic.py",
-        "test_capacity.py",
         "test_data_tables.py",
         "test_demand.py",
         "test_demography.py",
@@ -83,12 +82,12 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_los.py",
         "test_scenario_draw.py",
         "test_scenario_roundtrip.py",
-        "test_summary.py",
         "test_tiers.py",
     ),
     # what the model does when an input changes, the rules its engines obey, and how it
     # answers bad or extreme input: directions, invariants, one-line refusals
     "behaviour": (
+        "test_capacity.py",
         "test_catalogue.py",
         "test_des_engine.py",
         "test_des_equivalence.py",
@@ -98,6 +97,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_pipeline_stages.py",
         "test_resolved_scenario.py",
         "test_scenario_errors.py",
+        "test_summary.py",
     ),
     # simulated against queueing theory and the expected level, within sampling error
     "statistical": (

@@ -25,6 +25,23 @@ def test_the_catalogue_describes_every_des_variable_in_order(des: xr.Dataset) ->
         assert var.attrs == {"units": v.units, "long_name": v.long_name}, v.name
 
 
+def test_des_variables_carry_the_units_a_planner_reads(des: xr.Dataset) -> None:
+    # written here by hand: the engine takes its attributes from the catalogue itself
+    expected = {
+        "bed_capacity": ("beds", "beds available"),
+        "ed_boarding_mean": ("hours", None),
+        "admissions": ("persons day-1", None),
+        "ambulance_delay_mean_year": ("minutes", None),
+        "occupancy_rate_mean": ("1", None),
+        "elective_deferral_events_year": ("events", None),
+    }
+    for name, (units, long_name) in expected.items():
+        assert des[name].attrs["units"] == units, name
+        if long_name is not None:
+            assert des[name].attrs["long_name"] == long_name, name
+    assert des["midnight_census"].dtype == "float32" and des["p_full"].dtype == "float64"
+
+
 def test_des_inputs_cite_datamd_rows() -> None:
     grades = _datamd_grades()
     for v in catalogue.DES:

@@ -234,9 +234,9 @@ def test_ppf_days_into_the_probabilities_gives_the_very_same_days() -> None:
         np.testing.assert_array_equal(u.view(np.int64), fresh.view(np.int64))
 
 
-def test_draws_keep_no_clinic_outcome_and_the_day_book_runs_once() -> None:
+def test_draws_keep_no_clinic_outcome_and_a_given_day_book_draws_the_same() -> None:
     """The clinics' day book is a simulation, not a draw: RandomInputs holds none of its
-    outcomes, and handing the day book in gives the very same draws."""
+    outcomes, and handing the replicate's day book in gives the very same draws."""
     from dataclasses import fields
 
     from sim.des.arrivals import RandomInputs, run_clinics

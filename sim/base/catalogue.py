@@ -1,7 +1,8 @@
 """The catalogue of output variables: name, dims, units, long_name and the rows of
 ``sim/data/DATA.md`` each depends on.
 
-A producer computes its arrays by name and builds its Dataset with :func:`dataset`, so
+A producer computes its arrays by name and builds its Dataset with :func:`dataset` (the
+DES: each variable with :func:`des_variable`, its daily series stored as float32), so
 a variable is described once, here: adding one is one :class:`Variable` entry (and the
 function that computes it). The report reads the inputs of its key figures from here
 (:func:`inputs`). Catalogued: the projection (:data:`PROJECTION`), the expected level
@@ -27,6 +28,7 @@ __all__ = [
     "PROJECTION_RENAMES",
     "Variable",
     "dataset",
+    "des_variable",
     "inputs",
     "variable",
 ]

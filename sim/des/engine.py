@@ -108,7 +108,6 @@ from sim.des.workload import (
 )
 
 __all__ = [
-    "CLINIC",
     "ENGINES",
     "compile_kernels",
     "outputs",

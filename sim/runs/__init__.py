@@ -1,3 +1,4 @@
 """Runs layer: one replicate end to end (pipeline), batches and sweeps on a process pool or
-dask (batch), and the results folder (store); the only layer that starts processes.
+dask (batch), the results folder (store) and a DES worker's heap (memory); it owns the
+worker processes.
 """
