@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -150,18 +151,17 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename over it; a failure is
-    raised as :func:`write_failure` names it, and leaves no temporary file."""
+def _write_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``
+    with an ordinary file's permissions; a failure is raised as :func:`write_failure`
+    names it, and leaves no temporary file."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise write_failure(exc, path) from exc
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write(tmp)
         os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException as exc:
@@ -169,6 +169,18 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         if isinstance(exc, OSError):
             raise write_failure(exc, path) from exc
         raise
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (:func:`_write_atomically`), synced to disk."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    _write_atomically(path, write)
 
 
 def save_dataset(ds: xr.Dataset, path: Path) -> Path:
@@ -176,27 +188,20 @@ def save_dataset(ds: xr.Dataset, path: Path) -> Path:
     :func:`atomic_write_bytes`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise write_failure(exc, path) from exc
-    os.close(fd)
-    try:
-        # encodings inherited from files read earlier (e.g. an integer dtype of a task
-        # file) must not decide how a combined variable, now with gaps, is written
-        ds = describe(ds.drop_encoding())
-        encoding = {
-            name: {"zlib": True, "complevel": 1}
-            for name, var in ds.data_vars.items()
-            if var.dtype.kind in "fiu" and var.size > 1
-        }
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise write_failure(exc, path) from exc
-        raise
+    # encodings inherited from files read earlier (e.g. an integer dtype of a task
+    # file) must not decide how a combined variable, now with gaps, is written
+    ds = describe(ds.drop_encoding())
+    encoding = {
+        name: {"zlib": True, "complevel": 1}
+        for name, var in ds.data_vars.items()
+        if var.dtype.kind in "fiu" and var.size > 1
+    }
+    _write_atomically(
+        path,
+        lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False, encoding=encoding),
+    )
     return path
 
 
