@@ -12,6 +12,9 @@ from typing import Final
 # --- dimensions ------------------------------------------------------------
 SCENARIO: Final = "scenario"
 REPLICATE: Final = "replicate"
+SAMPLE: Final = "sample"
+"""The leading dimension of the vectorised model: one entry per scenario draw or sweep
+point computed in the same call (the batch renames it to ``point`` or ``replicate``)."""
 YEAR: Final = "year"
 SEX: Final = "sex"
 AGE: Final = "age"
