@@ -56,8 +56,22 @@ def _system_packages() -> None:
         return
     print(f"[setup] installing system packages: {' '.join(missing)}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # another apt-get (a second checkout's set-up, unattended upgrades) may hold dpkg's
+    # lock: wait for it rather than fail
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_S}"]
     for args in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", *missing]):
-        subprocess.run([str(apt), *args], stdout=subprocess.DEVNULL, env=env, check=True)
+        _setup_step([str(apt), *wait, *args], stdout=subprocess.DEVNULL, env=env)
+
+
+APT_LOCK_WAIT_S = 600
+"""Seconds apt-get waits for dpkg's lock held by another install before it gives up."""
+
+
+def _setup_step(cmd: list[str], **kwargs: object) -> None:
+    """Run one set-up command; if it fails, say which in one line and stop (no traceback)."""
+    done = subprocess.run(cmd, check=False, **kwargs)  # type: ignore[call-overload]
+    if done.returncode != 0:
+        sys.exit(f"[setup] failed (exit {done.returncode}): {' '.join(cmd)}")
 
 
 def _bootstrap() -> None:
@@ -72,7 +86,7 @@ def _bootstrap() -> None:
             flush=True,
         )
         pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+        _setup_step([*pip, "install", "-e", f"{ROOT}[dev]"])
         STAMP.write_text(_fingerprint() + "\n")
     if len(sys.argv) > 1 and sys.argv[1] in ("main", "test", "report"):
         _system_packages()
