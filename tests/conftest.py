@@ -89,6 +89,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "behaviour": (
         "test_capacity.py",
         "test_catalogue.py",
+        "test_demography_vectorised.py",
         "test_des_engine.py",
         "test_des_equivalence.py",
         "test_expected.py",
