@@ -27,7 +27,7 @@ from sim.data import load_demographic_tables  # noqa: E402
 from sim.model.demography import project, project_many  # noqa: E402
 from sim.scenario import Scenario, draw, load  # noqa: E402
 
-DRAWN = 1000
+DRAWN = 200
 """Replicates drawn; larger N reuse them in turn (no stage looks for repeats)."""
 
 

@@ -167,12 +167,23 @@ def first_year_person_years(l0: np.ndarray, l1: np.ndarray) -> np.ndarray:
 
 def life_table_from_lx(lx: np.ndarray) -> LifeTable:
     """Person-years from survivors (last axis: age), constant hazard within each year of
-    age (age 0: the a0 convention); the last age is closed with its own hazard."""
-    l_next = np.concatenate([lx[..., 1:], np.zeros((*lx.shape[:-1], 1))], axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(lx > 0, l_next / lx, 0.0)
-        m = -np.log(np.clip(ratio, 1e-300, 1.0))
-        Lx = np.where(m > 1e-12, (lx - l_next) / np.where(m > 1e-12, m, 1.0), lx)
+    age (age 0: the a0 convention); the last age is closed with its own hazard.
+
+    Written in place on two arrays of the shape of ``lx`` (the tables of many samples
+    are solved at once: temporaries, not arithmetic, would be most of the cost)."""
+    l_next = np.zeros(lx.shape)
+    l_next[..., :-1] = lx[..., 1:]
+    # the hazard m = -log(l(x+1) / l(x)); an emptied age (l = 0) takes the largest
+    m = np.zeros(lx.shape)
+    np.divide(l_next, lx, out=m, where=lx > 0)
+    np.clip(m, 1e-300, 1.0, out=m)
+    np.log(m, out=m)
+    np.negative(m, out=m)
+    # L = (l(x) - l(x+1)) / m, or l(x) where the hazard is nil
+    Lx = np.subtract(lx, l_next, out=l_next)
+    nil = m <= 1e-12
+    np.divide(Lx, m, out=Lx, where=~nil)
+    np.copyto(Lx, lx, where=nil)
     Lx[..., 0] = first_year_person_years(lx[..., 0], lx[..., 1])
     # open interval at EXTENDED_AGE: l / m with the last finite hazard
     m_last = np.where(m[..., -2] > 0, m[..., -2], 1.0)
@@ -184,13 +195,21 @@ def brass_life_table(std_lx: np.ndarray, alpha: Any, q0: Any = None) -> LifeTabl
     """Brass logit tables Y(x) = alpha + Ys(x) (slope 1) on standard survivors ``std_lx``
     (last axis: age); ``alpha`` and ``q0`` broadcast against its other axes. With ``q0``
     the infant mortality is set and ages 1+ follow Brass (where ``q0`` is NaN, age 0
-    follows Brass too)."""
-    ys = 0.5 * np.log((1.0 - std_lx[..., 1:]) / std_lx[..., 1:])
-    lb = 1.0 / (1.0 + np.exp(2.0 * (np.asarray(alpha, dtype=float)[..., None] + ys)))
+    follows Brass too).
+
+    With Y = 0.5 log((1 - l) / l), l(x) = 1 / (1 + exp(2 alpha) (1 - ls(x)) / ls(x)): one
+    exponential per table rather than one per age."""
+    odds = (1.0 - std_lx[..., 1:]) / std_lx[..., 1:]  # exp(2 Ys)
+    scale = np.exp(2.0 * np.asarray(alpha, dtype=float))[..., None]
+    lx = np.empty((*np.broadcast_shapes(scale.shape[:-1], std_lx.shape[:-1]), std_lx.shape[-1]))
+    lx[..., 0] = 1.0
+    lb = lx[..., 1:]
+    np.multiply(scale, odds, out=lb)
+    lb += 1.0
+    np.reciprocal(lb, out=lb)
     if q0 is not None:
         q = np.asarray(q0, dtype=float)[..., None]
-        lb = np.where(np.isnan(q), lb, (1.0 - q) * lb / lb[..., :1])
-    lx = np.concatenate([np.ones((*lb.shape[:-1], 1)), lb], axis=-1)
+        lb *= np.where(np.isnan(q), 1.0, (1.0 - q) / lb[..., :1])
     return life_table_from_lx(lx)
 
 
