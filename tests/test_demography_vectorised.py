@@ -7,6 +7,7 @@ of different run lengths are refused in one line."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 
@@ -20,11 +21,15 @@ from sim.base.errors import ScenarioError
 from sim.data import load_demographic_tables
 from sim.model.demography import (
     ALPHA_BRACKET,
+    RUNNING_SUM_ROWS,
+    ProjectionInputs,
     brass_life_table,
+    cohort_component,
     project,
     project_many,
     solve_life_tables,
     standard_lx,
+    sum_in_order,
 )
 from sim.scenario import Scenario, load_dict
 
@@ -49,6 +54,8 @@ BOUNDS = {
 RELATIVE = 1e-9
 """Tolerance of the brief: a sample of project_many against project of its scenario."""
 END_YEAR = 2032
+PER_SAMPLE = ("tfr", "srb", "e0", "infant_mortality", "migration")
+"""The inputs of the core with sample axes in the test of any leading axes."""
 
 
 def _scenario(point: dict[str, float], end_year: int = END_YEAR, cal_year: int = 2025) -> Scenario:
@@ -198,3 +205,46 @@ def test_scenarios_of_different_run_lengths_are_refused_in_one_line(tables):
     assert "\n" not in line and "run.end_year = 2035" in line and "scenario 1" in line, line
     with pytest.raises(ScenarioError, match=re.escape("calibration.year = 2024")):
         project_many([_scenario(point), _scenario(point, cal_year=2024)], tables)
+
+
+def test_the_core_takes_any_leading_sample_axes(tables):
+    """cohort_component on inputs with sample axes [2, 3] equals it on each sample alone."""
+    rng = np.random.default_rng(6)
+    steps, shape = 5, (2, 3)
+    std = np.stack([standard_lx(m) for m in tables.mortality_standard])
+    q0 = rng.uniform(0.0, 0.01, (*shape, steps))
+    q0[0, 1] = np.nan
+    inp = ProjectionInputs(
+        base_population=tables.base_population,
+        years=np.arange(2020, 2020 + steps),
+        period_length=np.array([names.CENSUS_YEAR_FRACTION_LEFT, 1.0, 1.0, 1.0, 1.0]),
+        tfr=rng.uniform(0.5, 3.0, (*shape, steps)),
+        fertility_share=tables.fertility_share,
+        srb=rng.uniform(1.0, 1.3, (*shape, steps)),
+        e0=rng.uniform(65.0, 90.0, (*shape, steps)),
+        infant_mortality=q0,
+        mortality_std_lx=std,
+        migration=rng.uniform(-100.0, 100.0, (*shape, steps, 2, names.N_AGES)),
+    )
+    many = cohort_component(inp)
+    for index in np.ndindex(*shape):
+        alone = cohort_component(
+            dataclasses.replace(
+                inp,
+                **{k: getattr(inp, k)[index] for k in PER_SAMPLE},
+            )
+        )
+        for field in dataclasses.fields(alone):
+            got, want = getattr(many, field.name)[index], getattr(alone, field.name)
+            assert got.shape == want.shape, field.name
+            np.testing.assert_array_equal(got, want, err_msg=f"{field.name} of sample {index}")
+
+
+def test_running_sums_give_the_same_bits_for_few_rows_and_many():
+    """sum_in_order adds term by term whichever way it takes (few rows or many), so a
+    sample's sums are the same alone and among many."""
+    x = np.random.default_rng(7).lognormal(0.0, 3.0, (RUNNING_SUM_ROWS + 5, 2, 131))
+    many = sum_in_order(x, 2)
+    few = np.array([sum_in_order(row[None], 2)[0] for row in x])
+    np.testing.assert_array_equal(many, few)
+    assert not np.array_equal(many, x.sum(axis=(1, 2))), "this data is sensitive to the order"
