@@ -58,8 +58,14 @@ PER_SAMPLE = ("tfr", "srb", "e0", "infant_mortality", "migration")
 """The inputs of the core with sample axes in the test of any leading axes."""
 
 
-def _scenario(point: dict[str, float], end_year: int = END_YEAR, cal_year: int = 2025) -> Scenario:
-    """A resolved scenario (every input a number) at ``point``."""
+def _scenario(
+    point: dict[str, float],
+    end_year: int = END_YEAR,
+    cal_year: int = 2025,
+    net: float | None = None,
+) -> Scenario:
+    """A resolved scenario (every input a number) at ``point``; ``net``: net migrants per
+    year after the calibration year (None: the calibrated level continues)."""
     sc = load_dict(
         {
             "name": "v",
@@ -74,6 +80,7 @@ def _scenario(point: dict[str, float], end_year: int = END_YEAR, cal_year: int =
             "migration": {
                 "elderly_parents": {"2025": 0.0, "2026": point["elderly_2026"]},
                 "young_workers": {"2025": 0.0, "2026": point["young_2026"]},
+                **({} if net is None else {"net_total": {"2026": 0.0, "2030": net}}),
             },
             "calibration": {"year": cal_year, "population": point["population_2025"]},
         }
@@ -81,15 +88,25 @@ def _scenario(point: dict[str, float], end_year: int = END_YEAR, cal_year: int =
     return sc
 
 
+CORNERS = 16
+"""Corners of a range set taken besides all-low and all-high (of 2^8 for the shipped
+ranges: a seeded choice, so that every input is at both of its extremes many times)."""
+
+
 def _points(ranges: dict[str, tuple[float, float]], n_random: int, seed: int) -> list[dict]:
-    """Every corner of ``ranges`` (the other inputs central), then random points."""
+    """Corners of ``ranges`` (the other inputs central): all low, all high and
+    :data:`CORNERS` others (all of them if fewer), then random points inside."""
     mid = {k: 0.5 * (lo + hi) for k, (lo, hi) in {**RANGES, **ranges}.items()}
     keys = list(ranges)
+    picks = list(itertools.product((0, 1), repeat=len(keys)))
+    rng = np.random.default_rng(seed)
+    inner = picks[1:-1]
+    if len(inner) > CORNERS:
+        inner = [inner[i] for i in rng.choice(len(inner), CORNERS, replace=False)]
     corners = [
         {**mid, **{k: ranges[k][i] for k, i in zip(keys, pick, strict=True)}}
-        for pick in itertools.product((0, 1), repeat=len(keys))
+        for pick in [picks[0], picks[-1], *inner]
     ]
-    rng = np.random.default_rng(seed)
     random = [{**mid, **{k: float(rng.uniform(*ranges[k])) for k in keys}} for _ in range(n_random)]
     return corners + random
 
@@ -125,7 +142,12 @@ def _assert_close(many: xr.Dataset, one: xr.Dataset, label: str) -> None:
     ids=["shipped ranges", "schema bounds"],
 )
 def test_each_sample_is_its_scenario_projected_alone(tables, ranges, n_random, seed):
-    scenarios = [_scenario(p) for p in _points(ranges, n_random, seed) if _reachable(p)]
+    points = [p for p in _points(ranges, n_random, seed) if _reachable(p)]
+    # the schema's bounds of net migration after calibration, among samples without it
+    scenarios = [_scenario(p) for p in points] + [
+        _scenario(points[-1], net=-500_000.0),
+        _scenario(points[-2], net=500_000.0),
+    ]
     many = project_many(scenarios, tables)
     assert many.sizes[names.SAMPLE] == len(scenarios)
     one = xr.concat([project(sc, tables) for sc in scenarios], dim=names.SAMPLE)
