@@ -57,12 +57,13 @@ ALPHA_BRACKET = (-4.0, 4.0)
 """Search range of the Brass level parameter; e0 from about 20 to 100 years."""
 
 ALPHA_TOLERANCE = 1e-12
-"""A solved Brass level is within this of the root (a numerical choice: about a hundred
-units in the last place of alpha, above the rounding of e0 itself)."""
+"""A solve stops when its next Newton step is below this (a numerical choice, brentq's
+``xtol`` before: a life table's e0 is only smooth in alpha to about 1e-11 years, the
+rounding of its young ages' person-years, which is 1e-12 of alpha)."""
 
 ALPHA_GRID_POINTS = 3201
 """Points of the table of e0 against alpha that gives each solve its start and slope
-(a numerical choice: with 401, one Newton step from the start is within the tolerance)."""
+(a numerical choice: with 3201, nine solves in ten end after one life table)."""
 
 NEWTON_ROUNDS = 8
 """Newton steps tried before a solve that has not converged falls back to bisection of
@@ -362,12 +363,13 @@ def _solve_rows(
     curves = _Curves.of(_alpha_table(std_lx), w_male, q0)
     cell = _Cell.of(curves, e0_target)
     x, lo, hi = cell.start(e0_target), cell.a0.copy(), cell.a1.copy()
-    lx = np.empty((e0_target.size, *std_lx.shape))
-    Lx = np.empty_like(lx)
     rows = np.arange(e0_target.size)
+    lt = brass_life_table(std_lx, x[:, None], q0[:, None])
+    lx, Lx = lt.lx, lt.Lx  # every row's tables; the rows not yet solved are redone below
     for k in range(NEWTON_ROUNDS_MAX):
-        lt = brass_life_table(std_lx, x[rows, None], q0[rows, None])
-        lx[rows], Lx[rows] = lt.lx, lt.Lx
+        if k > 0:
+            lt = brass_life_table(std_lx, x[rows, None], q0[rows, None])
+            lx[rows], Lx[rows] = lt.lx, lt.Lx
         e0 = lt.e0
         gap = w_male[rows] * e0[:, 0] + (1.0 - w_male[rows]) * e0[:, 1] - e0_target[rows]
         # e0 falls as alpha rises: a positive gap puts the root above x
@@ -492,28 +494,29 @@ def step_survival(inp: ProjectionInputs) -> StepSurvival:
     )
 
 
-def _age_survivors(pop: np.ndarray, surv: np.ndarray, f: float) -> tuple[np.ndarray, np.ndarray]:
+def _age_survivors(
+    pop: np.ndarray, surv: np.ndarray, f: float, new: np.ndarray, deaths: np.ndarray
+) -> None:
     """Survivors over a step of ``f`` years, aged on, and the deaths (last axes: sex, age).
 
     Args:
         pop: persons by age at the start of the step.
         surv: the step's survival by age (over ``f`` years, :class:`StepSurvival`).
         f: step length, years (1 for a calendar year).
-
-    Returns:
-        (survivors by age at the end of the step, deaths by age at its start), persons.
+        new: written: the survivors by age at the end of the step, persons.
+        deaths: written: the deaths by age at the start of the step, persons.
     """
     survivors = pop * surv
-    new = np.zeros_like(pop)
     if f == 1.0:
+        new[..., 0] = 0.0
         new[..., 1:] = survivors[..., :-1]
         new[..., names.MAX_AGE] += survivors[..., names.MAX_AGE]
     else:
         # part-year step: a share f of each cohort passes a birthday
-        new[...] = (1.0 - f) * survivors
+        np.multiply(1.0 - f, survivors, out=new)
         new[..., 1:] += f * survivors[..., :-1]
         new[..., names.MAX_AGE] += f * survivors[..., names.MAX_AGE]
-    return new, pop - survivors
+    np.subtract(pop, survivors, out=deaths)
 
 
 def _step_births(
@@ -543,7 +546,8 @@ def _project_steps(
     pop = np.broadcast_to(inp.base_population, (n, 2, A)).astype(float)
     for k in range(steps):
         f = float(inp.period_length[k])
-        new, deaths_out[:, k] = _age_survivors(pop, st.survival[:, k], f)
+        new = pop_out[:, k]
+        _age_survivors(pop, st.survival[:, k], f, new, deaths_out[:, k])
         new += migration[:, k]
         births = _step_births(inp.tfr[:, k], inp.fertility_share, f, pop, new)
         b = births[:, None] * sex_share[:, k]
@@ -551,7 +555,6 @@ def _project_steps(
         births_out[:, k] = b
         bdeaths_out[:, k] = b - b_surv
         new[..., 0] += b_surv
-        pop_out[:, k] = new
         pop = new
     migration = np.asarray(migration[:, :steps], dtype=float)
     return ProjectionArrays(
