@@ -104,6 +104,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "statistical": (
         "test_des_queueing.py",
         "test_pipeline.py",
+        "test_sensitivity_ishigami.py",
     ),
     # the program as a user or CI meets it: batches of processes, the command line, the
     # figures and report, and the repository's own checks (layers, lint, generated docs)

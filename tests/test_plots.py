@@ -335,7 +335,7 @@ def test_sensitivity_bars_sorted_by_importance(method):
         assert _legend(ax) == ["first-order S1", "total-order ST"]
         assert ax.get_xlabel() == "Sobol index"
     else:
-        assert _legend(ax) == ["μ*"]
+        assert _legend(ax) == ["μ*", "σ (spread of the effects)"]
         assert ax.get_xlabel() == "Morris μ* (output units)"
 
 

@@ -264,7 +264,7 @@ def test_one_target_year_is_the_heading_and_no_note(batch):
 
 
 # ------------------------------------------------------------------ a sweep with indices
-def test_report_of_a_morris_sweep_shows_the_sensitivity(tmp_path):
+def test_report_of_a_morris_sweep_is_the_sweep_page(tmp_path, capsys):
     small = {
         "run": {"start_year": 2025, "end_year": 2025},
         "data": {"base_population": str(SMALL_DISTRICT)},
@@ -277,7 +277,7 @@ def test_report_of_a_morris_sweep_shows_the_sensitivity(tmp_path):
         textwrap.dedent(
             """
             method = "morris"
-            n = 2
+            n = 4
             seed = 3
             outputs = ["beds_needed_occupancy:year=2025", "gps_needed:year=2025"]
             [parameters]
@@ -290,16 +290,27 @@ def test_report_of_a_morris_sweep_shows_the_sensitivity(tmp_path):
     plan = make_plan([sc], 1, 3, points={"base": list(sweep.points)}, options={"des_replicates": 0})
     folder = tmp_path / "sweep"
     result = run_batch(plan, folder, workers=0)
+    assert cli.main(["report", str(folder), "--lang", "en"]) == 0
+    assert (folder / "report" / "report-en.html").is_file(), "no indices yet: the batch report"
     save_dataset(analyse(sweep, result.dataset, 3), folder / "sensitivity.nc")
-    paths = report.build_report(folder, "en")
-    assert "figure sensitivity" in paths
-    page = paths["html"].read_text(encoding="utf-8")
-    assert i18n.text("unc_sweep", "en", n=len(sweep.points)) in html.unescape(page)
-    rows = list(csv.reader(paths["csv"].read_text(encoding="utf-8-sig").splitlines()))
-    n_col = rows[0].index("replicates")
-    assert {r[n_col] for r in rows[1:] if r[0] == "beds_needed_occupancy"} == {
-        str(len(sweep.points))
-    }
+    assert cli.main(["report", str(folder), "--lang", "en", "--lang", "zh"]) == 0
+    page = html.unescape((folder / "report" / "sweep-en.html").read_text(encoding="utf-8"))
+    assert (folder / "report" / "sweep-zh.html").is_file()
+    for k in range(2):  # a tornado and a scatter per output
+        assert f'id="fig-tornado-{k}"' in page and f'id="fig-scatter-{k}"' in page
+    assert "trajectories r = 2" in page and "trajectories r = 4" in page, "convergence at r/2, r"
+    assert ("settled" in page) and "capacity.targets.occupancy" in page
+    assert "<script" not in page and "data:image/png;base64," in page
+
+
+def test_report_of_a_bad_sweep_folder_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    (folder / "results.nc").write_bytes(b"not netCDF")
+    (folder / "sensitivity.nc").write_bytes(b"not netCDF")
+    assert cli.main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sensitivity.nc" in err and "cannot read the indices" in err
 
 
 # ------------------------------------------------------------------ in a browser

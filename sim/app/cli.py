@@ -530,13 +530,16 @@ def cmd_expected(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """The batch report, or for a sweep folder with sensitivity indices the sweep page."""
     folder = Path(args.folder)
     if not (folder / batch.RESULTS_FILE).exists():
         raise ScenarioError(folder, None, None, f"no {batch.RESULTS_FILE} here: not a batch folder")
     from sim.present.report import build_report
+    from sim.present.sweep_report import build_sweep_report, has_indices
 
+    build = build_sweep_report if has_indices(folder) else build_report
     for lang in args.lang or ["zh", "en"]:
-        paths = build_report(folder, lang)
+        paths = build(folder, lang)
         for kind, path in paths.items():
             print(f"{kind}: {path}")
     return 0
@@ -657,9 +660,16 @@ def _add_main(commands: _Commands) -> None:
 
 def _add_report(commands: _Commands) -> None:
     p = _command(
-        commands, "report", cmd_report, "figures, HTML report and CSV tables of a stored batch"
+        commands,
+        "report",
+        cmd_report,
+        "figures, HTML report and CSV tables of a stored batch; a sweep's sensitivity page",
     )
-    p.add_argument("folder", metavar="FOLDER", help="a batch folder, e.g. results/batch-1a2b3c4d5e")
+    p.add_argument(
+        "folder",
+        metavar="FOLDER",
+        help="a batch or sweep folder, e.g. results/batch-1a2b3c4d5e",
+    )
     p.add_argument(
         "--lang",
         choices=("zh", "en"),

@@ -105,6 +105,85 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "sens_s1": ("一阶指数 S1", "first-order S1"),
     "sens_st": ("总效应指数 ST", "total-order ST"),
     "sens_mu_star": ("μ*", "μ*"),
+    "sens_sigma": ("σ（效应的标准差）", "σ (spread of the effects)"),
+    "sens_half": ("前一半设计的估计", "first half of the design"),
+    # --- the sweep page
+    "sweep_title": (
+        "龙岗区卫生资源模拟：参数扫描敏感性报告",
+        "Longgang health-resource simulation: sensitivity of a sweep",
+    ),
+    "sweep_design": ("设计", "Design"),
+    "sweep_method": ("方法", "method"),
+    "sweep_method_sobol": (
+        "Sobol 指数（Saltelli 设计，不含二阶项）",
+        "Sobol indices (Saltelli design, no second-order terms)",
+    ),
+    "sweep_method_morris": ("Morris 筛选（基本效应）", "Morris screening (elementary effects)"),
+    "sweep_size_sobol": ("基础样本 n = {n}", "base samples n = {n}"),
+    "sweep_size_morris": ("轨迹数 r = {n}", "trajectories r = {n}"),
+    "sweep_points": ("扫描点", "points"),
+    "sweep_replicates": ("每点重复次数", "replicates per point"),
+    "sweep_file": ("扫描文件", "sweep file"),
+    "sweep_intervals": (
+        "区间：{level:.0%} 自助法置信区间（{resamples} 次重抽样，正态近似）",
+        "intervals: {level:.0%} bootstrap confidence intervals ({resamples} resamples, "
+        "normal approximation)",
+    ),
+    "sweep_inputs": ("扫描的输入", "Swept inputs"),
+    "sweep_input": ("输入（情景键）", "input (scenario key)"),
+    "sweep_low": ("下限", "low"),
+    "sweep_high": ("上限", "high"),
+    "sweep_output": ("输出", "Output"),
+    "sweep_index": ("指数", "index"),
+    "sweep_half_col": ("前一半设计", "first half"),
+    "sweep_conv_settled": (
+        "收敛：{half} 与 {whole} 之间指数的最大变化为 {change:.3f}，在容差 {tol:.2f} 以内——"
+        "已稳定。",
+        "Convergence: the largest change of the indices between {half} and {whole} is "
+        "{change:.3f}, within the tolerance of {tol:.2f}: settled.",
+    ),
+    "sweep_conv_not": (
+        "收敛：{half} 与 {whole} 之间指数的最大变化为 {change:.3f}，超过容差 {tol:.2f}——"
+        "尚未稳定，请加大设计（n 或 r 加倍）后再下结论。",
+        "Convergence: the largest change of the indices between {half} and {whole} is "
+        "{change:.3f}, more than the tolerance of {tol:.2f}: not settled; double the design "
+        "(n or r) before relying on the ranking.",
+    ),
+    "sweep_conv_unchecked": (
+        "收敛：设计太小（少于 4 个基础样本或轨迹），无法比较前后两半。",
+        "Convergence: the design is too small (under 4 base samples or trajectories) to "
+        "compare its halves.",
+    ),
+    "sweep_conv_constant": (
+        "该输出在全部扫描点上不变（标准差为 0）：没有可分解的方差。",
+        "This output does not change over the sweep's points (standard deviation 0): "
+        "there is no variance to apportion.",
+    ),
+    "sweep_tol_sobol": (
+        "（Sobol：S1 与 ST 的绝对变化；容差见 DATA.md SENS-SOBOL-TOL）",
+        "(Sobol: absolute change of S1 and ST; tolerance: DATA.md SENS-SOBOL-TOL)",
+    ),
+    "sweep_tol_morris": (
+        "（Morris：μ* 的变化占最大 μ* 的比例；容差见 DATA.md SENS-MORRIS-TOL）",
+        "(Morris: change of μ* as a fraction of the largest μ*; tolerance: DATA.md "
+        "SENS-MORRIS-TOL)",
+    ),
+    "sweep_units": ("单位", "units"),
+    "sweep_scenario": ("情景", "scenario"),
+    "cap_sweep_tornado": (
+        "{output}：各输入的敏感性指数（柱），须线为 {level:.0%} 自助法置信区间；"
+        "空心点为前一半设计的估计。",
+        "{output}: the indices of each input (bars), whiskers their {level:.0%} bootstrap "
+        "confidence intervals; open markers the same indices on the first half of the design.",
+    ),
+    "cap_sweep_scatter": (
+        "{output}（{units}）在每个扫描点的取值，对各输入作图。",
+        "{output} ({units}) at each point of the sweep, against each input.",
+    ),
+    "sweep_morris_units": (
+        "μ* 与 σ 的单位：输出单位 / 输入的整个扫描范围。",
+        "μ* and σ are in output units per the input's whole swept range.",
+    ),
     # --- paired differences
     "diff_title": (
         "与基准情景的配对差异（{year}年，{level:.0%} 置信区间）",
@@ -312,10 +391,6 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "System pressure: ED boarding, electives deferred (patients), unmet community-clinic "
         "demand and the wait for an ambulance (DES; markers: median over the replicates, "
         "whiskers: their 90% range).",
-    ),
-    "cap_sensitivity": (
-        "参数敏感性（参数扫描的 Sobol 或 Morris 指数）。",
-        "Sensitivity of the outputs to the swept parameters (Sobol or Morris indices).",
     ),
     "unc_ranges": (
         "区间为 {n} 个随机抽样重复的 5%–95% 分位数：每个重复从各自的范围内随机抽取不确定输入"

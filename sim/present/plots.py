@@ -910,6 +910,13 @@ def _waterfall_bars(
 
 
 # ------------------------------------------------------------------ sensitivity
+_SENS_SERIES = {
+    "sobol": (("S1", "sens_s1", _COLOURS[0]), ("ST", "sens_st", _COLOURS[1])),
+    "morris": (("mu_star", "sens_mu_star", _COLOURS[0]), ("sigma", "sens_sigma", _COLOURS[1])),
+}
+"""The two bars of each method's tornado: (index, message id, colour)."""
+
+
 def plot_sensitivity(
     sens: xr.Dataset,
     *,
@@ -918,9 +925,11 @@ def plot_sensitivity(
     ax: Axes | None = None,
     lang: str = "en",
 ) -> Figure:
-    """Sensitivity indices of one output (``sensitivity.nc`` of a sweep), parameters
-    sorted by importance: Sobol first-order and total indices (bars, with 95% confidence
-    whiskers) or Morris mu* (bars, with confidence whiskers)."""
+    """Tornado of one output's indices (``sensitivity.nc`` of a sweep), parameters sorted
+    by importance (ST or mu*, the largest on top): Sobol S1 and ST, or Morris mu* and
+    sigma, as bars with their bootstrap confidence intervals as whiskers (sigma has
+    none); where the file holds them, the same indices on the first half of the design
+    as open markers (the convergence check)."""
     outputs = [str(o) for o in sens["output"].values]
     output = output or outputs[0]
     da = sens.sel(output=output)
@@ -928,35 +937,77 @@ def plot_sensitivity(
         da = da.sel({names.SCENARIO: scenario}) if scenario else da.isel({names.SCENARIO: 0})
     params = [str(p) for p in da["parameter"].values]
     sobol = "ST" in da
+    series = _SENS_SERIES["sobol" if sobol else "morris"]
     with style(lang):
         fig, ax = _figure(ax, (7.5, 0.45 * len(params) + 1.8))
-        key = "ST" if sobol else "mu_star"
-        order = np.argsort(np.nan_to_num(np.asarray(da[key].values, dtype=float)))
+        rank = "ST" if sobol else "mu_star"  # total effect; mu* ranks a screening
+        order = np.argsort(np.nan_to_num(np.asarray(da[rank].values, dtype=float)))
         y = np.arange(len(params))
-        series: tuple[tuple[str, str, float, str], ...]
-        if sobol:
-            series = (("S1", "sens_s1", -0.2, _COLOURS[0]), ("ST", "sens_st", 0.2, _COLOURS[1]))
-        else:
-            series = (("mu_star", "sens_mu_star", 0.0, _COLOURS[0]),)
-        for var, lab, off, colour in series:
+        for k, (var, lab, colour) in enumerate(series):
+            if var not in da:
+                continue
+            off = -0.2 if k == 0 else 0.2
             vals = np.asarray(da[var].values, dtype=float)[order]
             conf = da.get(f"{var}_conf")
             err = np.asarray(conf.values, dtype=float)[order] if conf is not None else None
             ax.barh(
                 y + off,
                 vals,
-                height=0.38 if sobol else 0.6,
+                height=0.38,
                 xerr=err,
                 color=colour,
                 capsize=2,
                 label=i18n.text(lab, lang),
             )
+            half = da.get(f"{var}_half")
+            if half is not None and np.isfinite(half.values).any():
+                ax.plot(
+                    np.asarray(half.values, dtype=float)[order],
+                    y + off,
+                    "o",
+                    mfc="white",
+                    mec="black",
+                    ms=4,
+                    label=i18n.text("sens_half", lang) if k == 0 else None,
+                )
         ax.set_yticks(y)
         ax.set_yticklabels([_plain(params[i]) for i in order])
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel(i18n.text("sens_sobol_x" if sobol else "sens_morris_x", lang))
         ax.set_title(i18n.text("sens_title", lang, output=_plain(output)))
         ax.legend(loc="lower right")
+    return fig
+
+
+def plot_output_against_inputs(
+    x: xr.DataArray,
+    y: xr.DataArray,
+    *,
+    axes: Sequence[Axes] | None = None,
+    y_label: str = "",
+    lang: str = "en",
+) -> Figure:
+    """The output at each point of a sweep against each swept input, one panel per
+    input: ``x`` has dims (point, parameter), ``y`` dim point (e.g.
+    :func:`sim.model.sensitivity.output_values` of one scenario)."""
+    params = [str(p) for p in x["parameter"].values]
+    with style(lang):
+        fig, panels = _panels(
+            axes, len(params), min(3, len(params)), (11.0, 3.0 * -(-len(params) // 3))
+        )
+        values = np.asarray(y.values, dtype=float)
+        for ax, param in zip(panels, params, strict=True):
+            ax.scatter(
+                np.asarray(x.sel(parameter=param).values, dtype=float),
+                values,
+                s=9,
+                alpha=0.6,
+                color=_COLOURS[0],
+                edgecolors="none",
+            )
+            ax.set_xlabel(_plain(param))
+            ax.set_ylabel(_plain(y_label))
+            ax.yaxis.set_major_locator(MaxNLocator(5))
     return fig
 
 

@@ -1,6 +1,7 @@
 """The report of a stored batch: figures, one self-contained HTML file and the key-figure
-CSV, in Chinese or English. It reads only ``results.nc``, ``manifest.json`` and (for a
-sweep) ``sensitivity.nc`` of the batch folder, and never runs a model.
+CSV, in Chinese or English. It reads only ``results.nc`` and ``manifest.json`` of the
+batch folder, and never runs a model. A sweep folder with sensitivity indices
+(``sensitivity.nc``) has its own page: :mod:`sim.present.sweep_report`.
 
 ``build_report(folder, lang)`` writes into ``folder/report/``:
 
@@ -22,7 +23,7 @@ import html
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,19 +107,21 @@ _GRADE_CLASS = {"A": "ga", "B": "gb", "C": "gc", "D": "gd", "S": "gs"}
 
 
 # ------------------------------------------------------------------ reading
-def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any], xr.Dataset | None]:
-    """The results Dataset, the manifest and the sensitivity indices (or None) of a batch
-    folder; a missing or unreadable file is a one-line :class:`ScenarioError`."""
+def read_batch(folder: Path) -> tuple[xr.Dataset, dict[str, Any]]:
+    """The results Dataset and the manifest of a batch folder; a missing or unreadable
+    file is a one-line :class:`ScenarioError`."""
     folder = Path(folder)
+    check_folder(folder)
+    return _read_results(folder), read_manifest(folder)
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse (one line) a results folder that is not there."""
     if not folder.is_dir():
         raise ScenarioError(folder, None, None, "no such results folder")
-    ds, manifest = _read_results(folder), _read_manifest(folder)
-    sp = folder / SENSITIVITY_FILE
-    sens = _read_netcdf(sp, "cannot read the indices") if sp.is_file() else None
-    return ds, manifest, sens
 
 
-def _read_netcdf(path: Path, fault: str) -> xr.Dataset:
+def read_netcdf(path: Path, fault: str) -> xr.Dataset:
     try:
         return xr.load_dataset(path, engine="h5netcdf")
     except Exception as exc:  # any failure to read is the same fault for the user
@@ -130,7 +133,7 @@ def _read_results(folder: Path) -> xr.Dataset:
     nc = folder / RESULTS_FILE
     if not nc.is_file():
         raise ScenarioError(folder, None, None, f"no {RESULTS_FILE} here: not a batch folder")
-    ds = _read_netcdf(nc, "cannot read the results")
+    ds = read_netcdf(nc, "cannot read the results")
     for needed in ("population_total", "bed_days"):
         if needed not in ds or names.SCENARIO not in ds.dims:
             raise ScenarioError(
@@ -141,7 +144,7 @@ def _read_results(folder: Path) -> xr.Dataset:
     return ds
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path) -> dict[str, Any]:
     mf = folder / MANIFEST_FILE
     try:
         manifest = json.loads(mf.read_text(encoding="utf-8"))
@@ -345,7 +348,7 @@ class ReportFigure:
     figure: Figure
 
 
-def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[ReportFigure]:
+def make_figures(ds: xr.Dataset, lang: str) -> list[ReportFigure]:
     """Every figure of the report, in order, from the stored results only (call inside
     :func:`sim.present.plots.style` of ``lang``: the composite figures' axes are made here)."""
     t = i18n.text
@@ -375,10 +378,6 @@ def make_figures(ds: xr.Dataset, sens: xr.Dataset | None, lang: str) -> list[Rep
     )
     if summary.has_des(ds):
         out.extend(_des_figures(ds, lang))
-    if sens is not None:
-        out.append(
-            ReportFigure("sensitivity", t("cap_sensitivity", lang), _sensitivity_figure(sens, lang))
-        )
     return out
 
 
@@ -419,23 +418,7 @@ def _des_figures(ds: xr.Dataset, lang: str) -> list[ReportFigure]:
     ]
 
 
-def _sensitivity_figure(sens: xr.Dataset, lang: str) -> Figure:
-    """One tornado per output of a sweep, stacked; 8 inches wide, the height (inches)
-    growing with the number of parameters so that their bars stay readable."""
-    outputs = [str(o) for o in sens["output"].values]
-    fig, axes = plt.subplots(
-        len(outputs),
-        1,
-        figsize=(8.0, 0.5 * sens.sizes["parameter"] * len(outputs) + 2.0 * len(outputs)),
-        layout="constrained",
-        squeeze=False,
-    )
-    for ax, output in zip(axes[:, 0], outputs, strict=True):
-        plots.plot_sensitivity(sens, output=output, ax=ax, lang=lang)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
+def png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=FIGURE_DPI)
     return buf.getvalue()
@@ -704,7 +687,7 @@ def render_html(
     scenarios = [str(s) for s in ds[names.SCENARIO].values]
     labels = summary.scenario_labels(ds)
     base = summary.baseline_scenario(ds)
-    return f"""{_head(folder, lang)}
+    return f"""{page_head(folder, t("report_title", lang), lang)}
 <body>
 <h1>{_e(t("report_title", lang))}</h1>
 <p class="meta">{_meta(folder, ds, manifest, lang)}</p>
@@ -716,7 +699,7 @@ def render_html(
 <h2>{_e(t("report_assumptions", lang))}</h2>
 {_assumptions(manifest, scenarios, base, lang)}
 <h2>{_e(t("report_figures", lang))}</h2>
-{_figures_html(images)}
+{figures_html(images)}
 <h2>{_e(t("report_confidence", lang))}</h2>
 {_confidence(figures, lang)}
 <h2>{_e(t("report_uncertainty", lang))}</h2>
@@ -728,9 +711,8 @@ def render_html(
 """
 
 
-def _head(folder: Path, lang: str) -> str:
+def page_head(folder: Path, title: str, lang: str) -> str:
     """Doctype and ``<head>``: the policy lets the page load nothing and run no script."""
-    t = i18n.text
     html_lang = "zh-CN" if lang == "zh" else "en"
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return f"""<!DOCTYPE html>
@@ -739,7 +721,7 @@ def _head(folder: Path, lang: str) -> str:
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(t("report_title", lang))} — {_e(folder.name)}</title>
+<title>{_e(title)} — {_e(folder.name)}</title>
 <style>{_CSS}</style>
 </head>"""
 
@@ -763,7 +745,7 @@ def _meta(folder: Path, ds: xr.Dataset, manifest: Mapping[str, Any], lang: str) 
     )
 
 
-def _figures_html(images: Sequence[tuple[ReportFigure, bytes]]) -> str:
+def figures_html(images: Sequence[tuple[ReportFigure, bytes]]) -> str:
     """Each figure as a ``<figure>`` with its PNG embedded as a data URI (the page's
     policy forbids loading files)."""
     figs_html = []
@@ -777,6 +759,44 @@ def _figures_html(images: Sequence[tuple[ReportFigure, bytes]]) -> str:
 
 
 # ------------------------------------------------------------------ the command
+def report_folder(folder: Path) -> Path:
+    """``folder/report/``, made if needed (one line if it cannot be)."""
+    out = folder / REPORT_DIR
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(out, None, None, f"cannot write the report: {exc.strerror}") from None
+    return out
+
+
+def write_figures(
+    folder: Path, lang: str, make: Callable[[], list[ReportFigure]]
+) -> tuple[dict[str, Path], list[tuple[ReportFigure, bytes]]]:
+    """Make the figures (``make``, called inside :func:`sim.present.plots.style` of
+    ``lang``) and write each as ``folder/report/fig-<name>-<lang>.png``; their paths by
+    kind ("figure <name>") and each with its PNG bytes, for the page. Every figure is
+    closed afterwards; a missing CJK font is a one-line error."""
+    out = folder / REPORT_DIR
+    paths: dict[str, Path] = {}
+    images = []
+    made: list[ReportFigure] = []
+    try:
+        with plots.style(lang):
+            made = make()
+            for rf in made:
+                data = png(rf.figure)
+                path = out / f"fig-{rf.name}-{lang}.png"
+                atomic_write_bytes(path, data)  # a full disk names the file, leaves no part
+                paths[f"figure {rf.name}"] = path
+                images.append((rf, data))
+    except plots.FontMissingError as exc:
+        raise ScenarioError(folder, "--lang", lang, str(exc)) from None
+    finally:
+        for rf in made:
+            plt.close(rf.figure)
+    return paths, images
+
+
 def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
     """Figures, the HTML report and the key-figure CSV of the batch in ``folder``, in
     ``lang`` ("zh" or "en"), written to ``folder/report/``; returns their paths by kind
@@ -784,32 +804,12 @@ def build_report(folder: Path, lang: str = "zh") -> dict[str, Path]:
     folder = Path(folder)
     if lang not in i18n.LANGS:
         raise ScenarioError(None, "--lang", lang, f"allowed: {', '.join(i18n.LANGS)}")
-    ds, manifest, sens = read_batch(folder)
-    out = folder / REPORT_DIR
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ScenarioError(out, None, None, f"cannot write the report: {exc.strerror}") from None
+    ds, manifest = read_batch(folder)
+    out = report_folder(folder)
     base = summary.baseline_scenario(ds)
     figures = summary.key_figures(ds, baseline=base)
     labels = summary.scenario_labels(ds)
-    paths: dict[str, Path] = {}
-    images = []
-    made: list[ReportFigure] = []
-    try:
-        with plots.style(lang):
-            made = make_figures(ds, sens, lang)
-            for rf in made:
-                png = _png(rf.figure)
-                path = out / f"fig-{rf.name}-{lang}.png"
-                atomic_write_bytes(path, png)  # a full disk names the file, leaves no part
-                paths[f"figure {rf.name}"] = path
-                images.append((rf, png))
-    except plots.FontMissingError as exc:
-        raise ScenarioError(folder, "--lang", lang, str(exc)) from None
-    finally:
-        for rf in made:
-            plt.close(rf.figure)
+    paths, images = write_figures(folder, lang, lambda: make_figures(ds, lang))
     csv_path = write_csv(out / f"key_figures-{lang}.csv", key_figure_rows(figures, labels, lang))
     page = render_html(folder, ds, manifest, figures, images, lang)
     html_path = out / f"report-{lang}.html"
