@@ -383,3 +383,21 @@ def test_missing_cjk_font_is_a_clear_error(monkeypatch):
 def test_unknown_language_is_rejected(ds):
     with pytest.raises(ValueError, match="language 'fr'"):
         plots.plot_births(ds, lang="fr")
+
+
+def test_output_against_inputs_draws_every_point_in_one_panel_per_input():
+    rng = np.random.default_rng(3)
+    x = xr.DataArray(
+        rng.uniform(size=(12, 4)),
+        dims=("point", "parameter"),
+        coords={"parameter": ["a", "b", "c", "d"]},
+    )
+    y = xr.DataArray(4 * x.sel(parameter="a").values, dims="point")
+    fig = plots.plot_output_against_inputs(x, y, title="beds:year=2030", y_label="beds")
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in shown] == ["a", "b", "c", "d"]
+    for ax, param in zip(shown, "abcd", strict=True):
+        offsets = ax.collections[0].get_offsets()
+        np.testing.assert_array_equal(offsets[:, 0], x.sel(parameter=param).values)
+        np.testing.assert_array_equal(offsets[:, 1], y.values)
+    assert [ax.get_ylabel() for ax in shown] == ["beds", "", "", "beds"], "first of each row"

@@ -984,19 +984,21 @@ def plot_output_against_inputs(
     y: xr.DataArray,
     *,
     axes: Sequence[Axes] | None = None,
+    title: str = "",
     y_label: str = "",
     lang: str = "en",
 ) -> Figure:
     """The output at each point of a sweep against each swept input, one panel per
-    input: ``x`` has dims (point, parameter), ``y`` dim point (e.g.
+    input, three to a row (``y_label``, e.g. the units, on the first of each row):
+    ``x`` has dims (point, parameter), ``y`` dim point (e.g.
     :func:`sim.model.sensitivity.output_values` of one scenario)."""
     params = [str(p) for p in x["parameter"].values]
+    ncols = min(3, len(params))
     with style(lang):
-        fig, panels = _panels(
-            axes, len(params), min(3, len(params)), (11.0, 3.0 * -(-len(params) // 3))
-        )
+        size = (11.0, 3.0 * -(-len(params) // ncols) + 0.4)
+        fig, panels = _panels(axes, len(params), ncols, size)
         values = np.asarray(y.values, dtype=float)
-        for ax, param in zip(panels, params, strict=True):
+        for i, (ax, param) in enumerate(zip(panels, params, strict=True)):
             ax.scatter(
                 np.asarray(x.sel(parameter=param).values, dtype=float),
                 values,
@@ -1006,8 +1008,11 @@ def plot_output_against_inputs(
                 edgecolors="none",
             )
             ax.set_xlabel(_plain(param))
-            ax.set_ylabel(_plain(y_label))
+            if i % ncols == 0:
+                ax.set_ylabel(_plain(y_label))
             ax.yaxis.set_major_locator(MaxNLocator(5))
+        if title:
+            fig.suptitle(_plain(title), fontsize=10.5)
     return fig
 
 

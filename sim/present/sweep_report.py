@@ -114,7 +114,7 @@ def make_sweep_figures(ds: xr.Dataset, sens: xr.Dataset, lang: str) -> list[Repo
         out.append(ReportFigure(f"tornado-{k}", caption, tornado))
         pts = _points(ds, sens, output, scenario)
         scatter = plots.plot_output_against_inputs(
-            pts["x"], pts["y"], y_label=f"{output} ({units})", lang=lang
+            pts["x"], pts["y"], title=output, y_label=units, lang=lang
         )
         caption = t("cap_sweep_scatter", lang, output=output, units=units)
         out.append(ReportFigure(f"scatter-{k}", caption, scatter))
