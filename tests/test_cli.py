@@ -404,6 +404,7 @@ def test_shipped_sweep_files_expand_and_validate():
     counts = {p.name: len(load_sweep(p, base, 1).points) for p in (ROOT / "sweeps").glob("*.toml")}
     assert counts == {
         "grid_beds_and_occupancy.toml": 9,
+        "morris_des_boarding.toml": 168,
         "sensitivity_morris.toml": 84,
         "sobol_beds_2030.toml": 384,
     }

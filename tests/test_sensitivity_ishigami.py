@@ -88,7 +88,7 @@ def test_first_half_of_a_design_is_the_design_of_half_the_size(tmp_path, method,
     assert len(whole) == 2 * len(half)
 
 
-@pytest.mark.slow  # 5,120 tasks through run_batch: 20-50 s
+@pytest.mark.slow  # 5,120 tasks through run_batch: 20 s on a quiet machine, 78 s loaded
 def test_bootstrap_intervals_cover_the_known_sobol_indices(tmp_path):
     """n = 1024 base samples (5,120 points). With 40 seeds of the design and of the
     bootstrap, every interval covered its known value at this n (at n = 512, 34 of 40
