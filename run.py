@@ -5,7 +5,7 @@
     python3 run.py test          # the test suite
     python3 run.py --help        # every command
 
-On first use (and whenever pyproject.toml changes) this creates ``.venv`` beside
+On first use (and whenever pyproject.toml or constraints.txt changes) this creates ``.venv`` beside
 this file and installs the project into it with pip; then it re-runs itself with
 that environment's Python. Only the standard library is used before that point.
 """
@@ -26,8 +26,13 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
+CONSTRAINTS = ROOT / "constraints.txt"
+"""Exact versions of every installed package: the same bytes on every fresh clone."""
+
+
 def _fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    text = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+    return hashlib.sha256(text).hexdigest()
 
 
 def _in_project_venv() -> bool:
@@ -86,7 +91,7 @@ def _bootstrap() -> None:
             flush=True,
         )
         pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
-        _setup_step([*pip, "install", "-e", f"{ROOT}[dev]"])
+        _setup_step([*pip, "install", "-c", str(CONSTRAINTS), "-e", f"{ROOT}[dev]"])
         STAMP.write_text(_fingerprint() + "\n")
     if len(sys.argv) > 1 and sys.argv[1] in ("main", "test", "report"):
         _system_packages()
