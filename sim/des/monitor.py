@@ -308,27 +308,6 @@ def _sweep(
 
 
 @numba.njit(cache=True, nogil=True)
-def _insertion_sort(values: Any, budget: int, reach: int) -> bool:
-    """Sort ``values`` in place by insertion while at most ``budget`` element moves in
-    all and ``reach`` for any one element suffice (nearly sorted input: e.g. the ED's
-    space starts, in arrival order); else stop and return False (``values`` is then a
-    permutation of the input, left for another sort)."""
-    moves = 0
-    for k in range(1, values.size):
-        x = values[k]
-        j = k - 1
-        while j >= 0 and values[j] > x:
-            values[j + 1] = values[j]
-            j -= 1
-            moves += 1
-            if moves > budget or k - j > reach:
-                values[j + 1] = x
-                return False
-        values[j + 1] = x
-    return True
-
-
-@numba.njit(cache=True, nogil=True)
 def _descents(values: Any) -> int:
     """Number of k with ``values[k + 1] < values[k]``."""
     n = 0
@@ -337,18 +316,25 @@ def _descents(values: Any) -> int:
     return n
 
 
+NEARLY_SORTED = 0.2
+"""Share of neighbours out of order (among the first 2**16) up to which :func:`_sorted`
+takes numpy's timsort, which merges the sorted runs it finds, rather than its quicksort.
+Measured on the district replicate's 16 arrays of entries and exits (AMD EPYC, 2
+December 2026): the ED's space starts and the pools' first-stage entries (1 to 15%
+out of order) sort 1.1 to 3 times faster by timsort, the exits (about 50%) 2 to 3
+times slower; at 15% the two are level."""
+
+
 def _sorted(values: FloatArray) -> FloatArray:
-    """``values`` in ascending order, sorted in place: by insertion when nearly sorted
-    (at most one move per element on average, none by more than 4096 places), else by
-    numpy's sort (the same array either way). Insertion is not tried when more than
-    5% of the neighbours are out of order among the first 2**16 (e.g. exits: it would
-    give up, late). The values are positive and finite (times in (0, n_days)), so
-    their bits read as int64 are in the same order: numpy sorts those about 10% faster
-    than float64 (no NaN to place)."""
+    """``values`` in ascending order, sorted in place: by numpy's timsort when nearly
+    sorted (at most :data:`NEARLY_SORTED` of the neighbours out of order among the
+    first 2**16, e.g. entries in arrival order), else by its quicksort (e.g. exits).
+    The values are positive and finite (times in (0, n_days)), so their bits read as
+    int64 are in the same order (numpy sorts those faster than float64: no NaN to
+    place), and equal values are equal bits: either sort gives the same array."""
     head = values[: 2**16]
-    nearly = _descents(head) <= 0.05 * head.size
-    if not (nearly and _insertion_sort(values, values.size, 4096)):
-        values.view(np.int64).sort()
+    nearly = _descents(head) <= NEARLY_SORTED * head.size
+    values.view(np.int64).sort(kind="stable" if nearly else "quicksort")
     return values
 
 
