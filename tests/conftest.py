@@ -93,6 +93,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_des_engine.py",
         "test_des_equivalence.py",
         "test_expected.py",
+        "test_expected_many.py",
         "test_fuzz_inputs.py",
         "test_key_ranges.py",
         "test_pipeline_stages.py",

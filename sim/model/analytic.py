@@ -22,10 +22,11 @@ for ED cubicles, days for beds).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
-from itertools import count
 from typing import Final, overload
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
@@ -34,6 +35,7 @@ from sim.base.los import DEFAULT_KERNEL_TOL, LosDistribution
 
 __all__ = [
     "PLANNING_OCCUPANCY",
+    "DelayTargets",
     "beds_for_occupancy",
     "erlang_b",
     "erlang_c",
@@ -47,7 +49,9 @@ __all__ = [
     "servers_for_blocking",
     "servers_for_delay",
     "servers_for_delay_and_blocking",
+    "servers_for_delay_and_blocking_many",
     "square_root_staffing",
+    "square_root_staffing_many",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -68,10 +72,10 @@ def _check_load(a: float) -> None:
         raise ValueError(f"offered load must be a finite number of erlangs > 0, got {a!r}")
 
 
-def _erlang_b_scalar(c: int, a: float, *, start: tuple[int, float] = (0, 1.0)) -> float:
-    """B(c, a) by the recursion, continued from ``start`` = (c0, B(c0, a)), c0 <= c."""
-    c0, b = start
-    for k in range(c0 + 1, c + 1):
+def _erlang_b_scalar(c: int, a: float) -> float:
+    """B(c, a) by the recursion."""
+    b = 1.0
+    for k in range(1, c + 1):
         ab = a * b
         b = ab / (k + ab)
     return b
@@ -190,18 +194,8 @@ def servers_for_blocking(a: float, target: float) -> int:
     """
     _check_load(a)
     _check_probability("blocking target", target)
-    return _blocking_walk(a, target)[0]
-
-
-def _blocking_walk(a: float, target: float) -> tuple[int, float]:
-    """(smallest c with B(c, a) <= target, that B(c, a))."""
-    b = 1.0
-    for c in count(1):
-        ab = a * b
-        b = ab / (c + ab)
-        if b <= target:
-            return c, b
-    raise AssertionError("unreachable: Erlang B falls to 0 as c grows")
+    _, blocking = _server_walk(np.array([float(a)]), 1.0, np.array([float(target)]), None)
+    return int(blocking[0])
 
 
 def servers_for_delay(
@@ -227,7 +221,13 @@ def servers_for_delay(
     them is the smallest. At least one target is required.
     """
     _check_delay_targets(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
-    return _delay_search(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
+    delay, _ = _server_walk(
+        np.array([float(a)]),
+        float(service_rate),
+        None,
+        DelayTargets.of(max_wait_prob, max_mean_wait, wait_threshold),
+    )
+    return int(delay[0])
 
 
 def servers_for_delay_and_blocking(
@@ -240,50 +240,170 @@ def servers_for_delay_and_blocking(
     wait_threshold: float | None = None,
 ) -> tuple[int, int]:
     """(:func:`servers_for_delay`, :func:`servers_for_blocking`) of one load, the same
-    numbers, with one walk of the Erlang B recursion for both: for loads of thousands
-    of beds the walk is the whole cost, and the delay search continues where the
-    blocking one stopped (the blocking answer is usually just below ``a``)."""
+    numbers, with one walk of the Erlang B recursion for both (see
+    :func:`servers_for_delay_and_blocking_many`)."""
     _check_delay_targets(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold)
     _check_probability("blocking target", blocking_target)
-    blocking = _blocking_walk(a, blocking_target)
-    start = blocking if blocking[0] <= a else (0, 1.0)  # c0 <= a: a prefix of the walk
-    delay = _delay_search(a, service_rate, max_wait_prob, max_mean_wait, wait_threshold, start)
-    return delay, blocking[0]
+    delay, blocking = _server_walk(
+        np.array([float(a)]),
+        float(service_rate),
+        np.array([float(blocking_target)]),
+        DelayTargets.of(max_wait_prob, max_mean_wait, wait_threshold),
+    )
+    return int(delay[0]), int(blocking[0])
 
 
-def _delay_search(
-    a: float,
-    service_rate: float,
-    max_wait_prob: float | None,
-    max_mean_wait: float | None,
-    wait_threshold: float | None,
-    start: tuple[int, float] = (0, 1.0),
-) -> int:
-    """The search of :func:`servers_for_delay`, the recursion continued from ``start``
-    = (c0, B(c0, a)) with c0 <= a."""
-    arrival_rate = a * service_rate
-    # No c <= a is stable: walk the Erlang B recursion up to floor(a) without testing
-    # (the bulk of the cost for loads of thousands of beds), then test each c above.
-    first = math.floor(a) + 1
-    b = _erlang_b_scalar(first - 1, a, start=start)
-    for c in count(first):
-        ab = a * b
-        b = ab / (c + ab)
-        wait_prob = _c_from_b(c, a, b)
-        spare = c * service_rate - arrival_rate
-        ok = True
-        if max_wait_prob is not None:
-            tail = (
-                wait_prob
-                if wait_threshold is None
-                else wait_prob * math.exp(-spare * wait_threshold)
-            )
-            ok = tail <= max_wait_prob
-        if ok and max_mean_wait is not None:
-            ok = wait_prob / spare <= max_mean_wait
-        if ok:
-            return c
-    raise AssertionError("unreachable: the wait criteria fall to 0 as c grows")
+@dataclass(frozen=True)
+class DelayTargets:
+    """Targets of the delay search, each an array broadcast against the loads (or
+    ``None``: not asked), see :func:`servers_for_delay`."""
+
+    max_wait_prob: FloatArray | None = None
+    max_mean_wait: FloatArray | None = None
+    wait_threshold: FloatArray | None = None
+
+    @classmethod
+    def of(cls, p: ArrayLike | None, w: ArrayLike | None, t: ArrayLike | None) -> DelayTargets:
+        def arr(x: ArrayLike | None) -> FloatArray | None:
+            return None if x is None else np.asarray(x, dtype=float)
+
+        return cls(arr(p), arr(w), arr(t))
+
+    def flat(self, shape: tuple[int, ...]) -> DelayTargets:
+        """Each target broadcast to ``shape`` and flattened."""
+
+        def arr(x: FloatArray | None) -> FloatArray | None:
+            return None if x is None else np.broadcast_to(x, shape).ravel().copy()
+
+        return DelayTargets(
+            arr(self.max_wait_prob), arr(self.max_mean_wait), arr(self.wait_threshold)
+        )
+
+    def take(self, keep: NDArray[np.bool_]) -> DelayTargets:
+        def arr(x: FloatArray | None) -> FloatArray | None:
+            return None if x is None else x[keep]
+
+        return DelayTargets(
+            arr(self.max_wait_prob), arr(self.max_mean_wait), arr(self.wait_threshold)
+        )
+
+
+def servers_for_delay_and_blocking_many(
+    a: ArrayLike,
+    service_rate: ArrayLike,
+    blocking_target: ArrayLike | None,
+    delay: DelayTargets | None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Servers for the delay targets and for the blocking target of many loads at once.
+
+    The array form of :func:`servers_for_delay` and :func:`servers_for_blocking`
+    (every argument broadcast against ``a``; a load <= 0 needs 0 servers): one walk of
+    the Erlang B recursion B_c = a·B_{c−1} / (c + a·B_{c−1}) for every load at once,
+    each load stopping when its answers are found. Each element goes through the
+    same floating-point operations as a walk on its own, so the answers do not
+    depend on what else is in the batch. ``None`` for a target not asked (its
+    answers are 0). Inputs are not checked: the scalar functions check theirs.
+    """
+    loads = np.asarray(a, dtype=float)
+    shape = loads.shape
+    flat = loads.ravel()
+    positive = flat > 0.0
+    rate = np.broadcast_to(np.asarray(service_rate, dtype=float), shape).ravel()[positive]
+    block_t = (
+        None
+        if blocking_target is None
+        else np.broadcast_to(np.asarray(blocking_target, dtype=float), shape).ravel()[positive]
+    )
+    targets = None if delay is None else delay.flat(shape).take(positive)
+    d_pos, b_pos = _server_walk(flat[positive], rate, block_t, targets)
+    out_d = np.zeros(flat.size, dtype=np.int64)
+    out_b = np.zeros(flat.size, dtype=np.int64)
+    out_d[positive], out_b[positive] = d_pos, b_pos
+    return out_d.reshape(shape), out_b.reshape(shape)
+
+
+def _server_walk(
+    a: FloatArray,
+    rate: FloatArray | float,
+    block_t: FloatArray | None,
+    targets: DelayTargets | None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(smallest c > a meeting ``targets``, smallest c >= 1 with B(c, a) <= ``block_t``)
+    of each load a > 0 (0 where not asked), by :func:`_walk_kernel`."""
+    n = a.size
+    tg = targets.flat(a.shape) if targets is not None else DelayTargets()
+    unused = np.zeros(n)
+
+    def arr(x: FloatArray | None) -> FloatArray:
+        return unused if x is None else np.ascontiguousarray(x, dtype=float)
+
+    out_d = np.zeros(n, dtype=np.int64)
+    out_b = np.zeros(n, dtype=np.int64)
+    _walk_kernel(
+        np.ascontiguousarray(a, dtype=float),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(rate, dtype=float), a.shape)),
+        arr(block_t),
+        arr(tg.max_wait_prob),
+        arr(tg.max_mean_wait),
+        arr(tg.wait_threshold),
+        np.array(
+            [
+                block_t is not None,
+                targets is not None,
+                tg.max_wait_prob is not None,
+                tg.max_mean_wait is not None,
+                tg.wait_threshold is not None,
+            ]
+        ),
+        out_d,
+        out_b,
+    )
+    return out_d, out_b
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_kernel(
+    a: FloatArray,
+    rate: FloatArray,
+    block_t: FloatArray,
+    wait_p: FloatArray,
+    mean_w: FloatArray,
+    thr: FloatArray,
+    asked: NDArray[np.bool_],
+    out_d: NDArray[np.int64],
+    out_b: NDArray[np.int64],
+) -> None:
+    """The server searches, one load after another: the Erlang B recursion
+    B_c = a·B_{c−1} / (c + a·B_{c−1}) from B_0 = 1, stopping when both answers are
+    found. ``asked`` = (blocking, delay, wait probability, mean wait, wait threshold).
+    No c <= a is stable, so the delay test starts above a; every criterion falls with
+    c, so the first c that meets it is the smallest. Compiled: a walk of c steps costs
+    c multiply-adds, where a numpy step over a batch costs microseconds whatever its
+    size."""
+    for i in range(a.size):
+        ai = a[i]
+        b = 1.0
+        c = 0
+        need_b, need_d = asked[0], asked[1]
+        while need_b or need_d:
+            c += 1
+            ab = ai * b
+            b = ab / (c + ab)
+            if need_b and b <= block_t[i]:
+                out_b[i] = c
+                need_b = False
+            if need_d and c > ai:
+                wait_prob = c * b / (c - ai * (1.0 - b))  # Erlang C for a < c
+                spare = c * rate[i] - ai * rate[i]
+                ok = True
+                if asked[2]:
+                    tail = wait_prob * math.exp(-spare * thr[i]) if asked[4] else wait_prob
+                    ok = tail <= wait_p[i]
+                if asked[3]:
+                    ok = ok and wait_prob / spare <= mean_w[i]
+                if ok:
+                    out_d[i] = c
+                    need_d = False
 
 
 def _check_delay_targets(
@@ -346,6 +466,14 @@ def halfin_whitt_beta(target_wait_prob: float) -> float:
     return float(optimize.brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14))
 
 
+def square_root_staffing_many(a: ArrayLike, beta: ArrayLike) -> FloatArray:
+    """:func:`square_root_staffing` of many loads (broadcast), 0 where the load is <= 0."""
+    loads = np.asarray(a, dtype=float)
+    with np.errstate(invalid="ignore"):
+        servers = np.maximum(1.0, np.ceil(loads + beta * np.sqrt(loads)))
+    return np.asarray(np.where(loads > 0.0, servers, 0.0), dtype=float)
+
+
 def square_root_staffing(a: float, beta: float) -> int:
     """Servers by the square-root rule: ceil(a + β·√a), at least 1.
 
@@ -356,10 +484,18 @@ def square_root_staffing(a: float, beta: float) -> int:
     _check_load(a)
     if not math.isfinite(beta):
         raise ValueError(f"beta must be finite, got {beta!r}")
-    return max(1, math.ceil(a + beta * math.sqrt(a)))
+    return int(square_root_staffing_many(a, beta))
 
 
-def beds_for_occupancy(mean_occupied: float, target_occupancy: float = PLANNING_OCCUPANCY) -> float:
+@overload
+def beds_for_occupancy(mean_occupied: float, target_occupancy: float = ...) -> float: ...
+@overload
+def beds_for_occupancy(
+    mean_occupied: FloatArray, target_occupancy: ArrayLike = ...
+) -> FloatArray: ...
+def beds_for_occupancy(
+    mean_occupied: float | FloatArray, target_occupancy: ArrayLike = PLANNING_OCCUPANCY
+) -> float | FloatArray:
     """Beds needed to hold ``mean_occupied`` beds at ``target_occupancy`` (fraction).
 
     The conventional bed-need formula (DATA_NOTES §4, 'Bed-need formula',
@@ -368,11 +504,12 @@ def beds_for_occupancy(mean_occupied: float, target_occupancy: float = PLANNING_
     occupied beds. Default target 0.85 (§4, 'Bed occupancy (planning)');
     works elementwise on arrays too.
     """
-    if not (0.0 < target_occupancy <= 1.0):
+    target = np.asarray(target_occupancy)
+    if not np.all((target > 0.0) & (target <= 1.0)):
         raise ValueError(f"target occupancy must lie in (0, 1], got {target_occupancy!r}")
     if np.any(np.asarray(mean_occupied) < 0.0):
         raise ValueError(f"mean occupied beds must be >= 0, got {mean_occupied!r}")
-    return mean_occupied / target_occupancy
+    return mean_occupied / target
 
 
 # --- M(t)/G/∞ -----------------------------------------------------------------

@@ -28,9 +28,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import product
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,7 @@ __all__ = [
     "KERNEL_TOL",
     "base_capacity",
     "expected_level",
+    "expected_many",
     "run_expected",
     "summary_table",
 ]
@@ -157,8 +159,9 @@ def _ratio(numerator: Any, denominator: Any) -> FloatArray:
     return quotient
 
 
-def _design(values: FloatArray) -> float:
-    return float(np.quantile(values, DESIGN_DAY_QUANTILE))
+def _design(values: FloatArray) -> FloatArray:
+    """The design day's load: the :data:`DESIGN_DAY_QUANTILE` over the last axis (days)."""
+    return np.asarray(np.quantile(values, DESIGN_DAY_QUANTILE, axis=-1), dtype=float)
 
 
 def _occupancy(model: DemandModel, demand: YearDemand, year: int, shapes: _Shapes) -> FloatArray:
@@ -180,48 +183,50 @@ def _occupancy(model: DemandModel, demand: YearDemand, year: int, shapes: _Shape
     return out
 
 
-def _servers_for_delay(load: float, mean_service: float, **targets: float) -> float:
-    if load <= 0.0:
-        return 0.0
-    return float(analytic.servers_for_delay(load, 1.0 / mean_service, **targets))
-
-
-def _beds_for_wait_and_blocking(
-    load: float, mean_stay: float, targets: Targets
-) -> tuple[float, float]:
-    """(beds for the wait target (Erlang C), beds for the turn-away target (Erlang B))."""
-    if load <= 0.0:
-        return 0.0, 0.0
-    wait, block = analytic.servers_for_delay_and_blocking(
+def _servers_for_delay(load: Any, mean_service: Any, **targets: Any) -> FloatArray:
+    """Servers of M/M/c queues for the delay targets (each broadcast against ``load``,
+    erlangs; ``mean_service`` in the targets' time unit); 0 where the load is 0."""
+    delay, _ = analytic.servers_for_delay_and_blocking_many(
         load,
-        1.0 / mean_stay,
-        targets.bed_blocking_probability,
-        max_wait_prob=targets.bed_wait_probability,
+        1.0 / np.asarray(mean_service, dtype=float),
+        None,
+        analytic.DelayTargets.of(targets.get("max_wait_prob"), None, targets.get("wait_threshold")),
     )
-    return float(wait), float(block)
+    return delay.astype(float)
 
 
-def _sqrt_staffing(load: float, beta: float) -> float:
-    return 0.0 if load <= 0.0 else float(analytic.square_root_staffing(load, beta))
+def _ed_peak_load(
+    ed_visits: FloatArray,
+    ed_ambulance: FloatArray,
+    ed_hours: FloatArray,
+    year: int,
+    shapes: _Shapes,
+) -> tuple[FloatArray, FloatArray]:
+    """(peak-hour ED arrivals per hour on the design day, mean treatment hours), each
+    [sample], from ED visits, ambulance arrivals and treatment hours [sample, acuity]."""
+    amb = ed_ambulance.sum(axis=-1)
+    visits = ed_visits.sum(axis=-1)
+    daily_walk = (visits - amb)[:, None] * shapes(ED_WALK_IN, year)
+    daily_amb = amb[:, None] * shapes(ED_AMBULANCE, year)
+    rank = int(DESIGN_DAY_QUANTILE * (daily_walk.shape[-1] - 1))
+    day = np.argsort(daily_walk + daily_amb, axis=-1)[:, rank : rank + 1]
+    hourly = np.take_along_axis(daily_walk, day, axis=-1) * np.array(
+        shapes.profiles[ED_WALK_IN].hourly
+    ) + np.take_along_axis(daily_amb, day, axis=-1) * np.array(shapes.profiles[ED_AMBULANCE].hourly)
+    # a dot product per sample, as one sample's arithmetic (the same bits whatever the batch)
+    hours = np.array(
+        [
+            float(v @ h) / float(n) if n > 0 else 1.0
+            for v, h, n in zip(ed_visits, ed_hours, visits, strict=True)
+        ]
+    )
+    return hourly.max(axis=-1), hours
 
 
-def _ed_peak_load(demand: YearDemand, year: int, shapes: _Shapes) -> tuple[float, float]:
-    """(peak-hour ED arrivals per hour on the design day, mean treatment hours)."""
-    amb = float(demand.ed_ambulance.sum())
-    walk = float(demand.ed_visits.sum()) - amb
-    daily_walk = walk * shapes(ED_WALK_IN, year)
-    daily_amb = amb * shapes(ED_AMBULANCE, year)
-    day = int(np.argsort(daily_walk + daily_amb)[int(DESIGN_DAY_QUANTILE * (len(daily_walk) - 1))])
-    hourly = daily_walk[day] * np.array(shapes.profiles[ED_WALK_IN].hourly) + daily_amb[
-        day
-    ] * np.array(shapes.profiles[ED_AMBULANCE].hourly)
-    visits = float(demand.ed_visits.sum())
-    hours = float(demand.ed_visits @ demand.ed_treatment_hours) / visits if visits > 0 else 1.0
-    return float(hourly.max()), hours
-
-
-def _peak_hour_rate(annual: float, profile: str, year: int, shapes: _Shapes) -> float:
-    daily = annual * shapes(profile, year)
+def _peak_hour_rate(annual: FloatArray, profile: str, year: int, shapes: _Shapes) -> FloatArray:
+    """Arrivals per hour in the busiest hour of the design day, [sample], of ``annual``
+    arrivals a year [sample]."""
+    daily = annual[:, None] * shapes(profile, year)
     return _design(daily) * shapes.peak_hour_share(profile)
 
 
@@ -358,29 +363,77 @@ _SIZING = ("mean", "design", "p95", "occ", "wait", "block", "sqrt", "alos")
 
 @dataclass(frozen=True)
 class _Results:
-    """The expected level's results by year (first axis: index in ``state.years``),
-    filled year by year."""
+    """The expected level's results of a batch of samples (first axis: sample, second:
+    index in ``state.years``)."""
 
     occupied: FloatArray
-    """[year, pool, day] expected occupied beds; NaN after the year's last day."""
+    """[sample, year, pool, day] expected occupied beds; NaN after the year's last day."""
     sizing: dict[str, FloatArray]
-    """[year, pool] by :data:`_SIZING` key: beds, except ``alos`` (days)."""
+    """[sample, year, pool] by :data:`_SIZING` key: beds, except ``alos`` (days)."""
     pooled: FloatArray
-    """[year, 3] beds for the wait target: pools separate, pooled, with the reform's share."""
+    """[sample, year, 3] beds for the wait target: pools separate, pooled, with the
+    reform's share."""
     ed: FloatArray
-    """[year, 3] ED: peak arrivals per hour, mean treatment hours, spaces needed."""
+    """[sample, year, 3] ED: peak arrivals per hour, mean treatment hours, spaces needed."""
     amb: FloatArray
-    """[year, 2] ambulances: peak dispatches per hour, ambulances needed."""
+    """[sample, year, 2] ambulances: peak dispatches per hour, ambulances needed."""
 
     @classmethod
-    def empty(cls, n_years: int) -> _Results:
+    def empty(cls, n_samples: int, n_years: int) -> _Results:
+        pools = (n_samples, n_years, len(POOLS))
         return cls(
-            np.full((n_years, len(POOLS), N_DAYS_MAX), np.nan),
-            {k: np.zeros((n_years, len(POOLS))) for k in _SIZING},
-            np.zeros((n_years, 3)),
-            np.zeros((n_years, 3)),
-            np.zeros((n_years, 2)),
+            np.full((*pools, N_DAYS_MAX), np.nan),
+            {k: np.zeros(pools) for k in _SIZING},
+            np.zeros((n_samples, n_years, 3)),
+            np.zeros((n_samples, n_years, 3)),
+            np.zeros((n_samples, n_years, 2)),
         )
+
+    def sample(self, s: int) -> _Results:
+        """The results of sample ``s`` (views, first axis: year)."""
+        return _Results(
+            self.occupied[s],
+            {k: v[s] for k, v in self.sizing.items()},
+            self.pooled[s],
+            self.ed[s],
+            self.amb[s],
+        )
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The sizing targets of a batch of samples, each [sample] (sim.scenario.capacity)."""
+
+    occupancy: FloatArray
+    bed_wait: FloatArray
+    bed_blocking: FloatArray
+    beta: FloatArray
+    """Halfin–Whitt β of the bed wait target (square-root staffing)."""
+    ed_wait: FloatArray
+    ed_wait_hours: FloatArray
+    ambulance_wait: FloatArray
+    ambulance_job_hours: FloatArray
+
+    @classmethod
+    def of(cls, scs: Sequence[Scenario]) -> _Targets:
+        t = [sc.capacity.targets for sc in scs]
+        return cls(
+            np.array([number(x.occupancy) for x in t]),
+            np.array([x.bed_wait_probability for x in t]),
+            np.array([x.bed_blocking_probability for x in t]),
+            np.array([_beta(x.bed_wait_probability) for x in t]),
+            np.array([x.ed_wait_probability for x in t]),
+            np.array([x.ed_wait_hours for x in t]),
+            np.array([x.ambulance_wait_probability for x in t]),
+            np.array([number(sc.capacity.ambulance_job_hours) for sc in scs]),
+        )
+
+
+@lru_cache(maxsize=4096)
+def _beta(wait_probability: float) -> float:
+    """:func:`sim.model.analytic.halfin_whitt_beta`, cached: a root search per call,
+    and a batch repeats the same few targets."""
+    return analytic.halfin_whitt_beta(wait_probability)
 
 
 def expected_level(
@@ -391,7 +444,8 @@ def expected_level(
     calendar: HolidayCalendar,
     state: ExpectedState | None = None,
 ) -> xr.Dataset:
-    """Expected-level results of one *resolved* scenario replicate.
+    """Expected-level results of one *resolved* scenario replicate: :func:`expected_many`
+    of one sample, without the ``sample`` dimension.
 
     Args:
         sc: a resolved scenario (:func:`sim.scenario.draw`).
@@ -407,70 +461,163 @@ def expected_level(
     """
     if state is None:
         state = prepare_expected(sc, projection, tables, profiles, calendar)
-    res = _Results.empty(len(state.years))
-    beta = analytic.halfin_whitt_beta(sc.capacity.targets.bed_wait_probability)
-    for i, y in enumerate(state.years):
-        _fill_year(res, i, y, sc, state, beta)
-    return _dataset(sc, state, res)
+    return _expected_samples([sc], [state]).isel({names.SAMPLE: 0})
 
 
-def _fill_year(
-    res: _Results, i: int, y: int, sc: Scenario, state: ExpectedState, beta: float
+def expected_many(
+    scenarios: Sequence[Scenario],
+    projection: xr.Dataset,
+    tables: ServiceTables,
+    profiles: dict[str, TimeProfile],
+    calendar: HolidayCalendar,
+) -> xr.Dataset:
+    """Expected-level results of many *resolved* scenarios at once.
+
+    Args:
+        scenarios: resolved scenarios (draws or sweep points) that differ only in
+            numbers: the same run years, calibration year, one-bed-pool group and data.
+        projection: their projections, with a leading ``sample`` dimension
+            (:data:`sim.base.names.SAMPLE`), in the order of ``scenarios``.
+        tables, profiles, calendar: as for :func:`expected_level`.
+
+    Returns:
+        The Dataset of :func:`expected_level` with a leading ``sample`` dimension (no
+        coordinate): sample i equals ``expected_level(scenarios[i], ...)``; the
+        attributes (calibration figures) and the long names are those of sample 0.
+
+    Raises:
+        ScenarioError: scenarios that cannot be stacked.
+    """
+    scs = list(scenarios)
+    _check_stackable(scs, projection)
+    states = [
+        prepare_expected(sc, projection.isel({names.SAMPLE: i}), tables, profiles, calendar)
+        for i, sc in enumerate(scs)
+    ]
+    return _expected_samples(scs, states)
+
+
+def _check_stackable(scs: list[Scenario], projection: xr.Dataset) -> None:
+    """Raise a one-line ``ScenarioError`` unless ``scs`` can share one batch."""
+    n = projection.sizes.get(names.SAMPLE)
+    if not scs or n != len(scs):
+        raise ScenarioError(
+            None,
+            "projection",
+            f"{n} samples" if n is not None else "no sample dimension",
+            f"needs a leading '{names.SAMPLE}' dimension of one sample per scenario "
+            f"({len(scs)}, at least one)",
+        )
+    first = scs[0]
+    for key, get in _STACK_KEYS.items():
+        ref = get(first)
+        for i, sc in enumerate(scs[1:], start=1):
+            if get(sc) != ref:
+                raise ScenarioError(
+                    None,
+                    key,
+                    get(sc),
+                    f"must be the same in every sample of a batch: sample 0 has {ref}, "
+                    f"sample {i} differs",
+                )
+
+
+_STACK_KEYS: dict[str, Callable[[Scenario], Any]] = {
+    "run.start_year": lambda sc: sc.run.start_year,
+    "run.end_year": lambda sc: sc.run.end_year,
+    "demand.calibration.year": lambda sc: sc.demand.calibration.year,
+    "capacity.bed_pool.pools": lambda sc: tuple(sc.capacity.bed_pool.pools),
+    "data": lambda sc: sc.data.model_dump(),
+}
+"""Inputs every sample of a batch shares: they set the results' shape or the tables."""
+
+
+def _expected_samples(scs: Sequence[Scenario], states: Sequence[ExpectedState]) -> xr.Dataset:
+    """The expected level of prepared samples (one Dataset, leading ``sample`` dim)."""
+    years = states[0].years
+    res = _Results.empty(len(scs), len(years))
+    targets = _Targets.of(scs)
+    group = [POOLS.index(p) for p in scs[0].capacity.bed_pool.pools]
+    # sample by sample, then year by year: the years of a sample share its LOS
+    # distributions, whose kernels are cached (analytic.KERNEL_CACHE_SIZE)
+    for s, st in enumerate(states):
+        for i, y in enumerate(years):
+            occ = _occupancy(st.model, st.demands[y], y, st.shapes)
+            res.occupied[s, i, :, : occ.shape[1]] = occ
+    for i, y in enumerate(years):
+        demands = [st.demands[y] for st in states]
+        n = days_in_year(y)
+        occ_y = res.occupied[:, i, :, :n]
+        bed_days = np.array([d.bed_days for d in demands])
+        episodes = np.array([_episodes(st.model, d) for st, d in zip(states, demands, strict=True)])
+        _size_pools({k: v[:, i] for k, v in res.sizing.items()}, occ_y, bed_days, episodes, targets)
+        share = np.array([float(path_at(sc.capacity.bed_pool.share, y)) for sc in scs])
+        res.pooled[:, i] = _pooled_beds(
+            occ_y[:, group],
+            bed_days[:, group],
+            episodes[:, group],
+            res.sizing["wait"][:, i, group],
+            share,
+            targets,
+        )
+        _fill_ed_ambulance(res, i, y, demands, states[0].shapes, targets)
+    return _dataset_many(scs, states, res)
+
+
+def _fill_ed_ambulance(
+    res: _Results,
+    i: int,
+    y: int,
+    demands: list[YearDemand],
+    shapes: _Shapes,
+    targets: _Targets,
 ) -> None:
-    """Fill row ``i`` (year ``y``) of ``res``: occupancy, bed sizing, pooling, ED and
-    ambulances."""
-    targets = sc.capacity.targets
-    d = state.demands[y]
-    occ = _occupancy(state.model, d, y, state.shapes)
-    res.occupied[i, :, : occ.shape[1]] = occ
-    episodes = _episodes(state.model, d)
-    row = {k: v[i] for k, v in res.sizing.items()}  # views: filled in place
-    _size_pools(row, occ, d, episodes, targets, beta)
-    res.pooled[i] = _pooled_beds(sc, y, occ, d, episodes, row["wait"])
-    rate, hours = _ed_peak_load(d, y, state.shapes)
-    res.ed[i] = (rate, hours, _ed_spaces_needed(rate, hours, targets))
-    job_hours = number(sc.capacity.ambulance_job_hours)
-    amb_rate = _peak_hour_rate(d.ambulance, AMBULANCE_DISPATCH, y, state.shapes)
-    res.amb[i] = (
-        amb_rate,
-        _servers_for_delay(
-            amb_rate * job_hours, job_hours, max_wait_prob=targets.ambulance_wait_probability
-        ),
+    """Fill year ``i``'s ED and ambulance figures of every sample."""
+    rate, hours = _ed_peak_load(
+        np.array([d.ed_visits for d in demands]),
+        np.array([d.ed_ambulance for d in demands]),
+        np.array([d.ed_treatment_hours for d in demands]),
+        y,
+        shapes,
     )
+    spaces = _ed_spaces_needed(rate, hours, targets.ed_wait, targets.ed_wait_hours)
+    res.ed[:, i] = np.stack([rate, hours, spaces], axis=-1)
+    job = targets.ambulance_job_hours
+    amb_rate = _peak_hour_rate(
+        np.array([d.ambulance for d in demands]), AMBULANCE_DISPATCH, y, shapes
+    )
+    needed = _servers_for_delay(amb_rate * job, job, max_wait_prob=targets.ambulance_wait)
+    res.amb[:, i] = np.stack([amb_rate, needed], axis=-1)
 
 
-def _ed_spaces_needed(rate: float, hours: float, targets: Targets) -> float:
-    """ED treatment spaces for the ED wait target at ``rate`` arrivals per hour, each
-    staying ``hours`` (Erlang C)."""
+def _ed_spaces_needed(
+    rate: FloatArray, hours: FloatArray, wait_prob: Any, wait_hours: Any
+) -> FloatArray:
+    """ED treatment spaces for the ED wait target (P(wait > ``wait_hours``) <=
+    ``wait_prob``) at ``rate`` arrivals per hour, each staying ``hours`` (Erlang C)."""
     return _servers_for_delay(
-        rate * hours,
-        hours,
-        max_wait_prob=targets.ed_wait_probability,
-        wait_threshold=targets.ed_wait_hours,
+        rate * hours, hours, max_wait_prob=wait_prob, wait_threshold=wait_hours
     )
 
 
 def _pooled_beds(
-    sc: Scenario,
-    y: int,
-    occ: FloatArray,
-    d: YearDemand,
+    group_occ: FloatArray,
+    bed_days: FloatArray,
     episodes: FloatArray,
     wait_beds: FloatArray,
-) -> tuple[float, float, float]:
-    """Beds for the wait target of the one-bed-pool group: (pools kept apart, the group
-    as one pool, with the scenario's pooled share of year ``y``: linear in between)."""
-    group = [POOLS.index(p) for p in sc.capacity.bed_pool.pools]
-    group_occ = occ[group].sum(axis=0)
-    group_alos = (
-        float(d.bed_days[group].sum() / episodes[group].sum()) if episodes[group].sum() > 0 else 1.0
-    )
-    separate = float(wait_beds[group].sum())
-    together = _servers_for_delay(
-        _design(group_occ), group_alos, max_wait_prob=sc.capacity.targets.bed_wait_probability
-    )
-    share = float(path_at(sc.capacity.bed_pool.share, y))
-    return separate, together, separate - share * (separate - together)
+    share: FloatArray,
+    targets: _Targets,
+) -> FloatArray:
+    """Beds for the wait target of the one-bed-pool group, [sample, 3]: (pools kept
+    apart, the group as one pool, with the scenario's pooled share of the year: linear
+    in between), from the group's occupancy [sample, pool, day], bed-days, stays begun
+    and beds for the wait target [sample, pool]."""
+    occ = group_occ.sum(axis=1)
+    days, stays = bed_days.sum(axis=-1), episodes.sum(axis=-1)
+    alos = np.divide(days, stays, out=np.ones_like(days), where=stays > 0)
+    separate = wait_beds.sum(axis=-1)
+    together = _servers_for_delay(_design(occ), alos, max_wait_prob=targets.bed_wait)
+    return np.stack([separate, together, separate - share * (separate - together)], axis=-1)
 
 
 def _episodes(model: DemandModel, d: YearDemand) -> FloatArray:
@@ -488,25 +635,29 @@ def _episodes(model: DemandModel, d: YearDemand) -> FloatArray:
 def _size_pools(
     row: dict[str, FloatArray],
     occ: FloatArray,
-    d: YearDemand,
+    bed_days: FloatArray,
     episodes: FloatArray,
-    targets: Targets,
-    beta: float,
+    targets: _Targets,
 ) -> None:
-    """Fill one year's sizing figures by pool (``row[k][pool]``, beds or days) from its
-    expected occupied beds ``occ`` [pool, day]."""
-    for p in range(len(POOLS)):
-        mean_occ = float(occ[p].mean())
-        design = _design(occ[p])
-        alos = float(d.bed_days[p] / episodes[p]) if episodes[p] > 0 else 1.0
-        row["mean"][p] = mean_occ
-        row["design"][p] = design
-        row["occ"][p] = float(analytic.beds_for_occupancy(mean_occ, number(targets.occupancy)))
-        row["wait"][p], row["block"][p] = _beds_for_wait_and_blocking(design, alos, targets)
-        row["sqrt"][p] = _sqrt_staffing(design, beta)
-        row["alos"][p] = alos
-    # one call for all pools: scipy's per-call overhead dwarfs the (elementwise) ppf
-    row["p95"][:] = analytic.mtginf_occupancy_quantile(row["design"], 0.95)
+    """Fill one year's sizing figures by sample and pool (``row[k][sample, pool]``, beds
+    or days) from the expected occupied beds ``occ`` [sample, pool, day], bed-days and
+    stays begun [sample, pool]."""
+    mean_occ = occ.mean(axis=-1)
+    design = _design(occ)
+    alos = np.divide(bed_days, episodes, out=np.ones_like(bed_days), where=episodes > 0)
+    row["mean"][:] = mean_occ
+    row["design"][:] = design
+    row["occ"][:] = analytic.beds_for_occupancy(mean_occ, targets.occupancy[:, None])
+    wait, block = analytic.servers_for_delay_and_blocking_many(
+        design,
+        1.0 / alos,
+        targets.bed_blocking[:, None],
+        analytic.DelayTargets.of(targets.bed_wait[:, None], None, None),
+    )
+    row["wait"][:], row["block"][:] = wait, block
+    row["sqrt"][:] = analytic.square_root_staffing_many(design, targets.beta[:, None])
+    row["alos"][:] = alos
+    row["p95"][:] = analytic.mtginf_occupancy_quantile(design, 0.95)
 
 
 def base_capacity(
@@ -534,8 +685,12 @@ def _base_capacity(
     """Base-year capacity; where the scenario gives none, sized to base-year demand."""
     targets = sc.capacity.targets
     year = cal.year
-    rate, hours = _ed_peak_load(d, year, shapes)
-    ed_spaces = _ed_spaces_needed(rate, hours, targets)
+    rate, hours = _ed_peak_load(
+        d.ed_visits[None], d.ed_ambulance[None], d.ed_treatment_hours[None], year, shapes
+    )
+    ed_spaces = float(
+        _ed_spaces_needed(rate, hours, targets.ed_wait_probability, targets.ed_wait_hours)[0]
+    )
     ambulances = math.ceil(float(pop_base.sum()) / targets.residents_per_ambulance)
     gps = float(path_at(sc.capacity.gp.count, year))
     visits_per_gp = float(d.visits[SERVICES.index("chc")]) / gps if gps > 0 else math.nan
@@ -544,13 +699,12 @@ def _base_capacity(
     )
 
 
-def _dataset(sc: Scenario, state: ExpectedState, res: _Results) -> xr.Dataset:
-    """The expected level's Dataset: the arrays of every :data:`catalogue.EXPECTED`
-    variable, described by the catalogue, and the calibration as attributes."""
+def _sample_values(sc: Scenario, state: ExpectedState, res: _Results) -> dict[str, Any]:
+    """The arrays of every :data:`catalogue.EXPECTED` variable of one sample."""
     years, cap, targets = state.years, state.cap, sc.capacity.targets
     per_year = [state.demands[y] for y in years]
     pop = np.array([state.mid[y].sum() for y in years])  # mid-year residents
-    values = {
+    return {
         **_population_values(state, pop),
         **_visit_values(per_year),
         **_admission_values(per_year, pop, res),
@@ -560,11 +714,33 @@ def _dataset(sc: Scenario, state: ExpectedState, res: _Results) -> xr.Dataset:
         **_workforce_values(cap, pop, targets),
         **_attribution_values(state),
     }
-    ds = catalogue.dataset(catalogue.EXPECTED, values, _coords(years), _long_name_fields(targets))
+
+
+_SAMPLE_ENTRIES: Final = tuple(replace(v, dims=(names.SAMPLE, *v.dims)) for v in catalogue.EXPECTED)
+"""The catalogue's expected-level variables with the leading ``sample`` dimension."""
+
+
+def _dataset_many(
+    scs: Sequence[Scenario], states: Sequence[ExpectedState], res: _Results
+) -> xr.Dataset:
+    """The expected level's Dataset of a batch: every :data:`catalogue.EXPECTED`
+    variable with a leading ``sample`` dimension, described by the catalogue (long names
+    from sample 0's targets), and sample 0's calibration as attributes."""
+    per_sample = [
+        _sample_values(sc, st, res.sample(s))
+        for s, (sc, st) in enumerate(zip(scs, states, strict=True))
+    ]
+    values = {k: np.stack([v[k] for v in per_sample]) for k in per_sample[0]}
+    ds = catalogue.dataset(
+        _SAMPLE_ENTRIES,
+        values,
+        _coords(states[0].years),
+        _long_name_fields(scs[0].capacity.targets),
+    )
     # the other coordinates are described when saved (sim.base.names.COORDINATE_ATTRS);
     # this day is a day of the year here, a date in the DES
     ds[names.DAY].attrs["long_name"] = "day of the year (366 only in leap years)"
-    ds.attrs.update(_calibration_attrs(state))
+    ds.attrs.update(_calibration_attrs(states[0]))
     return ds
 
 
