@@ -34,7 +34,7 @@ import xarray as xr
 from sim.base import names
 from sim.base.errors import ScenarioError
 from sim.base.rng import generator
-from sim.scenario.sweep import Sweep
+from sim.scenario.sweep import MORRIS_LEVELS, Sweep
 
 CONF_LEVEL = 0.95
 """Confidence level of the bootstrap intervals (DATA.md SENS-CONF-LEVEL)."""
@@ -48,8 +48,6 @@ MORRIS_TOLERANCE = 0.10
 """Largest change of a Morris mu* between r/2 and r trajectories, as a fraction of the
 largest mu*, for the screening to count as settled (DATA.md SENS-MORRIS-TOL:
 assumption, range 0.05-0.20)."""
-MORRIS_LEVELS = 4
-"""Grid levels of the Morris design; the sampler (``sim.scenario.sweep``) uses the same."""
 METHODS = ("sobol", "morris")
 INDICES = {"sobol": ("S1", "ST"), "morris": ("mu_star", "sigma")}
 """The two indices of each method, the one that ranks the parameters first."""

@@ -83,6 +83,11 @@ def apply_point(
     return out
 
 
+MORRIS_LEVELS = 4
+"""Grid levels of a Morris design: the sampler here and the analysis
+(:mod:`sim.model.sensitivity`) must use the same."""
+
+
 def _sample(method: str, params: dict[str, Any], n: int, gen: np.random.Generator) -> np.ndarray:
     from scipy.stats import qmc
 
@@ -104,7 +109,7 @@ def _sample(method: str, params: dict[str, Any], n: int, gen: np.random.Generato
         return np.asarray(sobol_sample.sample(problem, n, calc_second_order=False, seed=gen))
     from SALib.sample import morris as morris_sample
 
-    return np.asarray(morris_sample.sample(problem, n, num_levels=4, seed=gen))
+    return np.asarray(morris_sample.sample(problem, n, num_levels=MORRIS_LEVELS, seed=gen))
 
 
 def _number(v: Any) -> bool:
