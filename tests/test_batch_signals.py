@@ -7,6 +7,7 @@ files are intact and a rerun resumes to the results of an uninterrupted run."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ import xarray as xr
 
 import sim.runs.batch
 from sim.runs.batch import (
+    FORKSERVER_PRELOAD,
     ORPHANED_WORKER_EXIT,
     TASK_SUFFIX,
     BatchResult,
@@ -43,6 +45,20 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
 SETTLE_SECONDS = 5.0
 """How long the batch's processes may take to be gone after a signal."""
+
+
+@functools.cache
+def preload_seconds() -> float:
+    """Wall seconds a fresh interpreter takes to import what the forkserver preloads
+    (:func:`sim.runs.batch.worker_context`): a forkserver killed as an orphan in the middle
+    of that import notices its parent is gone only once the import ends, so the time
+    allowed for the batch's processes to be gone after a SIGKILL includes it (twice it,
+    for a machine busy with the other test workers)."""
+    start = time.monotonic()
+    imports = "; ".join(f"import {name}" for name in FORKSERVER_PRELOAD)
+    subprocess.run([sys.executable, "-c", imports], cwd=ROOT, check=True)
+    return 2.0 * (time.monotonic() - start)
+
 
 RUNNER = textwrap.dedent(f"""
     import sys
@@ -104,9 +120,10 @@ def _batch_processes(batch_pid: int) -> list[Proc]:
 
 
 def _survivors(batch_pid: int, seen: list[Proc]) -> list[Proc]:
-    """The batch's processes still alive once SETTLE_SECONDS have passed (at once when
-    none is left): those of its session, and those seen while it ran (same start time)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
+    """The batch's processes still alive once SETTLE_SECONDS and :func:`preload_seconds`
+    have passed (at once when none is left): those of its session, and those seen while it
+    ran (same start time)."""
+    deadline = time.monotonic() + SETTLE_SECONDS + preload_seconds()
     while True:
         live = {(p.pid, p.started): p for p in _live_processes()}
         left = [p for p in live.values() if p.session == batch_pid]
