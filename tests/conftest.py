@@ -97,6 +97,7 @@ TIERS: dict[str, tuple[str, ...]] = {
         "test_fuzz_inputs.py",
         "test_key_ranges.py",
         "test_pipeline_stages.py",
+        "test_replicate_median.py",
         "test_resolved_scenario.py",
         "test_scenario_errors.py",
         "test_summary.py",

@@ -219,11 +219,11 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "list_sep": ("；", "; "),
     "report_year_of": ("{scenario} {year}年", "{scenario} {year}"),
     "report_key_note": (
-        "中心值为重复 0（各不确定输入取中心值）；区间为随机抽样重复的 5%–95% 分位数；"
+        "中心值为重复 0（各不确定输入取其中位数）；区间为随机抽样重复的 5%–95% 分位数；"
         "“达标概率”为满足目标的抽样重复所占比例。离散事件模拟（DES）指标显示运行 DES 的各重复的"
         "中位数（每个重复为一次模拟历程）及同样的 90% 区间；Δ 为与基准情景的平均配对差异及其 "
         "95% 置信区间。",
-        "Central = replicate 0 (every uncertain input at its central value); the range is the "
+        "Central = replicate 0 (every uncertain input at its median); the range is the "
         "5%–95% quantiles over the randomly drawn replicates; 'P(meets)' is the share of "
         "drawn replicates that meet the target. Discrete-event (DES) figures show the median "
         "over the replicates that ran the DES (each is one simulated history) with the same "
@@ -395,11 +395,11 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "unc_ranges": (
         "区间为 {n} 个随机抽样重复的 5%–95% 分位数：每个重复从各自的范围内随机抽取不确定输入"
         "（基准情景共 {k} 项，如生育率、预期寿命、使用率、住院天数与增长率）；中心值为重复 0，"
-        "即全部输入取中心值。",
+        "即全部输入取其中位数。",
         "Ranges are the 5%–95% quantiles over {n} replicates, each drawing the uncertain "
         "inputs ({k} in the baseline scenario, such as fertility, life expectancy, use rates, "
         "lengths of stay and growth) at random from their stated ranges; the central value is "
-        "replicate 0, with every input at its central value.",
+        "replicate 0, with every input at its median.",
     ),
     "unc_sweep": (
         "这是一次参数扫描：区间为全部 {n} 个（扫描点 × 重复）样本的分位数，中心值为其中位数。",

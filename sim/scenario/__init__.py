@@ -2,7 +2,7 @@
 
 >>> from sim.scenario import load, draw
 >>> sc = load("scenarios/baseline.toml")
->>> central = draw(sc, replicate=0)      # every uncertain input at its central value
+>>> central = draw(sc, replicate=0)      # every uncertain input at its median
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sim.scenario.types import YearPath, number, path_at, path_points
 def draw(scenario: Scenario, replicate: int, seed: int | None = None) -> Scenario:
     """The scenario with every uncertain input resolved to a number for ``replicate``.
 
-    ``seed`` defaults to ``scenario.run.seed``. Replicate 0 takes central values.
+    ``seed`` defaults to ``scenario.run.seed``. Replicate 0 takes every input's median.
     """
     root = scenario.run.seed if seed is None else seed
     resolved: Scenario = resolve_model(scenario, root, replicate)

@@ -1,6 +1,9 @@
 """Resolve a scenario's uncertain inputs for one replicate.
 
-Replicate 0 takes every central value. Replicate ``r > 0`` draws each uncertain
+Replicate 0 takes every input's median: the value at probability one half, through
+the same truncated inverse CDF as the draws (:data:`MEDIAN_U`), so replicate 0 is the
+middle of what the other replicates draw, whatever the distribution's skew
+(a triangular's mode is not). Replicate ``r > 0`` draws each uncertain
 input from its own random stream ``"param:<dotted key>"`` (see :mod:`sim.base.rng`):
 one uniform number, mapped through the inverse CDF truncated to the input's
 allowed range. Keying by name means adding an input never changes the draws of
@@ -27,6 +30,8 @@ from sim.scenario.types import (
 )
 
 _DISTRIBUTIONS = (Normal, Triangular, Uniform, Interval80)
+MEDIAN_U = 0.5
+"""The probability replicate 0 takes every uncertain input at: its median."""
 
 
 def _bounds_of(field_info: Any) -> Bounds:
@@ -59,7 +64,7 @@ def _resolve(
         if fixed_u is not None and key in fixed_u:
             return draw_value(value, bounds, fixed_u[key])
         if replicate == 0:
-            return value.central()
+            return draw_value(value, bounds, MEDIAN_U)
         return draw_value(value, bounds, uniform_for(seed, replicate, key))
     if isinstance(value, BaseModel):
         return resolve_model(value, seed, replicate, key + ".", fixed_u)

@@ -27,9 +27,10 @@ Unknown keys are errors. Check files with `python3 run.py validate FILE...`.
 `{dist = "normal", mean = 1.1, sd = 0.05}`, `{dist = "triangular", low = 1.0,
 mode = 1.1, high = 1.3}`, `{dist = "uniform", low = 1.0, high = 1.2}`, or an 80%
 interval `{low = 1.0, high = 1.2}` (a normal with those 10th and 90th
-percentiles). Replicate 0 takes the central value (mean, mode, midpoint);
-other replicates draw, truncated to the key's allowed range. A normal's `sd` is
-at most the width of that range. No number may be `nan` or `inf`.
+percentiles). Replicate 0 takes each input's median (a normal's mean, a
+triangular's median, not its mode, a uniform's midpoint); other replicates draw,
+truncated to the key's allowed range. A normal's `sd` is at most the width of that
+range. No number may be `nan` or `inf`.
 
 **Year paths** (marked *by year*) take one such value or a table of years:
 `tfr = {2021 = 1.2, 2023 = 1.0, 2030 = {low = 0.9, high = 1.1}}`, linearly

@@ -1,15 +1,17 @@
 """Building blocks of scenario files: strict models, uncertain values, year paths.
 
 An *uncertain* input is written in a scenario file either as a plain number or
-as a distribution table; replicate 0 always takes the central value, other
-replicates draw from the distribution (see :mod:`sim.scenario.draw`):
+as a distribution table; replicate 0 always takes the central value, the median
+of the distribution (the draw at probability one half, after truncation to the
+field's range), other replicates draw from the distribution (see
+:mod:`sim.scenario.draw`):
 
 ======================================  ==========================  =============
 TOML                                    meaning                     central value
 ======================================  ==========================  =============
 ``1.2``                                 fixed value                 1.2
 ``{dist="normal", mean=1.2, sd=0.1}``   normal                      mean
-``{dist="triangular", low=1, mode=1.2,  triangular                  mode
+``{dist="triangular", low=1, mode=1.2,  triangular                  median
 high=1.4}``
 ``{dist="uniform", low=1, high=1.4}``   uniform                     midpoint
 ``{low=1.0, high=1.4}``                 80% interval, read as a     midpoint
@@ -94,7 +96,12 @@ class Triangular(Strict):
         return self
 
     def central(self) -> float:
-        return self.mode
+        """The median (not the mode: replicate 0 is the middle of what the replicates
+        draw), in closed form on the side of the wider half."""
+        width = self.high - self.low
+        if self.mode - self.low >= 0.5 * width:
+            return self.low + math.sqrt(0.5 * width * (self.mode - self.low))
+        return self.high - math.sqrt(0.5 * width * (self.high - self.mode))
 
     def _dist(self) -> Any:
         width = self.high - self.low
