@@ -241,3 +241,26 @@ def test_a_ragged_row_is_refused_and_a_quoted_comma_is_kept(tmp_path):
     with pytest.raises(ScenarioError, match="row 2 = '1': has 1 cells; every row needs 2"):
         read_csv(table, ("a", "note"), "test")
     assert load_profiles() and load_holidays(), "the shipped tables have no ragged row"
+
+
+def _ed_shape(sex: str) -> np.ndarray:
+    with open(DATA / "use_rate_shapes.csv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["service"] == "ed" and r["sex"] == sex]
+    return np.array([float(r["relative_rate"]) for r in sorted(rows, key=lambda r: int(r["age"]))])
+
+
+@pytest.mark.parametrize("sex", SEXES)
+def test_ed_shape_has_the_published_age_ratios_and_no_step(sex):
+    """USE-SHAPE-ED against the NHAMCS 2019 band ratios to ages 18-44 (<1 2.62, 45-74
+    0.87, 75+ 1.40) and the Chinese refinements of DATA.md; the flat shape it replaces
+    fails every ratio."""
+    shape = _ed_shape(sex)
+    adults = shape[18:45].mean()
+    assert 2.2 <= shape[0] / adults <= 2.8
+    assert 0.8 <= shape[45:65].mean() / adults <= 1.0
+    assert 1.3 <= shape[75:].mean() / adults <= 1.6
+    assert shape[75:].mean() > shape[65:75].mean() > shape[45:65].mean()
+    steps = np.abs(np.diff(shape)) / shape[:-1]
+    # early childhood falls fast (2.5 at birth to 0.75 at 6), smoothly after that
+    assert steps[:6].max() < 0.25, f"ages 0-6 step by {steps[:6].max():.1%}"
+    assert steps[6:].max() < 0.1, f"neighbouring ages differ by {steps[6:].max():.1%}"

@@ -116,6 +116,25 @@ ADMISSION_KNOTS_YOUNG = {
 the neonatal period high; school ages lowest)."""
 ADMISSION_GRADIENT_CAP = 90
 """Admissions per head stop rising after this age [USE-SHAPE-ADM]."""
+ED_KNOTS = {
+    0: 2.5,
+    2: 1.5,
+    6: 0.75,
+    11: 0.7,
+    16: 0.75,
+    22: 1.0,
+    40: 1.0,
+    55: 0.9,
+    63: 0.95,
+    70: 1.1,
+    80: 1.5,
+    100: 1.5,
+}
+"""ED visits per head relative to ages 18-44 [USE-SHAPE-ED]: US NHAMCS 2019 visit rates by
+age band relative to 18-44 (<1: 2.62, 1-17: 0.91, 45-74: 0.87, 75+: 1.40; grade B),
+refined where a Chinese ED differs (young children 1.5, school ages 0.7: febrile
+children, a median ED age of 20 in one general hospital; S), 65-74 interpolated (1.1, S);
+the knots sit at the bands' centres and edges so the curve has no step between bands."""
 AMBULANCE_KNOTS = {0: 0.4, 12: 0.4, 18: 1.0, 60: 1.0, 85: 4.0, 100: 4.0}
 """120 dispatches per head relative to working ages [USE-SHAPE-AMB]: Shenzhen's users
 are mainly aged 15-60 (§3a, WJEM 2012) because most residents are; per head the old
@@ -363,7 +382,7 @@ def derive_shapes(ref: FloatArray) -> tuple[dict[str, FloatArray], dict[str, flo
     shapes = {
         "chc": normalised(visits * chc_share, ref),
         "outpatient": normalised(visits * (1.0 - chc_share), ref),
-        "ed": normalised(np.ones(MAX_AGE + 1), ref),
+        "ed": normalised(log_pchip(ED_KNOTS), ref),
         "ambulance": normalised(log_pchip(AMBULANCE_KNOTS), ref),
     }
     # One constant for all lines, so that the lines keep their mix: the sum of the

@@ -253,9 +253,10 @@ class DemandSection(Strict):
     )
     """Mean stay of patients aged 65+ relative to younger patients of the same line
     and route; 0.5-2 (LOS-OLDER: 1.0, sensitivity to 1.4, grade S)."""
-    ed_older_rr: Annotated[Uncertain, Bounds(0.5, 3.0, "times")] = _tri_field(1.0, 1.0, 2.0)
-    """ED visits per head at 65+ relative to the flat age shape; 0.5-3
-    (ED-OLDER-RR: 1.0, sensitivity 1.0-2.0, grade S)."""
+    ed_older_rr: Annotated[Uncertain, Bounds(0.5, 3.0, "times")] = _tri_field(0.85, 1.0, 1.33)
+    """ED visits per head at 65+ relative to the age shape USE-SHAPE-ED (which already
+    rises to 1.5 times ages 18-44 at 75+); 0.5-3 (ED-OLDER-RR: 0.85 / 1.0 / 1.33, so that
+    75+ spans NHAMCS's 1.3-2.0, grade B/S)."""
     icu_step_down: IcuStepDown = Field(default_factory=IcuStepDown)
     """Part of each ICU episode spent in a ward bed after the ICU (LOS-ICU-STEP-DOWN)."""
 
