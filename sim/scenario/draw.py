@@ -1,9 +1,9 @@
 """Resolve a scenario's uncertain inputs for one replicate.
 
 Replicate 0 takes every input's median: the value at probability one half, through
-the same truncated inverse CDF as the draws (:data:`MEDIAN_U`), so replicate 0 is the
-middle of what the other replicates draw, whatever the distribution's skew
-(a triangular's mode is not). Replicate ``r > 0`` draws each uncertain
+the same truncated inverse CDF as the draws (:data:`~sim.scenario.types.MEDIAN_U`),
+so replicate 0 is the middle of what the other replicates draw, whatever the
+distribution's skew (a triangular's mode is not). Replicate ``r > 0`` draws each uncertain
 input from its own random stream ``"param:<dotted key>"`` (see :mod:`sim.base.rng`):
 one uniform number, mapped through the inverse CDF truncated to the input's
 allowed range. Keying by name means adding an input never changes the draws of
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from sim.base import rng
 from sim.scenario.types import (
+    MEDIAN_U,
     Bounds,
     Distribution,
     Interval80,
@@ -30,8 +31,6 @@ from sim.scenario.types import (
 )
 
 _DISTRIBUTIONS = (Normal, Triangular, Uniform, Interval80)
-MEDIAN_U = 0.5
-"""The probability replicate 0 takes every uncertain input at: its median."""
 
 
 def _bounds_of(field_info: Any) -> Bounds:

@@ -45,6 +45,8 @@ from pydantic import (
 from pydantic_core import core_schema
 from scipy import stats
 
+MEDIAN_U = 0.5
+"""The probability replicate 0 takes every uncertain input at: its median."""
 Z80 = float(stats.norm.ppf(0.9))
 """Standard-normal quantile of 0.9: half an 80% interval is Z80 standard deviations."""
 
@@ -96,12 +98,8 @@ class Triangular(Strict):
         return self
 
     def central(self) -> float:
-        """The median (not the mode: replicate 0 is the middle of what the replicates
-        draw), in closed form on the side of the wider half."""
-        width = self.high - self.low
-        if self.mode - self.low >= 0.5 * width:
-            return self.low + math.sqrt(0.5 * width * (self.mode - self.low))
-        return self.high - math.sqrt(0.5 * width * (self.high - self.mode))
+        """The median, not the mode: replicate 0 is the middle of what the replicates draw."""
+        return self.ppf(MEDIAN_U)
 
     def _dist(self) -> Any:
         width = self.high - self.low
